@@ -1,0 +1,119 @@
+"""Exceptions raised by restly.
+
+The hierarchy::
+
+    RestlyError                       base of everything restly raises itself
+    ├── RestlyConfigurationError      a view class is misconfigured (also a TypeError),
+    │                                 raised when the class statement runs
+    └── RestlyHTTPError               an error meant for the client (also an HTTPException)
+        ├── NotFound                  404 {"detail": "Not Found"}
+        ├── Conflict                  409, e.g. a unique constraint was violated
+        ├── BadRequest                400, e.g. a malformed react-admin parameter
+        ├── PayloadTooLarge           413, the request body exceeds the configured limit
+        └── ServiceUnavailable        503, the database cannot be reached in time
+
+Example::
+
+    from restly.exc import NotFound
+
+    async def handle_get(self, id):
+        if not allowed(id):
+            raise NotFound()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import HTTPException
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "NotFound",
+    "PayloadTooLarge",
+    "RestlyConfigurationError",
+    "RestlyError",
+    "RestlyHTTPError",
+    "ServiceUnavailable",
+]
+
+
+class RestlyError(Exception):
+    """Base class of every exception restly raises itself."""
+
+
+class RestlyConfigurationError(RestlyError, TypeError):
+    """A view class (or a call such as ``configure``) is misconfigured.
+
+    Raised while the ``class`` statement runs, never at request time. The message names the
+    class, the attribute, what was given and how to fix it; several problems found in one class
+    are reported together.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+    @classmethod
+    def for_class(cls, owner: type, problems: Sequence[str]) -> RestlyConfigurationError:
+        """Build one error listing every problem found in ``owner``."""
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{owner.__name__} is misconfigured ({count} {noun}):"]
+        lines.extend(f"  - {problem}" for problem in problems)
+        return cls("\n".join(lines), problems)
+
+
+class RestlyHTTPError(RestlyError, HTTPException):
+    """An error answered to the client with ``status_code`` and a JSON ``detail``."""
+
+    status_code: ClassVar[int] = 500  # type: ignore[misc]
+    default_detail: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
+        HTTPException.__init__(
+            self,
+            status_code=type(self).status_code,
+            detail=self.default_detail if detail is None else detail,
+            headers=dict(headers) if headers else None,
+        )
+
+
+class NotFound(RestlyHTTPError):
+    """404: the addressed object does not exist (or is hidden from this client)."""
+
+    status_code = 404
+    default_detail = "Not Found"
+
+
+class Conflict(RestlyHTTPError):
+    """409: the request conflicts with stored data, e.g. a unique constraint."""
+
+    status_code = 409
+    default_detail = "Conflict"
+
+
+class BadRequest(RestlyHTTPError):
+    """400: the request is malformed in a way validation did not catch."""
+
+    status_code = 400
+    default_detail = "Bad Request"
+
+
+class PayloadTooLarge(RestlyHTTPError):
+    """413: the request body is larger than the configured limit."""
+
+    status_code = 413
+    default_detail = "Request body too large"
+
+
+class ServiceUnavailable(RestlyHTTPError):
+    """503: the database is unreachable, locked or timed out; the client may retry."""
+
+    status_code = 503
+    default_detail = "Service temporarily unavailable"
+
+    def __init__(self, detail: Any = None, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
