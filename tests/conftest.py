@@ -1,0 +1,71 @@
+"""Shared fixtures: database backends and a fresh restly runtime state per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass(frozen=True)
+class DatabaseURLs:
+    """A pair of URLs for one database: one for a sync engine, one for an async engine."""
+
+    name: str
+    sync_url: str
+    async_url: str
+
+    @property
+    def dialect(self) -> str:
+        return self.name.split("-")[0]
+
+
+@cache
+def postgres_unavailable_reason() -> str | None:
+    """Return why PostgreSQL can't be used for tests, or None when it can."""
+    url = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the test extra installs it
+        return "psycopg is not installed (pip install -e '.[test]')"
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except Exception as error:  # noqa: BLE001 - any failure means "skip with the reason"
+        return f"PostgreSQL unreachable at {url} ({type(error).__name__}); set RESTLY_TEST_POSTGRES_URL"
+    return None
+
+
+def postgres_urls() -> DatabaseURLs:
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    url = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    rest = url.split("://", 1)[1]
+    return DatabaseURLs(
+        "postgresql", f"postgresql+psycopg://{rest}", f"postgresql+asyncpg://{rest}"
+    )
+
+
+def sqlite_urls(tmp_path: Path) -> DatabaseURLs:
+    path = tmp_path / "restly-test.sqlite3"
+    return DatabaseURLs("sqlite", f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseURLs]:
+    """URLs of an empty database on each backend; tests create and drop their own tables."""
+    if request.param == "sqlite":
+        yield sqlite_urls(tmp_path)
+    else:
+        yield postgres_urls()
