@@ -11,39 +11,27 @@
     fr.include_views(app)                       # every view of the active FRGlobals
 
 Mounting is idempotent per app or router: a view is never added twice. Routes are added
-straight to the target router (no intermediate router is copied), and both ``/world`` and
-``/world/`` are answered without a redirect.
+straight to the target router (no intermediate router is copied); a collection answers both
+``/world`` and ``/world/`` without a redirect, and OpenAPI shows ``/world`` once.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar, overload
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
 
 from ._handlers import install_exception_handlers
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 
-__all__ = ["RestlyRoute", "include_view", "include_views"]
+__all__ = ["include_view", "include_views"]
 
 V = TypeVar("V", bound=type)
 
 _activators: WeakKeyDictionary[FRGlobals, Any] = WeakKeyDictionary()
-
-
-class RestlyRoute(APIRoute):
-    """An ``APIRoute`` that also answers its path with a trailing slash."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, endpoint, **kwargs)
-        pattern = self.path_regex.pattern
-        if not path.endswith("/") and pattern.endswith("$"):
-            self.path_regex = re.compile(pattern[:-1] + "/?$")
 
 
 @overload
@@ -86,20 +74,23 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         return
     fr_globals: FRGlobals = view.__restly_globals__  # type: ignore[attr-defined]
     shared_dependencies = [Depends(_activator(fr_globals)), *(view.dependencies or ())]  # type: ignore[attr-defined]
+    prefix = getattr(view, "prefix", "")
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
-        router.add_api_route(
-            compiled.path,
-            compiled.endpoint,
+        arguments = dict(
             methods=list(compiled.methods),
             name=f"{view.__name__}.{compiled.name}",
             tags=options.pop("tags", None) or list(view.tags or ()) or None,  # type: ignore[attr-defined]
             dependencies=[*shared_dependencies, *options.pop("dependencies", ())],
             responses=responses or None,
-            route_class_override=RestlyRoute,
             **options,
         )
+        router.add_api_route(compiled.path, compiled.endpoint, **arguments)
+        if prefix and compiled.path == prefix:
+            # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
+            arguments.update(include_in_schema=False, name=f"{arguments['name']}/")
+            router.add_api_route(compiled.path + "/", compiled.endpoint, **arguments)
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document

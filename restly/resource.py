@@ -50,8 +50,8 @@ class ResourceMeta(type):
         cls.__restly_abstract__ = False
         target = globals if globals is not None else get_fr_globals()
         cls.__restly_target_globals__ = target
-        problems = _validate(cls)
-        problems += _prepare(cls)
+        # Derivation needs a valid configuration: report validation problems first.
+        problems = _validate(cls) or _prepare(cls)
         if problems:
             raise RestlyConfigurationError.for_class(cls, problems)
         _register(cls, target)
@@ -110,13 +110,10 @@ def _validate(cls: type) -> list[str]:
 
 def _prepare(cls: type) -> list[str]:
     """Derive schemas and compile endpoints; return problems found on the way."""
-    from .views._checks import model_unusable
     from .views._derive import derive_model_view
     from .views._endpoints import compile_routes
 
     if is_model_view(cls):
-        if model_unusable(cls):
-            return []  # the model itself is unusable: its problem is already reported
         problems = derive_model_view(cls)
         if problems:
             return problems

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from ..resource import declared
 from ..schemas._generate import mapper_of
 
-__all__ = ["check_model_view", "check_prefix", "model_unusable"]
+__all__ = ["check_model_view", "check_prefix"]
 
 _SCHEMA_OPTIONS = ("schema", "creation_schema", "update_schema", "response_schema")
 
@@ -42,11 +42,6 @@ def check_prefix(cls: type, *, required: bool) -> list[str]:
             f'prefix = "{prefix.rstrip("/")}" (both forms of the URL are answered).'
         ]
     return []
-
-
-def model_unusable(cls: type) -> bool:
-    """Whether ``cls.model`` is not a mapped class (so nothing can be derived from it)."""
-    return mapper_of(getattr(cls, "model", None)) is None
 
 
 def check_model_view(cls: type) -> list[str]:
