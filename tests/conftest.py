@@ -48,10 +48,17 @@ def postgres_unavailable_reason() -> str | None:
     return None
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a test needing an unreachable server, or fail it where servers are required (CI)."""
+    if os.environ.get("RESTLY_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (RESTLY_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
 def postgres_urls() -> DatabaseURLs:
     reason = postgres_unavailable_reason()
     if reason is not None:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     url = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     rest = url.split("://", 1)[1]
     return DatabaseURLs(
