@@ -1,0 +1,49 @@
+"""List query parameters: filters, sorting and pagination for list routes.
+
+``create_list_params_schema`` compiles a response schema, once, into a pydantic model of
+every accepted query key; FastAPI validates the query string against it.
+``apply_list_params`` turns a validated instance into WHERE / ORDER BY / LIMIT on a select::
+
+    ListParams = create_list_params_schema(BookSchema, model=Book, default_page_size=20)
+
+    @app.get("/books")
+    async def list_books(params: Annotated[ListParams, fastapi.Query()], session: ...):
+        query = apply_list_params(params, select(Book), Book)
+        return (await session.scalars(query)).all()
+
+    # GET /books?title__contains=war peace&author.name=Tolstoy&order_by=-year&page=2
+
+Keys: ``field`` (equal; ``a,b`` is IN), ``field__ne`` (NOT IN), ``__gt/__gte/__lt/__lte``,
+``__isnull=true|false``, ``__contains`` (string fields; every word, ignoring case), dotted
+relation paths (``author.name``), ``order_by`` (``-`` for descending), ``page``, ``page_size``.
+"""
+
+from ._apply import apply_list_params, list_count_query
+from ._params import (
+    MAX_PAGE,
+    ListParams,
+    create_list_params_schema,
+    list_params_extras,
+    list_params_page,
+    list_plan,
+)
+from ._plan import RESERVED_KEYS, ListPlan, Op
+from ._targets import MAX_RELATION_DEPTH
+from ._values import MAX_CONTAINS_WORDS, MAX_IN_ITEMS
+
+__all__ = [
+    "MAX_CONTAINS_WORDS",
+    "MAX_IN_ITEMS",
+    "MAX_PAGE",
+    "MAX_RELATION_DEPTH",
+    "RESERVED_KEYS",
+    "ListParams",
+    "ListPlan",
+    "Op",
+    "apply_list_params",
+    "create_list_params_schema",
+    "list_count_query",
+    "list_params_extras",
+    "list_params_page",
+    "list_plan",
+]
