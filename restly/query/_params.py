@@ -123,7 +123,7 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
         if key not in allowed:
             raise PydanticCustomError(
                 "unknown_sort_key",
-                "Unknown sort key {key!r}; sort by one of: {choices}",
+                "Unknown sort key '{key}'; sort by one of: {choices}",
                 {"key": key, "choices": ", ".join(sort_keys)},
             )
         return key
