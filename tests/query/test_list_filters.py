@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+import restly as fr
+from restly.query import apply_list_params, create_list_params_schema
+
+from query_bookshop import add_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +173,50 @@ async def test_field_alias_is_the_key_and_python_name_is_not(client: Any) -> Non
     response = await client.get("/books?title=Peacemaker")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "title"]
+
+
+class StaffBase(DeclarativeBase):
+    pass
+
+
+class Employee(StaffBase):
+    __tablename__ = "query_employee"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str]
+    manager_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("query_employee.id"))
+    manager: Mapped[Optional[Employee]] = relationship(remote_side=[id])
+
+
+class ManagerSchema(fr.IDSchema):
+    name: str
+
+
+class EmployeeSchema(fr.IDSchema):
+    name: str
+    manager: Optional[ManagerSchema] = None
+
+
+EmployeeParams = create_list_params_schema(EmployeeSchema, model=Employee)
+
+
+async def test_self_referential_relation(db_urls: Any) -> None:
+    engine = create_async_engine(db_urls.async_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(StaffBase.metadata.create_all)
+    try:
+        await add_rows(engine, [Employee(id=1, name="Ada")])
+        await add_rows(engine, [Employee(id=2, name="Bo", manager_id=1), Employee(id=3, name="Cy", manager_id=1)])
+        await add_rows(engine, [Employee(id=4, name="Di", manager_id=2)])
+
+        async def ids(**query: str) -> list[int]:
+            statement = apply_list_params(EmployeeParams.model_validate(query), sa.select(Employee), Employee)
+            async with AsyncSession(engine) as session:
+                return list((await session.scalars(statement)).all())
+
+        assert [e.id for e in await ids(**{"manager.name": "Ada"})] == [2, 3]
+        assert [e.id for e in await ids(**{"manager.name__ne": "Ada"})] == [1, 4]
+        assert [e.id for e in await ids(**{"manager.id__isnull": "false", "order_by": "-manager.name"})] == [4, 2, 3]
+    finally:
+        async with engine.begin() as connection:
+            await connection.run_sync(StaffBase.metadata.drop_all)
+        await engine.dispose()
