@@ -15,8 +15,8 @@ import enum
 import keyword
 import re
 import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -164,6 +164,7 @@ def compile_plan(
             if resolved is None:
                 continue  # not on the model (computed field, property): not filterable
             bounds = _int_bounds(resolved.column)
+            target = _narrow_to_column(target, resolved.column)
             nullable = nullable or resolved.nullable
             through_many = resolved.through_many
         for op in _ops_for(target.kind, nullable):
@@ -199,6 +200,24 @@ def _value_type(op: Op, target: Target, bounds: tuple[int, int] | None) -> Any:
     if op is Op.CONTAINS:
         return contains_type()
     return single_type(target.kind, target.annotation, bounds)
+
+
+def _narrow_to_column(target: Target, column: sa.Column[Any] | None) -> Target:
+    """A ``str`` field over a database enum accepts only the enum's labels.
+
+    PostgreSQL fails on an unknown label (and on LIKE) for a native enum, so such a field
+    offers equality only, checked against the labels: a bad value answers 422, not 500.
+    """
+    if (
+        target.kind is ScalarKind.STR
+        and column is not None
+        and isinstance(column.type, sa.Enum)
+        and column.type.enum_class is None
+        and column.type.enums
+    ):
+        labels = Literal[tuple(column.type.enums)]  # type: ignore[valid-type]
+        return replace(target, kind=ScalarKind.LITERAL, annotation=labels)
+    return target
 
 
 def _int_bounds(column: sa.Column[Any] | None) -> tuple[int, int] | None:

@@ -70,6 +70,7 @@ class Book(Base):
     code: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     published_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime(timezone=True))
     secret: Mapped[str] = mapped_column(default="hidden")
+    status: Mapped[str] = mapped_column(sa.Enum("draft", "live", name="query_status"), default="live")
     author_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("query_author.id"))
     author: Mapped[Optional[Author]] = relationship(back_populates="books")
     tags: Mapped[list["Tag"]] = relationship()
@@ -106,6 +107,7 @@ class BookSchema(fr.IDSchema):
     code: uuid.UUID
     published_at: fr.ReadOnly[Optional[dt.datetime]] = None
     secret: fr.WriteOnly[str]
+    status: str  # a database enum: only its labels are accepted
     author: Optional[AuthorSchema] = None
     tags: list[TagSchema] = []
 
@@ -135,7 +137,8 @@ def books() -> list[Book]:
              published_at=dt.datetime(2001, 5, 1, 10, 0, tzinfo=UTC), author_id=1,
              tags=[Tag(id=1, label="classic"), Tag(id=2, label="russian")]),
         Book(id=2, title="Peace_Maker 100%", pages=300, rating=None, price=None,
-             in_print=False, genre=Genre.ESSAY, published_at=None, author_id=2),
+             in_print=False, genre=Genre.ESSAY, published_at=None, author_id=2,
+             status="draft"),
         Book(id=3, title="the WAR years", pages=None, rating=3.0, price=Decimal("7.00"),
              in_print=True, genre=Genre.NOVEL,
              published_at=dt.datetime(2020, 1, 1, 0, 0, tzinfo=UTC), author_id=None,

@@ -41,6 +41,8 @@ async def test_no_filters_lists_everything_in_primary_key_order(get_ids: GetIds)
         ("?price=7.00", [3]),
         ("?code=00000000-0000-0000-0000-000000000001", [1]),
         ("?published_at=2015-07-01T08:30:00Z", [5, 6]),
+        ("?status=draft", [2]),
+        ("?status__ne=draft", [1, 3, 4, 5, 6]),
     ],
 )
 async def test_equality_and_in(get_ids: GetIds, query: str, expected: list[int]) -> None:

@@ -66,7 +66,7 @@ async def test_unknown_sort_key_is_422_naming_it(client: Any, key: str) -> None:
     assert error["loc"] == ["query", "order_by", 1]
     assert error["msg"] == (
         f"Unknown sort key '{key}'; sort by one of: id, bookTitle, pages, rating, price, "
-        "in_print, genre, code, published_at, author.id, author.name, author.born, "
+        "in_print, genre, code, published_at, status, author.id, author.name, author.born, "
         "author.publisher.id, author.publisher.name"
     )
 
