@@ -19,6 +19,7 @@ relation paths (``author.name``), ``order_by`` (``-`` for descending), ``page``,
 """
 
 from ._apply import apply_list_params, list_count_query
+from ._dependency import list_params_dependency, list_params_openapi
 from ._params import (
     MAX_PAGE,
     ListParams,
@@ -43,7 +44,9 @@ __all__ = [
     "apply_list_params",
     "create_list_params_schema",
     "list_count_query",
+    "list_params_dependency",
     "list_params_extras",
+    "list_params_openapi",
     "list_params_page",
     "list_plan",
 ]
