@@ -133,7 +133,8 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
         AfterValidator(known_sort_key),
         WithJsonSchema({"type": "string", "enum": sorted(allowed)}),
     ]
-    sort_list = Annotated[list[sort_item], Field(max_length=max(len(sort_keys), 1))]  # type: ignore[valid-type]
+    most_keys = Field(max_length=max(len(sort_keys), 1))
+    sort_list = Annotated[list[sort_item], most_keys]  # type: ignore[valid-type]
     default = plan.default_page_size
     size_default = f"default {default}" if default else "unpaginated when omitted"
     return {

@@ -173,7 +173,9 @@ class BoundPlan:
                 resolved[target.key] = found
             return resolved[target.key]
 
-        filters = {spec.field_name: _bind_filter(spec, resolve(spec.target)) for spec in plan.filters}
+        filters = {
+            spec.field_name: _bind_filter(spec, resolve(spec.target)) for spec in plan.filters
+        }
         aliases: dict[tuple[str, ...], Join] = {}
         sorts = {
             target.key: _bind_sort(model, target, resolve(target), aliases)

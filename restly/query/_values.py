@@ -186,7 +186,8 @@ def one_or_more_type(
     It is a ``list`` so FastAPI gathers repeated keys and OpenAPI shows an array of the
     item type; the cap keeps huge IN lists away from the database.
     """
-    items = Annotated[list[_item_type(kind, annotation, bounds)], Field(max_length=MAX_IN_ITEMS)]  # type: ignore[misc]
+    item = _item_type(kind, annotation, bounds)
+    items = Annotated[list[item], Field(max_length=MAX_IN_ITEMS)]  # type: ignore[valid-type]
     return Annotated[items | None, BeforeValidator(split_commas)]
 
 

@@ -70,7 +70,9 @@ class Book(Base):
     code: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     published_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime(timezone=True))
     secret: Mapped[str] = mapped_column(default="hidden")
-    status: Mapped[str] = mapped_column(sa.Enum("draft", "live", name="query_status"), default="live")
+    status: Mapped[str] = mapped_column(
+        sa.Enum("draft", "live", name="query_status"), default="live"
+    )
     author_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("query_author.id"))
     author: Mapped[Optional[Author]] = relationship(back_populates="books")
     tags: Mapped[list["Tag"]] = relationship()
@@ -156,12 +158,16 @@ def books() -> list[Book]:
     ]
 
 
-def make_app(engine: AsyncEngine, params_class: type[BaseModel] = BookListParams) -> fastapi.FastAPI:
+def make_app(
+    engine: AsyncEngine, params_class: type[BaseModel] = BookListParams
+) -> fastapi.FastAPI:
     """A list route like the real one: page query and count from the same base select."""
     app = fastapi.FastAPI()
 
+    Params = Annotated[params_class, fastapi.Query()]  # type: ignore[valid-type]
+
     @app.get("/books")
-    async def list_books(params: Annotated[params_class, fastapi.Query()]) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def list_books(params: Params) -> dict[str, Any]:
         base = sa.select(Book)
         async with AsyncSession(engine) as session:
             rows = (await session.scalars(apply_list_params(params, base, Book))).all()

@@ -16,7 +16,7 @@ ParamsDep = Annotated[BookListParams, fastapi.Depends(list_params_dependency(Boo
 
 
 def dump(params: Any) -> dict[str, Any]:
-    return params.model_dump(by_alias=True, exclude_unset=True, mode="json")  # type: ignore[no-any-return]
+    return dict(params.model_dump(by_alias=True, exclude_unset=True, mode="json"))
 
 
 def apps() -> tuple[fastapi.FastAPI, fastapi.FastAPI]:

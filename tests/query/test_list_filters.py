@@ -207,17 +207,21 @@ async def test_self_referential_relation(db_urls: Any) -> None:
         await connection.run_sync(StaffBase.metadata.create_all)
     try:
         await add_rows(engine, [Employee(id=1, name="Ada")])
-        await add_rows(engine, [Employee(id=2, name="Bo", manager_id=1), Employee(id=3, name="Cy", manager_id=1)])
+        await add_rows(
+            engine, [Employee(id=2, name="Bo", manager_id=1), Employee(id=3, name="Cy", manager_id=1)]
+        )
         await add_rows(engine, [Employee(id=4, name="Di", manager_id=2)])
 
         async def ids(**query: str) -> list[int]:
-            statement = apply_list_params(EmployeeParams.model_validate(query), sa.select(Employee), Employee)
+            params = EmployeeParams.model_validate(query)
+            statement = apply_list_params(params, sa.select(Employee), Employee)
             async with AsyncSession(engine) as session:
                 return list((await session.scalars(statement)).all())
 
         assert [e.id for e in await ids(**{"manager.name": "Ada"})] == [2, 3]
         assert [e.id for e in await ids(**{"manager.name__ne": "Ada"})] == [1, 4]
-        assert [e.id for e in await ids(**{"manager.id__isnull": "false", "order_by": "-manager.name"})] == [4, 2, 3]
+        managed = await ids(**{"manager.id__isnull": "false", "order_by": "-manager.name"})
+        assert [e.id for e in managed] == [4, 2, 3]
     finally:
         async with engine.begin() as connection:
             await connection.run_sync(StaffBase.metadata.drop_all)

@@ -76,14 +76,16 @@ async def test_pages_never_skip_or_repeat_rows_when_sort_values_tie(
     engine: AsyncEngine, order_by: str
 ) -> None:
     # 31 books sharing three page counts and two authors: most sort values tie.
-    await add_rows(engine, [Book(id=i, title=f"b{i}", pages=i % 3, in_print=i % 2 == 0) for i in range(1, 32)])
+    await add_rows(
+        engine,
+        [Book(id=i, title=f"b{i}", pages=i % 3, in_print=i % 2 == 0) for i in range(1, 32)],
+    )
     async with make_client(make_app(engine)) as client:
         everything = (await client.get("/books", params={"order_by": order_by})).json()["ids"]
         pages = []
         for page in range(1, 7):
-            body = (
-                await client.get("/books", params={"order_by": order_by, "page": page, "page_size": 6})
-            ).json()
+            query = {"order_by": order_by, "page": page, "page_size": 6}
+            body = (await client.get("/books", params=query)).json()
             assert body["total"] == 31
             pages.append(body["ids"])
     assert [len(ids) for ids in pages] == [6, 6, 6, 6, 6, 1]
