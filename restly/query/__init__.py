@@ -16,6 +16,15 @@ every accepted query key; FastAPI validates the query string against it.
 Keys: ``field`` (equal; ``a,b`` is IN), ``field__ne`` (NOT IN), ``__gt/__gte/__lt/__lte``,
 ``__isnull=true|false``, ``__contains`` (string fields; every word, ignoring case), dotted
 relation paths (``author.name``), ``order_by`` (``-`` for descending), ``page``, ``page_size``.
+
+For a paginated answer, count with ``list_count_query`` (same filters, no order or pages)
+and read the page actually served with ``list_params_page``. ``list_params_dependency``
+(with ``list_params_openapi``) replaces ``fastapi.Query()`` and avoids FastAPI inspecting
+every one of the ~10 keys per field on each request.
+
+Module map: ``_values`` (how one value parses) -> ``_targets`` (which schema values exist,
+where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_params`` (the
+pydantic class) -> ``_sql`` (the plan bound to a model) -> ``_apply`` (per request).
 """
 
 from ._apply import apply_list_params, list_count_query
