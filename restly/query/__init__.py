@@ -1,71 +1,61 @@
-"""List parameters (interim: equality, order_by, page, page_size; replaced by the full engine)."""
+"""List query parameters: filters, sorting and pagination for list routes.
 
-from __future__ import annotations
+``create_list_params_schema`` compiles a response schema, once, into a pydantic model of
+every accepted query key; FastAPI validates the query string against it.
+``apply_list_params`` turns a validated instance into WHERE / ORDER BY / LIMIT on a select::
 
-from collections.abc import Mapping
-from typing import Any, Optional
+    ListParams = create_list_params_schema(BookSchema, model=Book, default_page_size=20)
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy import Select
+    @app.get("/books")
+    async def list_books(params: Annotated[ListParams, fastapi.Query()], session: ...):
+        query = apply_list_params(params, select(Book), Book)
+        return (await session.scalars(query)).all()
 
-__all__ = ["apply_list_params", "create_list_params_schema", "list_params_page"]
+    # GET /books?title__contains=war peace&author.name=Tolstoy&order_by=-year&page=2
 
+Keys: ``field`` (equal; ``a,b`` is IN), ``field__ne`` (NOT IN), ``__gt/__gte/__lt/__lte``,
+``__isnull=true|false``, ``__contains`` (string fields; every word, ignoring case), dotted
+relation paths (``author.name``), ``order_by`` (``-`` for descending), ``page``, ``page_size``.
 
-def create_list_params_schema(
-    schema: type[BaseModel],
-    *,
-    model: type | None = None,
-    default_page_size: int | None = None,
-    max_page_size: int = 1000,
-    extra_query_params: Mapping[str, Any] | None = None,
-    name: str | None = None,
-) -> type[BaseModel]:
-    fields: dict[str, Any] = {
-        "page": (Optional[int], Field(default=None, ge=1)),
-        "page_size": (Optional[int], Field(default=None, ge=1, le=max_page_size)),
-        "order_by": (Optional[str], None),
-    }
-    for field_name, field in schema.model_fields.items():
-        if field.annotation in (int, str, bool, float):
-            fields[field_name] = (Optional[field.annotation], None)
-    params = create_model(
-        name or f"{schema.__name__}ListParams", __config__=ConfigDict(extra="forbid"), **fields
-    )
-    params.__restly_limits__ = (default_page_size, max_page_size)
-    return params
+For a paginated answer, count with ``list_count_query`` (same filters, no order or pages)
+and read the page actually served with ``list_params_page``. ``list_params_dependency``
+(with ``list_params_openapi``) replaces ``fastapi.Query()`` and avoids FastAPI inspecting
+every one of the ~10 keys per field on each request.
 
+Module map: ``_values`` (how one value parses) -> ``_targets`` (which schema values exist,
+where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_params`` (the
+pydantic class) -> ``_sql`` (the plan bound to a model) -> ``_apply`` (per request).
+"""
 
-def list_params_page(params: BaseModel) -> tuple[int | None, int | None]:
-    default, _ = type(params).__restly_limits__
-    size = params.page_size or (default if params.page else None)
-    return (params.page or 1 if size else None), size
+from ._apply import apply_list_params, list_count_query
+from ._dependency import list_params_dependency, list_params_openapi
+from ._params import (
+    MAX_PAGE,
+    ListParams,
+    create_list_params_schema,
+    list_params_extras,
+    list_params_page,
+    list_plan,
+)
+from ._plan import RESERVED_KEYS, ListPlan, Op
+from ._targets import MAX_RELATION_DEPTH
+from ._values import MAX_CONTAINS_WORDS, MAX_IN_ITEMS
 
-
-def apply_list_params(
-    params: BaseModel,
-    query: Select[Any],
-    model: type,
-    schema: type[BaseModel] | None = None,
-    *,
-    filters: bool = True,
-    order: bool = True,
-    paginate: bool = True,
-) -> Select[Any]:
-    _, maximum = type(params).__restly_limits__
-    if filters:
-        for key in params.model_fields_set - {"page", "page_size", "order_by"}:
-            query = query.where(getattr(model, key) == getattr(params, key))
-    if order:
-        keys = [k for k in (params.order_by or "").split(",") if k]
-        for key in keys:
-            column = getattr(model, key.lstrip("-"))
-            query = query.order_by(column.desc() if key.startswith("-") else column)
-        pk = model.__mapper__.primary_key[0]
-        query = query.order_by(pk)
-    if paginate:
-        page, size = list_params_page(params)
-        if size:
-            query = query.limit(size).offset((page - 1) * size)
-        else:
-            query = query.limit(maximum)
-    return query
+__all__ = [
+    "MAX_CONTAINS_WORDS",
+    "MAX_IN_ITEMS",
+    "MAX_PAGE",
+    "MAX_RELATION_DEPTH",
+    "RESERVED_KEYS",
+    "ListParams",
+    "ListPlan",
+    "Op",
+    "apply_list_params",
+    "create_list_params_schema",
+    "list_count_query",
+    "list_params_dependency",
+    "list_params_extras",
+    "list_params_openapi",
+    "list_params_page",
+    "list_plan",
+]

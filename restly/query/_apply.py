@@ -1,0 +1,98 @@
+"""Apply validated list parameters to a ``select()``: WHERE, ORDER BY, LIMIT/OFFSET.
+
+The list route builds its page and its count from the same scoped query::
+
+    query = select(User).where(User.tenant_id == tenant)         # the view's own scope
+    page_query = apply_list_params(params, query, User)
+    total = await session.scalar(list_count_query(params, query, User))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from ._params import list_params_page, list_plan
+from ._sql import BoundPlan
+
+__all__ = ["apply_list_params", "list_count_query"]
+
+
+def apply_list_params(
+    params: BaseModel,
+    query: sa.Select[Any],
+    model: type,
+    schema: type[BaseModel] | None = None,
+    *,
+    filters: bool = True,
+    order: bool = True,
+    paginate: bool = True,
+) -> sa.Select[Any]:
+    """Return ``query`` filtered, ordered and paginated as ``params`` asks.
+
+    Args:
+        params: an instance of a class from ``create_list_params_schema``.
+        query: the base select, e.g. ``select(Model)``, possibly already scoped.
+        model: the mapped class ``query`` selects.
+        schema: accepted for FastAPI-Restly compatibility and ignored: the params class
+            carries the plan compiled from its schema.
+        filters / order / paginate: switch each part off, e.g. ``order=False,
+            paginate=False`` for the count query.
+
+    Ordering always ends with the primary key, so equal sort values keep a stable order and
+    pages never skip or repeat rows. An unpaginated list is limited to ``max_page_size``.
+    """
+    del schema  # the plan on the params class was compiled from it
+    bound = list_plan(params).bind(model)
+    if filters:
+        query = _filter(bound, params, query)
+    if order:
+        query = _order(bound, params, query)
+    if paginate:
+        page, page_size = list_params_page(params)
+        if page is None or page_size is None:
+            query = query.limit(bound.max_page_size)
+        else:
+            query = query.limit(page_size).offset((page - 1) * page_size)
+    return query
+
+
+def list_count_query(params: BaseModel, query: sa.Select[Any], model: type) -> sa.Select[Any]:
+    """``SELECT count(*)`` of the rows ``params`` filters from ``query``, ignoring pages."""
+    filtered = apply_list_params(params, query, model, order=False, paginate=False)
+    return sa.select(sa.func.count()).select_from(filtered.order_by(None).subquery())
+
+
+def _filter(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Select[Any]:
+    # Only the keys the client sent: a request pays for what it asks, not for the schema.
+    for name in params.model_fields_set:
+        bound_filter = bound.filters.get(name)
+        value = getattr(params, name)
+        if bound_filter is None or value is None:
+            continue
+        clause = bound_filter.clause(value)
+        if clause is not None:
+            query = query.where(clause)
+    return query
+
+
+def _order(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Select[Any]:
+    expressions: list[Any] = []
+    sorted_columns: set[int] = set()
+    joined: set[int] = set()
+    for key in getattr(params, "order_by", None) or ():
+        descending = key.startswith("-")
+        sort = bound.sorts[key[1:] if descending else key]
+        for alias, onclause in sort.joins:
+            if id(alias) not in joined:
+                joined.add(id(alias))
+                query = query.outerjoin(alias, onclause)
+        expressions.append(sort.expression.desc() if descending else sort.expression.asc())
+        if sort.column is not None:
+            sorted_columns.add(id(sort.column))
+    expressions.extend(
+        column.asc() for column in bound.primary_key if id(column) not in sorted_columns
+    )
+    return query.order_by(*expressions)

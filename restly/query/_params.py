@@ -1,0 +1,213 @@
+"""The list-parameters class: a pydantic model of every query key a list route accepts.
+
+FastAPI validates the query string against it (``extra="forbid"``: an unknown key answers
+422 naming it), and OpenAPI documents each key with its type::
+
+    UserListParams = create_list_params_schema(UserSchema, model=User, default_page_size=20)
+
+    @app.get("/users")
+    async def list_users(params: Annotated[UserListParams, fastapi.Query()]): ...
+
+    # GET /users?name__contains=jo&age__gte=18&order_by=-age&page=2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
+
+from ..exc import RestlyConfigurationError
+from ._plan import ListPlan, check_extra_names, compile_plan, python_name
+from ._values import split_commas
+
+__all__ = [
+    "MAX_PAGE",
+    "ListParams",
+    "create_list_params_schema",
+    "list_params_extras",
+    "list_params_page",
+    "list_plan",
+]
+
+MAX_PAGE = 2**31 - 1
+"""Highest page number; keeps OFFSET far inside what every database accepts."""
+
+
+class ListParams(BaseModel):
+    """Base of generated list-parameters classes; ``__list_plan__`` is their compiled plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    __list_plan__: ClassVar[ListPlan]
+
+    page: int | None = None
+    page_size: int | None = None
+    order_by: list[str] | None = None
+
+
+def create_list_params_schema(
+    schema: type[BaseModel],
+    *,
+    model: type | None = None,
+    default_page_size: int | None = None,
+    max_page_size: int = 1000,
+    extra_query_params: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> type[ListParams]:
+    """Build the query-parameters model of a list route serving ``schema``.
+
+    Args:
+        schema: the response schema; its public (alias) field names are the filter keys.
+        model: the mapped class queried. With it, fields the model lacks are left out and
+            integer bounds follow the column types; without it, the plan is bound to the model
+            on the first ``apply_list_params`` call.
+        default_page_size: page size when the client sends none. None means unpaginated
+            unless the client sends ``page_size`` (``page`` alone then uses ``max_page_size``).
+        max_page_size: the largest ``page_size`` accepted, and the most rows any list answers.
+        extra_query_params: more documented keys, ``name -> annotation`` (optional, default
+            None) or ``name -> (annotation, default)``; validated and passed through, never
+            applied to SQL. Read them with ``list_params_extras``.
+        name: the class name, shown in OpenAPI; defaults to ``<Schema>ListParams``.
+
+    All per-schema work happens here, once; a request only validates and looks keys up.
+    """
+    if max_page_size < 1:
+        raise RestlyConfigurationError(f"max_page_size must be >= 1; got {max_page_size!r}.")
+    if default_page_size is not None and not 1 <= default_page_size <= max_page_size:
+        raise RestlyConfigurationError(
+            f"default_page_size must be between 1 and max_page_size ({max_page_size}); "
+            f"got {default_page_size!r}."
+        )
+    plan = compile_plan(
+        schema, model=model, default_page_size=default_page_size, max_page_size=max_page_size
+    )
+    fields: dict[str, Any] = {
+        spec.field_name: (
+            spec.value_type,
+            Field(None, alias=spec.key, title=spec.key, description=spec.description),
+        )
+        for spec in plan.filters
+    }
+    fields.update(_paging_fields(plan))
+    extras = _extra_fields(plan, extra_query_params or {}, set(fields))
+    fields.update(extras)
+    params_class: type[ListParams] = create_model(  # type: ignore[call-overload]
+        name or f"{schema.__name__}ListParams",
+        __base__=ListParams,
+        __module__=schema.__module__,
+        **fields,
+    )
+    # replace() keeps the models already bound: they share the same cache.
+    params_class.__list_plan__ = replace(plan, extra_fields=tuple(extras))
+    return params_class
+
+
+def _paging_fields(plan: ListPlan) -> dict[str, Any]:
+    """``page``, ``page_size`` and ``order_by``, with this plan's limits and sort keys."""
+    sort_keys = plan.sort_keys
+    allowed = frozenset(sort_keys) | frozenset(f"-{key}" for key in sort_keys)
+
+    def known_sort_key(key: str) -> str:
+        if key not in allowed:
+            raise PydanticCustomError(
+                "unknown_sort_key",
+                "Unknown sort key '{key}'; sort by one of: {choices}",
+                {"key": key, "choices": ", ".join(sort_keys)},
+            )
+        return key
+
+    sort_item = Annotated[
+        str,
+        AfterValidator(known_sort_key),
+        WithJsonSchema({"type": "string", "enum": sorted(allowed)}),
+    ]
+    most_keys = Field(max_length=max(len(sort_keys), 1))
+    sort_list = Annotated[list[sort_item], most_keys]  # type: ignore[valid-type]
+    default = plan.default_page_size
+    size_default = f"default {default}" if default else "unpaginated when omitted"
+    return {
+        "page": (
+            int | None,
+            Field(None, ge=1, le=MAX_PAGE, description="Page number, counted from 1."),
+        ),
+        "page_size": (
+            int | None,
+            Field(
+                None,
+                ge=1,
+                le=plan.max_page_size,
+                description=f"Rows per page, at most {plan.max_page_size}; {size_default}.",
+            ),
+        ),
+        "order_by": (
+            Annotated[sort_list | None, BeforeValidator(split_commas)],
+            Field(
+                None,
+                description=(
+                    "Comma-separated sort keys; a leading '-' sorts descending. "
+                    "Ties are broken by the primary key."
+                ),
+            ),
+        ),
+    }
+
+
+def _extra_fields(
+    plan: ListPlan, extra_query_params: Mapping[str, Any], taken: set[str]
+) -> dict[str, Any]:
+    """Fields for ``extra_query_params``: documented and validated, not applied to SQL."""
+    check_extra_names(plan, list(extra_query_params))
+    fields: dict[str, Any] = {}
+    for key, declared in extra_query_params.items():
+        annotation, default = declared if isinstance(declared, tuple) else (declared, None)
+        fields[python_name(key, taken)] = (annotation, Field(default, alias=key, title=key))
+    return fields
+
+
+def list_plan(params: BaseModel | type[BaseModel]) -> ListPlan:
+    """The compiled plan of a params class (or instance) from ``create_list_params_schema``."""
+    cls = params if isinstance(params, type) else type(params)
+    plan = getattr(cls, "__list_plan__", None)
+    if not isinstance(plan, ListPlan):
+        raise TypeError(
+            f"{cls.__name__} was not made by create_list_params_schema(); "
+            "build list parameters with restly.query.create_list_params_schema(schema, model=...)."
+        )
+    return plan
+
+
+def list_params_page(params: BaseModel) -> tuple[int | None, int | None]:
+    """The ``(page, page_size)`` a list answers, after defaults; ``(None, None)`` unpaginated.
+
+    ``page_size`` alone means page 1; ``page`` alone uses ``default_page_size`` or, when that
+    is None, ``max_page_size``; neither uses ``default_page_size`` when set. An unpaginated
+    list is still limited to ``max_page_size`` rows.
+    """
+    plan = list_plan(params)
+    page: int | None = getattr(params, "page", None)
+    page_size: int | None = getattr(params, "page_size", None)
+    if page_size is None:
+        if page is None and plan.default_page_size is None:
+            return None, None
+        page_size = plan.default_page_size or plan.max_page_size
+    return page or 1, page_size
+
+
+def list_params_extras(params: BaseModel) -> dict[str, Any]:
+    """The values of the ``extra_query_params`` keys, by their query names."""
+    fields = type(params).model_fields
+    return {
+        fields[name].alias or name: getattr(params, name) for name in list_plan(params).extra_fields
+    }

@@ -1,0 +1,206 @@
+"""Value types for list query parameters: what a filter value may be, and how it parses.
+
+Every filter key of a list-parameters class gets a pydantic type built here, so FastAPI
+validates the query string before any SQL is built and a bad value answers 422 naming the
+key. ``scalar_kind`` classifies a schema annotation; the ``*_type`` builders wrap it::
+
+    kind = scalar_kind(int)                  # ScalarKind.INT
+    one_or_more_type(kind, int, bounds=None) # list[int]: "1,2,3" -> [1, 2, 3], at most MAX_IN_ITEMS
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import types
+import uuid
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "INT64_BOUNDS",
+    "MAX_CONTAINS_WORDS",
+    "MAX_IN_ITEMS",
+    "ScalarKind",
+    "allows_none",
+    "contains_type",
+    "one_or_more_type",
+    "scalar_kind",
+    "single_type",
+    "split_commas",
+    "unwrap",
+]
+
+MAX_IN_ITEMS = 1000
+"""Most values one ``?key=a,b,...`` (IN / NOT IN) filter accepts; more answers 422."""
+
+MAX_CONTAINS_WORDS = 20
+"""Most whitespace-separated words one ``__contains`` filter accepts; more answers 422."""
+
+INT64_BOUNDS = (-(2**63), 2**63 - 1)
+"""Integers outside this range would overflow the database driver, so they answer 422."""
+
+# Decimal filters must stay within what PostgreSQL's NUMERIC accepts in a comparison;
+# "1e999999" would otherwise fail inside the database.
+_DECIMAL_LIMIT = decimal.Decimal("1e100")
+
+
+class ScalarKind(enum.Enum):
+    """The kinds of values a column filter understands."""
+
+    BOOL = "bool"
+    INT = "int"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    STR = "str"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    UUID = "uuid"
+    ENUM = "enum"
+    LITERAL = "literal"
+
+    @property
+    def orderable(self) -> bool:
+        """Whether ``__gt/__gte/__lt/__lte`` make sense for values of this kind."""
+        return self in _ORDERABLE
+
+
+_ORDERABLE = frozenset(
+    {
+        ScalarKind.INT,
+        ScalarKind.FLOAT,
+        ScalarKind.DECIMAL,
+        ScalarKind.STR,
+        ScalarKind.DATE,
+        ScalarKind.DATETIME,
+        ScalarKind.TIME,
+    }
+)
+
+# Order matters: bool is an int subclass and datetime a date subclass.
+_KINDS_BY_TYPE: tuple[tuple[type, ScalarKind], ...] = (
+    (bool, ScalarKind.BOOL),
+    (enum.Enum, ScalarKind.ENUM),
+    (int, ScalarKind.INT),
+    (float, ScalarKind.FLOAT),
+    (decimal.Decimal, ScalarKind.DECIMAL),
+    (str, ScalarKind.STR),
+    (dt.datetime, ScalarKind.DATETIME),
+    (dt.date, ScalarKind.DATE),
+    (dt.time, ScalarKind.TIME),
+    (uuid.UUID, ScalarKind.UUID),
+)
+
+_UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
+
+
+def unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` (including ``fr.ReadOnly``) and ``Optional`` from an annotation.
+
+    A union of several non-None types is returned unchanged: it is not a single kind.
+    """
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in _UNION_ORIGINS:
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def allows_none(annotation: Any) -> bool:
+    """Whether ``None`` is a valid value for ``annotation`` (``Optional``, ``X | None``)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return allows_none(get_args(annotation)[0])
+    if origin in _UNION_ORIGINS:
+        return any(arg is type(None) or allows_none(arg) for arg in get_args(annotation))
+    return annotation is type(None)
+
+
+def scalar_kind(annotation: Any) -> ScalarKind | None:
+    """Classify an (unwrapped) annotation; None when it is not a filterable scalar."""
+    if get_origin(annotation) is Literal:
+        return ScalarKind.LITERAL
+    if not isinstance(annotation, type):
+        return None
+    for base, kind in _KINDS_BY_TYPE:
+        if issubclass(annotation, base):
+            return kind
+    return None
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL rejects NUL in text parameters with an error, so refuse it up front.
+    if "\x00" in value:
+        raise PydanticCustomError("string_nul", "String must not contain NUL characters")
+    return value
+
+
+def _item_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None) -> Any:
+    """The pydantic type of one value of ``kind``, with range checks the database needs."""
+    if kind is ScalarKind.INT:
+        low, high = bounds or INT64_BOUNDS
+        return Annotated[int, Field(ge=low, le=high)]
+    if kind is ScalarKind.FLOAT:
+        return Annotated[float, Field(allow_inf_nan=False)]
+    if kind is ScalarKind.DECIMAL:
+        return Annotated[
+            decimal.Decimal,
+            Field(allow_inf_nan=False, gt=-_DECIMAL_LIMIT, lt=_DECIMAL_LIMIT),
+        ]
+    if kind is ScalarKind.STR:
+        return Annotated[str, AfterValidator(_no_nul)]
+    return annotation
+
+
+def split_commas(value: Any) -> Any:
+    """Turn ``"1,2"`` (or repeated keys ``["1", "2,3"]``) into one flat list of items."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        return value
+    flat: list[Any] = []
+    for item in items:
+        flat.extend(item.split(",") if isinstance(item, str) else [item])
+    return flat
+
+
+def single_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None) -> Any:
+    """Optional type of a one-value filter (``__gte``, ``__lt``...)."""
+    return _item_type(kind, annotation, bounds) | None
+
+
+def one_or_more_type(
+    kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None
+) -> Any:
+    """Optional list type of an equality / NOT IN filter: comma-separated or repeated keys.
+
+    It is a ``list`` so FastAPI gathers repeated keys and OpenAPI shows an array of the
+    item type; the cap keeps huge IN lists away from the database.
+    """
+    item = _item_type(kind, annotation, bounds)
+    items = Annotated[list[item], Field(max_length=MAX_IN_ITEMS)]  # type: ignore[valid-type]
+    return Annotated[items | None, BeforeValidator(split_commas)]
+
+
+def _check_words(value: str) -> str:
+    if len(value.split()) > MAX_CONTAINS_WORDS:
+        raise PydanticCustomError(
+            "too_many_words",
+            "At most {max_words} words are allowed",
+            {"max_words": MAX_CONTAINS_WORDS},
+        )
+    return value
+
+
+def contains_type() -> Any:
+    """Optional type of a ``__contains`` filter: text of at most MAX_CONTAINS_WORDS words."""
+    return Annotated[str, AfterValidator(_no_nul), AfterValidator(_check_words)] | None

@@ -1,0 +1,93 @@
+"""order_by over HTTP: directions, several keys, relation paths, ties and stable pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from query_bookshop import Book, add_rows, make_app, make_client
+
+pytestmark = pytest.mark.anyio
+
+GetIds = Callable[..., Any]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # NULLs sort first on SQLite and last on PostgreSQL, so they are filtered out here.
+        ("?pages__isnull=false&order_by=pages", [5, 2, 4, 6, 1]),  # ties (300) by id
+        ("?pages__isnull=false&order_by=-pages", [1, 2, 4, 6, 5]),  # ties still ascending id
+        ("?order_by=-id", [6, 5, 4, 3, 2, 1]),
+        ("?order_by=id", [1, 2, 3, 4, 5, 6]),
+        ("?order_by=bookTitle", [4, 2, 5, 1, 6, 3]),
+        ("?order_by=-bookTitle", [3, 6, 1, 5, 2, 4]),
+        ("?pages__isnull=false&order_by=-in_print,pages", [4, 6, 1, 5, 2]),
+        ("?pages__isnull=false&order_by=-in_print&order_by=pages", [4, 6, 1, 5, 2]),
+        ("?published_at__isnull=false&order_by=published_at", [1, 4, 5, 6, 3]),
+        ("?order_by=code&id=1", [1]),
+    ],
+)
+async def test_order_by(get_ids: GetIds, query: str, expected: list[int]) -> None:
+    assert await get_ids(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?author.id__isnull=false&order_by=author.name", [1, 4, 2, 6, 5]),
+        ("?author.id__isnull=false&order_by=-author.name", [5, 2, 6, 1, 4]),
+        ("?author.id__isnull=false&order_by=-author.name,-pages", [5, 2, 6, 1, 4]),
+        ("?author.publisher.id__isnull=false&order_by=-author.publisher.name", [2, 6, 1, 4]),
+        (
+            "?author.publisher.id__isnull=false&order_by=author.publisher.name,-author.id",
+            [1, 4, 2, 6],
+        ),
+    ],
+)
+async def test_order_by_relation_path(get_ids: GetIds, query: str, expected: list[int]) -> None:
+    assert await get_ids(query) == expected
+
+
+async def test_relation_sort_neither_drops_nor_repeats_rows(client: Any) -> None:
+    body = (await client.get("/books?order_by=author.publisher.name,author.name")).json()
+    assert sorted(body["ids"]) == [1, 2, 3, 4, 5, 6]  # book 3 has no author: still listed
+    assert body["total"] == 6
+
+
+@pytest.mark.parametrize("key", ["nope", "title", "secret", "tags.label", "--pages", "-", ""])
+async def test_unknown_sort_key_is_422_naming_it(client: Any, key: str) -> None:
+    response = await client.get("/books", params={"order_by": f"id,{key}"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", "order_by", 1]
+    assert error["msg"] == (
+        f"Unknown sort key '{key}'; sort by one of: id, bookTitle, pages, rating, price, "
+        "in_print, genre, code, published_at, status, author.id, author.name, author.born, "
+        "author.publisher.id, author.publisher.name"
+    )
+
+
+@pytest.mark.parametrize("order_by", ["pages", "-pages", "in_print,-pages", "author.name"])
+async def test_pages_never_skip_or_repeat_rows_when_sort_values_tie(
+    engine: AsyncEngine, order_by: str
+) -> None:
+    # 31 books sharing three page counts and two authors: most sort values tie.
+    await add_rows(
+        engine,
+        [Book(id=i, title=f"b{i}", pages=i % 3, in_print=i % 2 == 0) for i in range(1, 32)],
+    )
+    async with make_client(make_app(engine)) as client:
+        everything = (await client.get("/books", params={"order_by": order_by})).json()["ids"]
+        pages = []
+        for page in range(1, 7):
+            query = {"order_by": order_by, "page": page, "page_size": 6}
+            body = (await client.get("/books", params=query)).json()
+            assert body["total"] == 31
+            pages.append(body["ids"])
+    assert [len(ids) for ids in pages] == [6, 6, 6, 6, 6, 1]
+    assert [book_id for ids in pages for book_id in ids] == everything
+    assert sorted(everything) == list(range(1, 32))
