@@ -15,10 +15,11 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import select
 
-from ..query import create_list_params_schema
+from ..query import create_list_params_schema, list_params_dependency
 from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
@@ -58,6 +59,14 @@ def derive_model_view(cls: Any) -> list[str]:
     fr_globals = cls.__restly_target_globals__
     default_page_size = declared(cls, "default_page_size") or fr_globals.default_page_size
     max_page_size = declared(cls, "max_page_size") or fr_globals.max_page_size
+    list_params = create_list_params_schema(
+        response,
+        model=model,
+        default_page_size=default_page_size,
+        max_page_size=max_page_size,
+        extra_query_params=declared(cls, "extra_query_params"),
+        name=f"{model.__name__}ListParams",
+    )
     derived = {
         "schema": schema,
         "response_schema": response,
@@ -66,14 +75,11 @@ def derive_model_view(cls: Any) -> list[str]:
         "id_type": id_type,
         "default_page_size": default_page_size,
         "max_page_size": max_page_size,
-        "list_params_schema": create_list_params_schema(
-            response,
-            model=model,
-            default_page_size=default_page_size,
-            max_page_size=max_page_size,
-            extra_query_params=declared(cls, "extra_query_params"),
-            name=f"{model.__name__}ListParams",
-        ),
+        "list_params_schema": list_params,
+        # Validated in one pass (FastAPI's query models inspect every field per request).
+        "list_params_annotation": Annotated[
+            list_params, Depends(list_params_dependency(list_params))
+        ],
         "list_response_model": (
             Page[response] if cls.include_pagination_metadata else list[response]  # type: ignore[valid-type]
         ),

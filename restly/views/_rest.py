@@ -22,13 +22,13 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, ClassVar
 
-from fastapi import Body, Path, Query, Response
+from fastapi import Body, Path, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
 from ..db._session import AsyncSessionDep, SessionDep
 from ..exc import NotFound
-from ..query import apply_list_params, list_params_page
+from ..query import apply_list_params, list_count_query, list_params_openapi, list_params_page
 from . import _persistence as persistence
 from ._base import View
 from ._routing import Slot, route
@@ -49,12 +49,16 @@ def _label(action: str) -> Slot:
 _NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
 _CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
 
-ListParams = Annotated[Any, Slot("list_params_schema"), Query()]
+ListParams = Annotated[Any, Slot("list_params_annotation")]
 ItemId = Annotated[Any, Slot("id_annotation"), Path()]
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
-_LIST = dict(response_model=Slot("list_response_model"), summary=_label("List"))
+_LIST = dict(
+    response_model=Slot("list_response_model"),
+    summary=_label("List"),
+    openapi_extra=Slot("list_params_schema", list_params_openapi),
+)
 _CREATE = dict(
     status_code=201,
     response_model=Slot("response_schema"),
@@ -130,15 +134,7 @@ class BaseRestView(View):
         return apply_list_params(query_params, base, self.model, self.response_schema)  # type: ignore[arg-type]
 
     def _count_statement(self, query_params: BaseModel) -> Select[Any]:
-        filtered = apply_list_params(
-            query_params,
-            self.build_list_query(),
-            self.model,  # type: ignore[arg-type]
-            self.response_schema,
-            order=False,
-            paginate=False,
-        )
-        return select(func.count()).select_from(filtered.order_by(None).subquery())
+        return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
 
     # -- responses ---------------------------------------------------------------------
 

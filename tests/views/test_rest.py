@@ -353,3 +353,21 @@ async def test_openapi_documents_each_route_once_with_derived_schemas(view_base:
     post = document["paths"]["/authors"]["post"]
     assert post["summary"] == "Create Author"
     assert set(post["responses"]) == {"201", "409", "422"}
+
+
+async def test_list_filters_order_and_reject_unknown_keys(view_base: type, client_for: Any) -> None:
+    app = author_app(view_base, include_pagination_metadata=True)
+    client = client_for(app)
+    for name, rating in (("Ann", 3.0), ("Annie", 5.0), ("Bo", 4.0), ("Cy", 5.0)):
+        await client.post("/authors", json={"name": name, "rating": rating})
+    listing = (await client.get("/authors", params={"name__contains": "ann", "order_by": "-rating"})).json()
+    assert [a["name"] for a in listing["items"]] == ["Annie", "Ann"] and listing["total"] == 2
+    ties = (await client.get("/authors", params={"rating__gte": 4, "order_by": "-rating"})).json()
+    assert [a["name"] for a in ties["items"]] == ["Annie", "Cy", "Bo"]  # ties broken by id
+    unknown = await client.get("/authors", params={"colour": "red"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["query", "colour"]
+    bad_value = await client.get("/authors", params={"rating__gt": "high"})
+    assert bad_value.status_code == 422
+    parameters = {p["name"] for p in app.openapi()["paths"]["/authors"]["get"]["parameters"]}
+    assert {"name", "name__contains", "rating__gte", "order_by", "page", "page_size"} <= parameters
