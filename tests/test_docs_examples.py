@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -182,3 +183,249 @@ async def test_seed_isolating_state(load: Any, fr_globals: fr.FRGlobals, tmp_pat
     async with serve(example.app_b, example.app_b_globals, active=fr_globals) as client_b:
         assert (await client_b.get("/world")).json() == []
     assert (tmp_path / "app_a.db").exists() and (tmp_path / "app_b.db").exists()
+
+
+# -- tutorial -------------------------------------------------------------------------------
+
+
+async def test_tutorial(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("tutorial")
+    assert list(fr_globals.registry) == [example.ProjectView, example.TaskView, example.OpenTaskView]
+    assert list(example.TaskView.creation_schema.model_fields) == ["title", "project_id"]
+    async with serve(example.app, fr_globals) as client:
+        project = await client.post("/projects", json={"name": "Docs"})
+        assert project.status_code == 201
+        project_id = project.json()["id"]
+        for title in ("Write the tutorial", "Build the site"):
+            sent = {"title": title, "project_id": project_id, "done": True}
+            task = await client.post("/tasks", json=sent)
+            assert task.status_code == 201
+            assert task.json()["done"] is False  # ReadOnly: the client cannot set it
+        done = await client.post("/tasks/1/done")
+        assert done.status_code == 200
+        assert done.json() == {"id": 1, "title": "Write the tutorial", "done": True, "project_id": 1}
+
+        assert [t["id"] for t in (await client.get("/tasks")).json()] == [1, 2]
+        assert [t["id"] for t in (await client.get("/open-tasks")).json()] == [2]
+        assert (await client.get("/open-tasks/1")).status_code == 404  # scoped like the list
+        assert (await client.get("/open-tasks/2")).status_code == 200
+        assert (await client.delete("/open-tasks/2")).status_code == 405
+        empty = await client.post("/tasks", json={"title": "", "project_id": project_id})
+        assert empty.status_code == 422
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        assert set(paths["/open-tasks"]) == {"get"}
+        assert set(paths["/open-tasks/{id}"]) == {"get", "patch"}
+        assert "/open-tasks/{id}/done" in paths
+
+
+# -- views and overrides --------------------------------------------------------------------
+
+
+async def test_views_custom(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("views_custom")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with serve(example.app, fr_globals) as client:
+        assert (await client.get("/greetings")).status_code == 401
+        ann = {"X-User": "Ann"}
+        added = await client.post("/greetings", params={"text": "Hello"}, headers=ann)
+        assert (added.status_code, added.json()) == (201, {"id": 1})
+        assert (await client.get("/greetings", headers=ann)).json() == ["Hello, Ann!"]
+        assert (await client.get("/greetings/count", headers=ann)).json() == 1
+        assert (await client.get("/greetings/ping", headers=ann)).json() == {"user": "Ann"}
+        removed = await client.delete("/greetings/1", headers=ann)
+        assert (removed.status_code, removed.content) == (204, b"")
+        missing = await client.delete("/greetings/1", headers=ann)
+        assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        assert paths["/greetings"]["get"]["tags"] == ["greetings"]
+
+
+async def test_views_overrides(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("views_overrides")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    acme, globex = {"X-Tenant": "acme"}, {"X-Tenant": "globex"}
+    async with serve(example.app, fr_globals) as client:
+        for text in ("first", "second"):
+            created = await client.post("/notes", json={"text": text}, headers=acme)
+            assert created.status_code == 201
+        assert (await client.post("/notes", json={"text": "theirs"}, headers=globex)).status_code == 201
+        assert [n["text"] for n in (await client.get("/notes", headers=acme)).json()] == ["first", "second"]
+        assert (await client.get("/notes/3", headers=acme)).status_code == 404  # globex's note
+        assert (await client.patch("/notes/3", json={"text": "x"}, headers=acme)).status_code == 404
+        assert (await client.delete("/notes/1", headers=acme)).status_code == 204
+        assert [n["id"] for n in (await client.get("/notes", headers=acme)).json()] == [2]
+        assert (await client.get("/notes/1", headers=acme)).status_code == 404
+    async with fr.async_session(fr_globals) as session:
+        rows = (await session.execute(select(example.Note.id, example.Note.tenant, example.Note.archived))).all()
+    assert rows == [(1, "acme", True), (2, "acme", False), (3, "globex", False)]
+
+
+async def test_views_id_type(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("views_id_type")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with serve(example.app, fr_globals) as client:
+        created = await client.post("/devices", json={"label": "sensor", "id": "not used"})
+        assert created.status_code == 201
+        device_id = created.json()["id"]
+        assert str(uuid.UUID(device_id)) == device_id
+        assert (await client.get(f"/devices/{device_id}")).json() == {"id": device_id, "label": "sensor"}
+        assert (await client.get(f"/devices/{uuid.uuid4()}")).status_code == 404
+        assert (await client.get("/devices/42")).status_code == 422
+        assert (await client.delete(f"/devices/{device_id}")).status_code == 405
+
+
+async def test_views_sync(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("views_sync")
+    async with serve(example.app, fr_globals) as client:
+        for name, price in (("pen", 1.5), ("book", 12.0)):
+            assert (await client.post("/items", json={"name": name, "price": price})).status_code == 201
+        assert (await client.get("/items/total")).json() == 13.5
+        assert (await client.patch("/items/1", json={"price": 2.0})).json() == {"id": 1, "name": "pen", "price": 2.0}
+        assert (await client.delete("/items/2")).status_code == 204
+        assert [i["name"] for i in (await client.get("/items")).json()] == ["pen"]
+
+
+# -- schemas and markers --------------------------------------------------------------------
+
+
+async def test_schemas_markers(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("schemas_markers")
+    view = example.UserView
+    assert list(view.creation_schema.model_fields) == ["email", "password"]
+    assert not any(f.is_required() for f in view.update_schema.model_fields.values())
+    assert list(view.response_schema.model_fields) == ["id", "email", "created_at"]
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with serve(example.app, fr_globals) as client:
+        sent = {"email": "ann@example.com", "password": "s3cret", "id": 99, "created_at": "2000-01-01T00:00:00"}
+        created = await client.post("/users", json=sent)
+        assert created.status_code == 201
+        body = created.json()
+        assert set(body) == {"id", "email", "created_at"} and body["id"] == 1
+        assert not body["created_at"].startswith("2000")
+        assert (await client.patch("/users/1", json={"password": "n3w"})).status_code == 200
+        assert "password" not in (await client.get("/users")).json()[0]
+    async with fr.async_session(fr_globals) as session:
+        stored = await session.scalar(select(example.User.password_hash))
+    assert stored == example.hash_password("n3w")
+
+
+async def test_schemas_generated(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("schemas_generated")
+    fields = example.ArticleSchema.model_fields
+    assert [name for name, field in fields.items() if field.is_required()] == ["title"]
+    assert fr.schemas.is_read_only(fields["id"]) and fr.schemas.is_read_only(fields["created_at"])
+    assert example.ArticleView.schema is example.ArticleSchema
+    assert list(example.ArticleView.creation_schema.model_fields) == ["title", "body", "status"]
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with serve(example.app, fr_globals) as client:
+        created = await client.post("/articles", json={"title": "Hello"})
+        assert created.status_code == 201
+        assert created.json()["status"] == "draft" and created.json()["body"] is None
+        too_long = await client.post("/articles", json={"title": "x" * 121})
+        assert too_long.status_code == 422
+        assert (await client.post("/articles", json={})).status_code == 422
+
+
+# -- list parameters ------------------------------------------------------------------------
+
+
+async def test_list_params(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("list_params")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with fr.async_session(fr_globals) as session:
+        session.add_all(
+            example.Book(title=title, year=year, in_print=year > 1950)
+            for title, year in (("Dune", 1965), ("Emma", 1815), ("Ubik", 1969), ("Solaris", 1961))
+        )
+    async with serve(example.app, fr_globals) as client:
+        page = (await client.get("/books", params={"order_by": "-year", "page": 2, "page_size": 2})).json()
+        assert [b["title"] for b in page["items"]] == ["Solaris", "Emma"]
+        assert {k: v for k, v in page.items() if k != "items"} == {
+            "total": 4, "page": 2, "page_size": 2, "total_pages": 2
+        }
+        first = (await client.get("/books", params={"page": 1})).json()
+        assert first["page_size"] == 20 and first["total"] == 4
+        dune = (await client.get("/books", params={"year": 1965})).json()
+        assert [b["title"] for b in dune["items"]] == ["Dune"] and dune["total"] == 1
+        assert (await client.get("/books", params={"page_size": 101})).status_code == 422
+        unknown = await client.get("/books", params={"colour": "red"})
+        assert unknown.status_code == 422 and "colour" in unknown.text
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+async def test_config_engine(load: Any, fr_globals: fr.FRGlobals) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    example = load("config_engine")
+    assert fr_globals.async_engine is example.engine
+    assert IntegrityError in example.app.exception_handlers
+    try:
+        async with example.engine.begin() as connection:
+            await connection.run_sync(example.Base.metadata.create_all)
+        async with serve(example.app, fr_globals) as client:
+            assert (await client.post("/tags", json={"name": "sql"})).status_code == 201
+            duplicate = await client.post("/tags", json={"name": "sql"})
+            assert duplicate.status_code == 409
+    finally:
+        await example.engine.dispose()
+
+
+async def test_config_registry(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("config_registry")
+    assert list(fr_globals.registry) == [example.AuthorView, example.BookView]
+    assert list(example.admin_globals.registry) == [example.AdminBookView]
+    routes_before = len(example.app.router.routes)
+    fr.include_views(example.app, globals=fr_globals)  # mounting again changes nothing
+    assert len(example.app.router.routes) == routes_before
+    paths = example.app.openapi()["paths"]
+    assert [p for p in paths if not p.startswith("/docs")] == [
+        "/authors", "/authors/{id}", "/books", "/books/{id}", "/admin/books", "/admin/books/{id}"
+    ]
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    await fr.db.async_create_all(example.Base, example.admin_globals.get_async_engine())
+    try:
+        async with serve(example.app, fr_globals) as client:
+            assert (await client.post("/books", json={"title": "Main"})).status_code == 201
+            assert (await client.post("/admin/books", json={"title": "Admin"})).status_code == 201
+            assert [b["title"] for b in (await client.get("/books")).json()] == ["Main"]
+            assert [b["title"] for b in (await client.get("/admin/books")).json()] == ["Admin"]
+    finally:
+        await example.admin_globals.dispose()
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_errors_configuration(load: Any, fr_globals: fr.FRGlobals) -> None:
+    with pytest.raises(fr.RestlyConfigurationError) as raised:
+        load("errors_configuration")
+    assert str(raised.value) == (
+        "ArticleView is misconfigured (2 problems):\n"
+        "  - ArticleView.prefix must start with '/'; got 'articles'. Use prefix = \"/articles\".\n"
+        "  - ArticleView.exclude_routes names unknown route 'destroy'; choose from: delete, get, "
+        "index, patch, post."
+    )
+    assert isinstance(raised.value, TypeError)
+    assert len(raised.value.problems) == 2
+    assert list(fr_globals.registry) == []
+    shown_in_docs = (EXAMPLES / "errors_configuration.txt").read_text()
+    assert shown_in_docs == f"{raised.value}\n"
+
+
+async def test_errors_http(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("errors_http")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with serve(example.app, fr_globals) as client:
+        missing = await client.get("/tags/7")
+        assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+        assert (await client.post("/tags", json={"name": "python"})).status_code == 201
+        conflict = await client.post("/tags", json={"name": "python"})
+        assert conflict.status_code == 409
+        assert list(conflict.json()) == ["detail"] and isinstance(conflict.json()["detail"], str)
+        assert "INSERT" not in conflict.text
+        invalid = await client.post("/tags", json={"name": "x" * 51})
+        assert invalid.status_code == 422
+        (error,) = invalid.json()["detail"]
+        assert (error["type"], error["loc"]) == ("string_too_long", ["body", "name"])
