@@ -8,6 +8,8 @@ active (so no example registers views anywhere else) and from inside a temporary
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -429,3 +431,39 @@ async def test_errors_http(load: Any, fr_globals: fr.FRGlobals) -> None:
         assert invalid.status_code == 422
         (error,) = invalid.json()["detail"]
         assert (error["type"], error["loc"]) == ("string_too_long", ["body", "name"])
+
+
+async def test_views_abstract_base(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("views_abstract_base")
+    assert list(fr_globals.registry) == [example.InvoiceView, example.ReceiptView]
+    assert example.OwnedView not in fr_globals.registry
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    ann, bob = {"X-User": "ann"}, {"X-User": "bob"}
+    async with serve(example.app, fr_globals) as client:
+        sent = {"amount": 10, "owner": "bob"}
+        created = await client.post("/invoices", json=sent, headers=ann)
+        assert created.json() == {"id": 1, "owner": "ann", "amount": 10}
+        assert (await client.post("/receipts", json={"text": "paid"}, headers=bob)).status_code == 201
+        assert (await client.get("/invoices", headers=bob)).json() == []
+        assert (await client.get("/invoices/1", headers=bob)).status_code == 404
+        assert [r["text"] for r in (await client.get("/receipts", headers=bob)).json()] == ["paid"]
+        assert (await client.get("/receipts")).status_code == 422  # the header is required
+
+
+# -- the site -------------------------------------------------------------------------------
+
+
+def test_docs_build_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    pytest.importorskip("material", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=EXAMPLES.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    tutorial = (tmp_path / "site" / "tutorial" / "index.html").read_text()
+    assert "OpenTaskView" in tutorial and "--8&lt;--" not in tutorial

@@ -35,6 +35,7 @@ class BookView(fr.AsyncRestView):
     model = Book
 
 
+# --8<-- [start:admin]
 # A view kept out of the main registry: it belongs to its own FRGlobals.
 admin_globals = fr.FRGlobals()
 with fr.use_fr_globals(admin_globals):
@@ -44,11 +45,14 @@ with fr.use_fr_globals(admin_globals):
 class AdminBookView(fr.AsyncRestView, globals=admin_globals):
     prefix = "/admin/books"
     model = Book
+# --8<-- [end:admin]
 
 
+# --8<-- [start:mount]
 app = FastAPI()
 fr.include_views(app)  # AuthorView and BookView, in declaration order
 
 admin = APIRouter()
 fr.include_view(admin, AdminBookView)
 app.include_router(admin)
+# --8<-- [end:mount]

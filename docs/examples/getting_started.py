@@ -31,7 +31,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
+# --8<-- [start:view]
 @fr.include_view(app)
 class WorldView(fr.AsyncRestView):
     prefix = "/world"
     model = World
+# --8<-- [end:view]
