@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -63,7 +64,8 @@ def running_demo(tmp_path: Path, database_url: str) -> Iterator[Demo]:
     log = tmp_path / f"demo-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "restly", "demo", "--port", str(port), "--database-url", database_url],
+            [sys.executable, "-m", "restly", "demo"]
+            + ["--port", str(port), "--database-url", database_url],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=_env(),
@@ -96,24 +98,25 @@ def _wait_until_serving(process: subprocess.Popen[bytes], demo: Demo) -> None:
     pytest.fail(f"the demo did not answer within {START_TIMEOUT}s:\n{demo.output()}")
 
 
-def _get(demo: Demo, path: str) -> object:
+def _get(demo: Demo, path: str) -> Any:
     response = httpx.get(f"{demo.url}{path}", timeout=10.0)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def _assert_seeded_api(demo: Demo) -> None:
-    paths = _get(demo, "/openapi.json")["paths"]  # type: ignore[index]
-    assert {"/authors", "/authors/{id}", "/books", "/books/{id}/reviews", "/reviews", "/stats"} <= set(paths)
-    assert [a["name"] for a in _get(demo, "/authors")] == SEEDED_AUTHORS  # type: ignore[union-attr, index]
+    paths = _get(demo, "/openapi.json")["paths"]
+    expected = {"/authors", "/authors/{id}", "/books", "/books/{id}/reviews", "/reviews", "/stats"}
+    assert expected <= set(paths)
+    assert [a["name"] for a in _get(demo, "/authors")] == SEEDED_AUTHORS
     le_guin = _get(demo, "/books?author_id=1&order_by=year")
-    assert [b["title"] for b in le_guin] == [  # type: ignore[union-attr, index]
+    assert [b["title"] for b in le_guin] == [
         "A Wizard of Earthsea",
         "The Left Hand of Darkness",
         "The Dispossessed",
     ]
     reviews = _get(demo, "/reviews")
-    assert reviews["total"] == 7 and len(reviews["items"]) == 7  # type: ignore[index]
+    assert reviews["total"] == 7 and len(reviews["items"]) == 7
     assert _get(demo, "/stats") == {"authors": 3, "books": 7, "reviews": 7}
 
 
@@ -154,7 +157,7 @@ def test_demo_serves_seeded_sqlite(tmp_path: Path) -> None:
     with running_demo(tmp_path, f"sqlite:///{tmp_path / 'demo.sqlite3'}") as demo:
         _assert_seeded_api(demo)
         assert httpx.get(f"{demo.url}/docs", timeout=10.0).status_code == 200
-        assert _get(demo, "/")["docs"] == "/docs"  # type: ignore[index]
+        assert _get(demo, "/")["docs"] == "/docs"
         banner = demo.output()
     assert f"{demo.url}/docs" in banner
     assert f"curl '{demo.url}/books?author_id=1&order_by=-year'" in banner
@@ -169,7 +172,7 @@ def test_demo_writes_and_seeds_only_an_empty_database(tmp_path: Path) -> None:
         assert created.status_code == 201, created.text
         assert httpx.delete(f"{demo.url}/authors/1", timeout=10.0).status_code == 409
     with running_demo(tmp_path, database_url) as demo:
-        names = [a["name"] for a in _get(demo, "/authors")]  # type: ignore[union-attr, index]
+        names = [a["name"] for a in _get(demo, "/authors")]
     assert names == [*SEEDED_AUTHORS, "Stanisław Lem"]
 
 
@@ -185,7 +188,10 @@ def _demo_postgres_url() -> str:
     try:
         psycopg.connect(url, connect_timeout=3).close()
     except psycopg.Error as error:
-        pytest.skip(f"PostgreSQL database for the demo unreachable at {url} ({type(error).__name__}); set RESTLY_TEST_DEMO_POSTGRES_URL")
+        pytest.skip(
+            f"PostgreSQL database for the demo unreachable at {url} "
+            f"({type(error).__name__}); set RESTLY_TEST_DEMO_POSTGRES_URL"
+        )
     return url
 
 

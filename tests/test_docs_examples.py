@@ -31,8 +31,11 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def fr_globals() -> fr.FRGlobals:
-    return fr.FRGlobals()
+async def fr_globals() -> AsyncIterator[fr.FRGlobals]:
+    """A fresh runtime state; the engines restly built for it are closed after the test."""
+    fresh = fr.FRGlobals()
+    yield fresh
+    await fresh.dispose()
 
 
 @pytest.fixture
@@ -63,19 +66,16 @@ def load(
 async def serve(
     app: FastAPI, fr_globals: fr.FRGlobals, *, active: fr.FRGlobals | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Run ``app``'s lifespan and yield a client calling it; dispose restly's engines after.
+    """Run ``app``'s lifespan and yield a client calling it.
 
     ``fr_globals`` is the globals the app was built in; the server runs while ``active``
     (default: the same) is the active one.
     """
-    try:
-        with fr.use_fr_globals(active or fr_globals):
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                    yield client
-    finally:
-        await fr_globals.dispose()
+    with fr.use_fr_globals(active or fr_globals):
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
 
 
 def test_every_example_is_tested() -> None:
@@ -174,16 +174,23 @@ async def test_seed_own_declarative_base(load: Any, fr_globals: fr.FRGlobals) ->
 
 async def test_seed_isolating_state(load: Any, fr_globals: fr.FRGlobals, tmp_path: Path) -> None:
     example = load("seed_isolating_state")
-    assert list(example.app_a_globals.registry) == [example.WorldViewA]
-    assert list(example.app_b_globals.registry) == [example.WorldViewB]
+    a, b = example.app_a_globals, example.app_b_globals
+    assert list(a.registry) == [example.WorldViewA]
+    assert list(b.registry) == [example.WorldViewB]
     assert list(fr_globals.registry) == []
-    for g in (example.app_a_globals, example.app_b_globals):
-        await fr.db.async_create_all(example.Base, g.get_async_engine())
-    async with serve(example.app_a, example.app_a_globals) as client_a:
-        assert (await client_a.post("/world", json={"message": "only in A"})).status_code == 201
-    # A real server runs outside any use_fr_globals block: the views bring their own.
-    async with serve(example.app_b, example.app_b_globals, active=fr_globals) as client_b:
-        assert (await client_b.get("/world")).json() == []
+    try:
+        for g in (a, b):
+            await fr.db.async_create_all(example.Base, g.get_async_engine())
+        async with serve(example.app_a, a) as client_a:
+            assert (await client_a.post("/world", json={"message": "only in A"})).status_code == 201
+        # A real server runs outside any use_fr_globals block: the views bring their own.
+        async with serve(example.app_b, b, active=fr_globals) as client_b:
+            assert (await client_b.get("/world")).json() == []
+        async with serve(example.app_a, a, active=fr_globals) as client_a:
+            assert [w["message"] for w in (await client_a.get("/world")).json()] == ["only in A"]
+    finally:
+        await a.dispose()
+        await b.dispose()
     assert (tmp_path / "app_a.db").exists() and (tmp_path / "app_b.db").exists()
 
 
@@ -192,7 +199,8 @@ async def test_seed_isolating_state(load: Any, fr_globals: fr.FRGlobals, tmp_pat
 
 async def test_tutorial(load: Any, fr_globals: fr.FRGlobals) -> None:
     example = load("tutorial")
-    assert list(fr_globals.registry) == [example.ProjectView, example.TaskView, example.OpenTaskView]
+    views = [example.ProjectView, example.TaskView, example.OpenTaskView]
+    assert list(fr_globals.registry) == views
     assert list(example.TaskView.creation_schema.model_fields) == ["title", "project_id"]
     async with serve(example.app, fr_globals) as client:
         project = await client.post("/projects", json={"name": "Docs"})
@@ -205,7 +213,8 @@ async def test_tutorial(load: Any, fr_globals: fr.FRGlobals) -> None:
             assert task.json()["done"] is False  # ReadOnly: the client cannot set it
         done = await client.post("/tasks/1/done")
         assert done.status_code == 200
-        assert done.json() == {"id": 1, "title": "Write the tutorial", "done": True, "project_id": 1}
+        expected = {"id": 1, "title": "Write the tutorial", "done": True, "project_id": 1}
+        assert done.json() == expected
 
         assert [t["id"] for t in (await client.get("/tasks")).json()] == [1, 2]
         assert [t["id"] for t in (await client.get("/open-tasks")).json()] == [2]
@@ -250,15 +259,18 @@ async def test_views_overrides(load: Any, fr_globals: fr.FRGlobals) -> None:
         for text in ("first", "second"):
             created = await client.post("/notes", json={"text": text}, headers=acme)
             assert created.status_code == 201
-        assert (await client.post("/notes", json={"text": "theirs"}, headers=globex)).status_code == 201
-        assert [n["text"] for n in (await client.get("/notes", headers=acme)).json()] == ["first", "second"]
+        theirs = await client.post("/notes", json={"text": "theirs"}, headers=globex)
+        assert theirs.status_code == 201
+        listed = (await client.get("/notes", headers=acme)).json()
+        assert [n["text"] for n in listed] == ["first", "second"]
         assert (await client.get("/notes/3", headers=acme)).status_code == 404  # globex's note
         assert (await client.patch("/notes/3", json={"text": "x"}, headers=acme)).status_code == 404
         assert (await client.delete("/notes/1", headers=acme)).status_code == 204
         assert [n["id"] for n in (await client.get("/notes", headers=acme)).json()] == [2]
         assert (await client.get("/notes/1", headers=acme)).status_code == 404
     async with fr.async_session(fr_globals) as session:
-        rows = (await session.execute(select(example.Note.id, example.Note.tenant, example.Note.archived))).all()
+        note = example.Note
+        rows = (await session.execute(select(note.id, note.tenant, note.archived))).all()
     assert rows == [(1, "acme", True), (2, "acme", False), (3, "globex", False)]
 
 
@@ -270,7 +282,8 @@ async def test_views_id_type(load: Any, fr_globals: fr.FRGlobals) -> None:
         assert created.status_code == 201
         device_id = created.json()["id"]
         assert str(uuid.UUID(device_id)) == device_id
-        assert (await client.get(f"/devices/{device_id}")).json() == {"id": device_id, "label": "sensor"}
+        fetched = await client.get(f"/devices/{device_id}")
+        assert fetched.json() == {"id": device_id, "label": "sensor"}
         assert (await client.get(f"/devices/{uuid.uuid4()}")).status_code == 404
         assert (await client.get("/devices/42")).status_code == 422
         assert (await client.delete(f"/devices/{device_id}")).status_code == 405
@@ -280,9 +293,11 @@ async def test_views_sync(load: Any, fr_globals: fr.FRGlobals) -> None:
     example = load("views_sync")
     async with serve(example.app, fr_globals) as client:
         for name, price in (("pen", 1.5), ("book", 12.0)):
-            assert (await client.post("/items", json={"name": name, "price": price})).status_code == 201
+            created = await client.post("/items", json={"name": name, "price": price})
+            assert created.status_code == 201
         assert (await client.get("/items/total")).json() == 13.5
-        assert (await client.patch("/items/1", json={"price": 2.0})).json() == {"id": 1, "name": "pen", "price": 2.0}
+        patched = await client.patch("/items/1", json={"price": 2.0})
+        assert patched.json() == {"id": 1, "name": "pen", "price": 2.0}
         assert (await client.delete("/items/2")).status_code == 204
         assert [i["name"] for i in (await client.get("/items")).json()] == ["pen"]
 
@@ -298,7 +313,12 @@ async def test_schemas_markers(load: Any, fr_globals: fr.FRGlobals) -> None:
     assert list(view.response_schema.model_fields) == ["id", "email", "created_at"]
     await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
     async with serve(example.app, fr_globals) as client:
-        sent = {"email": "ann@example.com", "password": "s3cret", "id": 99, "created_at": "2000-01-01T00:00:00"}
+        sent = {
+            "email": "ann@example.com",
+            "password": "s3cret",
+            "id": 99,
+            "created_at": "2000-01-01T00:00:00",
+        }
         created = await client.post("/users", json=sent)
         assert created.status_code == 201
         body = created.json()
@@ -340,7 +360,8 @@ async def test_list_params(load: Any, fr_globals: fr.FRGlobals) -> None:
             for title, year in (("Dune", 1965), ("Emma", 1815), ("Ubik", 1969), ("Solaris", 1961))
         )
     async with serve(example.app, fr_globals) as client:
-        page = (await client.get("/books", params={"order_by": "-year", "page": 2, "page_size": 2})).json()
+        query = {"order_by": "-year", "page": 2, "page_size": 2}
+        page = (await client.get("/books", params=query)).json()
         assert [b["title"] for b in page["items"]] == ["Solaris", "Emma"]
         assert {k: v for k, v in page.items() if k != "items"} == {
             "total": 4, "page": 2, "page_size": 2, "total_pages": 2
@@ -400,7 +421,7 @@ async def test_config_registry(load: Any, fr_globals: fr.FRGlobals) -> None:
 # -- errors ---------------------------------------------------------------------------------
 
 
-def test_errors_configuration(load: Any, fr_globals: fr.FRGlobals) -> None:
+async def test_errors_configuration(load: Any, fr_globals: fr.FRGlobals) -> None:
     with pytest.raises(fr.RestlyConfigurationError) as raised:
         load("errors_configuration")
     assert str(raised.value) == (
@@ -443,7 +464,8 @@ async def test_views_abstract_base(load: Any, fr_globals: fr.FRGlobals) -> None:
         sent = {"amount": 10, "owner": "bob"}
         created = await client.post("/invoices", json=sent, headers=ann)
         assert created.json() == {"id": 1, "owner": "ann", "amount": 10}
-        assert (await client.post("/receipts", json={"text": "paid"}, headers=bob)).status_code == 201
+        receipt = await client.post("/receipts", json={"text": "paid"}, headers=bob)
+        assert receipt.status_code == 201
         assert (await client.get("/invoices", headers=bob)).json() == []
         assert (await client.get("/invoices/1", headers=bob)).status_code == 404
         assert [r["text"] for r in (await client.get("/receipts", headers=bob)).json()] == ["paid"]
@@ -454,8 +476,9 @@ async def test_views_abstract_base(load: Any, fr_globals: fr.FRGlobals) -> None:
 
 
 def test_docs_build_strict(tmp_path: Path) -> None:
-    pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -e '.[docs]')")
-    pytest.importorskip("material", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    reason = "the docs extra is not installed (pip install -e '.[docs]')"
+    pytest.importorskip("mkdocs", reason=reason)
+    pytest.importorskip("material", reason=reason)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=EXAMPLES.parent.parent,

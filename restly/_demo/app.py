@@ -50,7 +50,9 @@ def create_app(database_url: str | URL) -> FastAPI:
     the app starts.
     """
     with fr.use_fr_globals(demo_globals):
-        fr.configure(async_database_url=async_url(database_url), database_url=sync_url(database_url))
+        fr.configure(
+            async_database_url=async_url(database_url), database_url=sync_url(database_url)
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
