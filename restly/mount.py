@@ -108,7 +108,6 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         options = dict(compiled.options)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
         arguments = dict(
-            methods=list(compiled.methods),
             name=f"{view.__name__}.{compiled.name}",
             tags=options.pop("tags", None) or list(view.tags or ()) or None,  # type: ignore[attr-defined]
             dependencies=[*shared_dependencies, *options.pop("dependencies", ())],
@@ -116,11 +115,13 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
             route_class_override=route_class,
             **options,
         )
-        router.add_api_route(compiled.path, compiled.endpoint, **arguments)
-        if prefix and compiled.path == prefix:
-            # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
-            arguments.update(include_in_schema=False, name=f"{arguments['name']}/")
-            router.add_api_route(compiled.path + "/", compiled.endpoint, **arguments)
+        # One route per method: each gets its own OpenAPI operation id.
+        for method in compiled.methods:
+            router.add_api_route(compiled.path, compiled.endpoint, methods=[method], **arguments)
+            if prefix and compiled.path == prefix:
+                # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
+                hidden = {**arguments, "include_in_schema": False, "name": f"{arguments['name']}/"}
+                router.add_api_route(compiled.path + "/", compiled.endpoint, methods=[method], **hidden)
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document

@@ -73,6 +73,10 @@ def test_the_error_is_a_type_error_listing_every_problem(fr_globals: fr.FRGlobal
             "prefix = \"/article\".",
         ),
         (
+            {"model": Article, "prefix": "articles/"},
+            "ArticleView.prefix must start with '/'; got 'articles/'. Use prefix = \"/articles\".",
+        ),
+        (
             {"model": Article, "prefix": "/articles/"},
             "ArticleView.prefix must not end with '/'; got '/articles/'. Use "
             "prefix = \"/articles\" (both forms of the URL are answered).",

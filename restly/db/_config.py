@@ -48,7 +48,7 @@ def configure(
     make_session: sessionmaker[Session] | None = _UNSET,
     session_generator: AsyncSessionGenerator | None = _UNSET,
     sync_session_generator: SessionGenerator | None = _UNSET,
-    install_default_exception_handlers: bool = True,
+    install_default_exception_handlers: bool = _UNSET,
     default_page_size: int | None = _UNSET,
     max_page_size: int = _UNSET,
 ) -> None:
@@ -67,8 +67,12 @@ def configure(
             each request of async views and for ``fr.async_session()``.
         sync_session_generator: a generator function yielding a ``Session`` for sync
             views and ``fr.session()``.
-        install_default_exception_handlers: ``False`` leaves error handling to you.
-        default_page_size / max_page_size: list defaults for views created afterwards.
+        install_default_exception_handlers: ``False`` leaves error handling to you (restly
+            then installs no handler, neither here nor when views are mounted).
+        default_page_size: page size of list requests that send ``page`` without
+            ``page_size``, for views created afterwards.
+        max_page_size: the largest ``page_size`` (and the most rows of any list), for views
+            created afterwards.
     """
     g = get_fr_globals()
     _check_generators(session_generator, sync_session_generator)
@@ -85,6 +89,7 @@ def configure(
         ("sync_session_generator", sync_session_generator),
         ("default_page_size", default_page_size),
         ("max_page_size", max_page_size),
+        ("install_default_exception_handlers", install_default_exception_handlers),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -92,8 +97,7 @@ def configure(
         g.async_make_session = None  # rebuild over the new engine
     if engine is not _UNSET and make_session is _UNSET:
         g.make_session = None
-    g.install_default_exception_handlers = install_default_exception_handlers
-    if app is not None and install_default_exception_handlers:
+    if app is not None and g.install_default_exception_handlers:
         from .._handlers import install_exception_handlers
 
         install_exception_handlers(app)

@@ -35,7 +35,8 @@ def check_prefix(cls: type, *, required: bool) -> list[str]:
             f'prefix = "{_suggested_prefix(cls)}".'
         ]
     if prefix and not prefix.startswith("/"):
-        return [f"{owner}.prefix must start with '/'; got {prefix!r}. Use prefix = \"/{prefix}\"."]
+        fixed = "/" + prefix.rstrip("/")
+        return [f"{owner}.prefix must start with '/'; got {prefix!r}. Use prefix = \"{fixed}\"."]
     if len(prefix) > 1 and prefix.endswith("/"):
         return [
             f"{owner}.prefix must not end with '/'; got {prefix!r}. Use "

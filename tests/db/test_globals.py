@@ -296,3 +296,12 @@ async def test_create_all_helpers(fr_globals: fr.FRGlobals, tmp_path: Path) -> N
     with pytest.raises(TypeError, match="expected a declarative base or a MetaData"):
         fr.create_all(object())
     await fr_globals.dispose()
+
+
+def test_configure_keeps_the_handler_choice_unless_given(fr_globals: fr.FRGlobals) -> None:
+    fr.configure(install_default_exception_handlers=False)
+    fr.configure(database_url="sqlite://")
+    assert fr_globals.install_default_exception_handlers is False
+    app = FastAPI()
+    fr.configure(app=app)
+    assert app.exception_handlers.keys().isdisjoint({__import__("sqlalchemy").exc.IntegrityError})

@@ -196,3 +196,21 @@ async def test_sync_routes_run_off_the_event_loop(fr_globals: fr.FRGlobals) -> N
 def test_route_paths_must_be_relative(fr_globals: fr.FRGlobals) -> None:
     with pytest.raises(ValueError, match="route paths must be '' or start with '/'; got 'x'"):
         fr.get("x")
+
+
+async def test_a_route_with_several_methods_has_one_operation_per_method(
+    fr_globals: fr.FRGlobals,
+) -> None:
+    class Echo(fr.View):
+        prefix = "/echo"
+
+        @fr.route("", methods=["GET", "POST"])
+        async def echo(self) -> str:
+            return "echo"
+
+    app = FastAPI()
+    fr.include_view(app, Echo)
+    operations = app.openapi()["paths"]["/echo"]
+    assert operations["get"]["operationId"] != operations["post"]["operationId"]
+    async with client_for(app) as client:
+        assert (await client.get("/echo")).json() == (await client.post("/echo/")).json() == "echo"
