@@ -90,7 +90,7 @@ await step('after_updates', () =>
     provider.getMany('posts', { ids: [2, 3, 4] })
 );
 await step('delete', () => provider.delete('posts', { id: 5, previousData: { id: 5 } }));
-await step('delete_many', () => provider.deleteMany('posts', { ids: [6, 7] }));
+await step('delete_many', () => provider.deleteMany('posts', { ids: [4, 6] }));
 await step('after_deletes', () =>
     provider.getList('posts', {
         pagination: page(1, 25),
