@@ -430,34 +430,42 @@ async def test_handle_list_receives_the_parsed_parameters(
 
 FIELDS = "id, title, body, views, rating, published, status, day, author_id"
 
+SORT_SHAPE = 'sort must be a JSON array ["field", "ASC" or "DESC"]; got '
+RANGE_SHAPE = (
+    f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got "
+)
+RANGE_JSON = "range must be JSON such as [0, 24]; "
+FILTER_JSON = 'filter must be JSON such as {"title": "Hello", "id": [1, 2]}; '
+UNKNOWN_FILTER = 'unknown filter field "{}"; filter on: ' + FIELDS
+
 BAD_REQUESTS = [
     ({"sort": "[title"}, "sort must be JSON such as [\"title\", \"ASC\"]; Expecting value at position 1 in '[title'"),
-    ({"sort": '"title"'}, "sort must be a JSON array [\"field\", \"ASC\" or \"DESC\"]; got '\"title\"'"),
-    ({"sort": '["title"]'}, "sort must be a JSON array [\"field\", \"ASC\" or \"DESC\"]; got '[\"title\"]'"),
-    ({"sort": '["title", "UP"]'}, "sort must be a JSON array [\"field\", \"ASC\" or \"DESC\"]; got '[\"title\", \"UP\"]'"),
-    ({"sort": '[1, "ASC"]'}, "sort must be a JSON array [\"field\", \"ASC\" or \"DESC\"]; got '[1, \"ASC\"]'"),
+    ({"sort": '"title"'}, SORT_SHAPE + "'\"title\"'"),
+    ({"sort": '["title"]'}, SORT_SHAPE + "'[\"title\"]'"),
+    ({"sort": '["title", "UP"]'}, SORT_SHAPE + "'[\"title\", \"UP\"]'"),
+    ({"sort": '[1, "ASC"]'}, SORT_SHAPE + "'[1, \"ASC\"]'"),
     ({"sort": '["colour", "ASC"]'}, f'cannot sort by unknown field "colour"; sort by: {FIELDS}'),
     ({"sort": '["extra", "ASC"]'}, f'cannot sort by unknown field "extra"; sort by: {FIELDS}'),
-    ({"range": "0,24"}, "range must be JSON such as [0, 24]; Extra data at position 1 in '0,24'"),
-    ({"range": "[0]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[0]'"),
-    ({"range": "[5, 4]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[5, 4]'"),
-    ({"range": "[-1, 4]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[-1, 4]'"),
-    ({"range": "[0.0, 4]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[0.0, 4]'"),
-    ({"range": "[true, 4]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[true, 4]'"),
-    ({"range": '["0", "4"]'}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[\"0\", \"4\"]'"),
-    ({"range": f"[{2**53}, {2**53 + 1}]"}, f"range must be a JSON array [start, end] of integers with 0 <= start <= end <= {2**53 - 1}; got '[{2**53}, {2**53 + 1}]'"),
+    ({"range": "0,24"}, RANGE_JSON + "Extra data at position 1 in '0,24'"),
+    ({"range": "[0]"}, RANGE_SHAPE + "'[0]'"),
+    ({"range": "[5, 4]"}, RANGE_SHAPE + "'[5, 4]'"),
+    ({"range": "[-1, 4]"}, RANGE_SHAPE + "'[-1, 4]'"),
+    ({"range": "[0.0, 4]"}, RANGE_SHAPE + "'[0.0, 4]'"),
+    ({"range": "[true, 4]"}, RANGE_SHAPE + "'[true, 4]'"),
+    ({"range": '["0", "4"]'}, RANGE_SHAPE + f"'[\"0\", \"4\"]'"),
+    ({"range": f"[{2**53}, {2**53 + 1}]"}, RANGE_SHAPE + f"'[{2**53}, {2**53 + 1}]'"),
     ({"range": "[0, 1000]"}, "range [0, 1000] asks for 1001 rows; at most 1000 rows per request"),
-    ({"range": "[NaN, 4]"}, "range must be JSON such as [0, 24]; NaN is not a JSON number in '[NaN, 4]'"),
-    ({"range": "[0, 1e999]"}, "range must be JSON such as [0, 24]; 1e999 is too large for a number in '[0, 1e999]'"),
-    ({"range": "[0, " + "9" * 5000 + "]"}, "range must be JSON such as [0, 24]; it is too large or too deeply nested in '[0, " + "9" * 56 + "...'"),
-    ({"filter": "{"}, "filter must be JSON such as {\"title\": \"Hello\", \"id\": [1, 2]}; Expecting property name enclosed in double quotes at position 1 in '{'"),
-    ({"filter": "[" * 5000}, "filter must be JSON such as {\"title\": \"Hello\", \"id\": [1, 2]}; it is too large or too deeply nested in '" + "[" * 60 + "...'"),
+    ({"range": "[NaN, 4]"}, RANGE_JSON + "NaN is not a JSON number in '[NaN, 4]'"),
+    ({"range": "[0, 1e999]"}, RANGE_JSON + "1e999 is too large for a number in '[0, 1e999]'"),
+    ({"range": "[0, " + "9" * 5000 + "]"}, RANGE_JSON + "it is too large or too deeply nested in '[0, " + "9" * 56 + "...'"),
+    ({"filter": "{"}, FILTER_JSON + "Expecting property name enclosed in double quotes at position 1 in '{'"),
+    ({"filter": "[" * 5000}, FILTER_JSON + "it is too large or too deeply nested in '" + "[" * 60 + "...'"),
     ({"filter": "[]"}, "filter must be a JSON object such as {\"title\": \"Hello\"}; got '[]'"),
     ({"filter": "null"}, "filter must be a JSON object such as {\"title\": \"Hello\"}; got 'null'"),
-    ({"filter": '{"colour": "red"}'}, f'unknown filter field "colour"; filter on: {FIELDS}'),
-    ({"filter": '{"extra": {}}'}, f'unknown filter field "extra"; filter on: {FIELDS}'),
-    ({"filter": '{"published_gte": true}'}, f'unknown filter field "published_gte"; filter on: {FIELDS}'),
-    ({"filter": '{"views_q": "1"}'}, f'unknown filter field "views_q"; filter on: {FIELDS}'),
+    ({"filter": '{"colour": "red"}'}, UNKNOWN_FILTER.format("colour")),
+    ({"filter": '{"extra": {}}'}, UNKNOWN_FILTER.format("extra")),
+    ({"filter": '{"published_gte": true}'}, UNKNOWN_FILTER.format("published_gte")),
+    ({"filter": '{"views_q": "1"}'}, UNKNOWN_FILTER.format("views_q")),
     ({"filter": '{"\\ud800": 1}'}, "a filter key contains an unpaired surrogate"),
     ({"filter": '{"views": "many"}'}, 'filter "views" is invalid: Input should be a valid integer, unable to parse string as an integer; got \'"many"\''),
     ({"filter": '{"views": 1.5}'}, 'filter "views" is invalid: Input should be a valid integer, got a number with a fractional part; got \'1.5\''),
@@ -466,9 +474,9 @@ BAD_REQUESTS = [
     ({"filter": '{"id": [1, "x"]}'}, 'filter "id" is invalid: Input should be a valid integer, unable to parse string as an integer; got \'"x"\''),
     ({"filter": '{"id": [[1]]}'}, "filter \"id\" must be a single value; got '[1]'"),
     ({"filter": '{"id": {"in": [1]}}'}, "filter \"id\" must be a single value; got '{\"in\": [1]}'"),
-    ({"filter": '{"rating": NaN}'}, "filter must be JSON such as {\"title\": \"Hello\", \"id\": [1, 2]}; NaN is not a JSON number in '{\"rating\": NaN}'"),
-    ({"filter": '{"rating": -Infinity}'}, "filter must be JSON such as {\"title\": \"Hello\", \"id\": [1, 2]}; -Infinity is not a JSON number in '{\"rating\": -Infinity}'"),
-    ({"filter": '{"rating": 1e400}'}, "filter must be JSON such as {\"title\": \"Hello\", \"id\": [1, 2]}; 1e400 is too large for a number in '{\"rating\": 1e400}'"),
+    ({"filter": '{"rating": NaN}'}, FILTER_JSON + "NaN is not a JSON number in '{\"rating\": NaN}'"),
+    ({"filter": '{"rating": -Infinity}'}, FILTER_JSON + "-Infinity is not a JSON number in '{\"rating\": -Infinity}'"),
+    ({"filter": '{"rating": 1e400}'}, FILTER_JSON + "1e400 is too large for a number in '{\"rating\": 1e400}'"),
     ({"filter": '{"title": 5}'}, 'filter "title" is invalid: Input should be a valid string; got \'5\''),
     ({"filter": '{"title": "' + "x" * 101 + '"}'}, 'filter "title" is invalid: String should have at most 100 characters; got \'"' + "x" * 59 + "...'"),
     ({"filter": '{"title": "a\\u0000b"}'}, 'filter "title" contains a NUL character'),
@@ -489,7 +497,11 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize(("params", "detail"), BAD_REQUESTS)
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    BAD_REQUESTS,
+    ids=[" ".join(f"{k}={v[:30]}" for k, v in params.items()) for params, _ in BAD_REQUESTS],
+)
 async def test_malformed_parameters_answer_400(
     posts: httpx.AsyncClient, params: dict[str, str], detail: str
 ) -> None:
@@ -764,6 +776,6 @@ def test_ra_data_simple_rest_client(
     }
     assert results["get_one_missing"] == {"error": {"status": 404, "body": {"detail": "Not Found"}}}
     assert results["unknown_filter_field"] == {
-        "error": {"status": 400, "body": {"detail": f'unknown filter field "colour"; filter on: {FIELDS}'}}
+        "error": {"status": 400, "body": {"detail": UNKNOWN_FILTER.format("colour")}}
     }
     assert results["delete_missing"] == {"error": {"status": 404, "body": {"detail": "Not Found"}}}

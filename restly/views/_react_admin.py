@@ -1,4 +1,4 @@
-"""``AsyncReactAdminView`` and ``ReactAdminView``: resources for react-admin's ``ra-data-simple-rest``.
+"""``AsyncReactAdminView`` / ``ReactAdminView``: resources for react-admin's simple REST client.
 
 ::
 
@@ -147,7 +147,9 @@ def _build_plan(cls: Any) -> _Plan:
             continue
         column, attribute = found
         annotation = column_python_type(column.type)
-        base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+        base = annotation
+        if typing.get_origin(annotation) is Annotated:
+            base = typing.get_args(annotation)[0]
         if not _is_scalar(base):
             continue  # JSON, arrays, binary: nothing react-admin can filter on
         wire = info.serialization_alias or info.alias or name
@@ -191,9 +193,9 @@ def _column_of(mapper: Any, name: str) -> tuple[Any, str] | None:
     prop = mapper.attrs.get(name)
     if isinstance(prop, ColumnProperty):
         return prop.columns[0], name
-    if isinstance(prop, RelationshipProperty) and prop.direction is RelationshipDirection.MANYTOONE:
+    if isinstance(prop, RelationshipProperty):
         local = list(prop.local_columns)
-        if len(local) == 1:
+        if prop.direction is RelationshipDirection.MANYTOONE and len(local) == 1:
             return local[0], mapper.get_property_by_column(local[0]).key
     return None
 
@@ -202,7 +204,9 @@ def _is_scalar(annotation: Any) -> bool:
     """Whether values of ``annotation`` can be compared in SQL (not JSON, arrays, bytes)."""
     if typing.get_origin(annotation) is Literal:
         return True
-    return annotation is not Any and isinstance(annotation, type) and annotation not in (bytes, dict, list)
+    if annotation is Any or annotation in (bytes, dict, list):
+        return False
+    return isinstance(annotation, type)
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -264,7 +268,9 @@ def _value(field: _Field, raw: Any, where: str) -> Any:
 def _values(field: _Field, raw: Any, where: str, plan: _Plan) -> list[Any]:
     items = raw if isinstance(raw, list) else [raw]
     if len(items) > plan.max_rows:
-        raise BadRequest(f"{where} lists {len(items)} values; at most {plan.max_rows} are accepted")
+        raise BadRequest(
+            f"{where} lists {len(items)} values; at most {plan.max_rows} are accepted"
+        )
     return [None if item is None else _value(field, item, where) for item in items]
 
 
@@ -290,16 +296,22 @@ def _words(field_name: str, raw: Any) -> list[str]:
         raise BadRequest(f'filter "{field_name}" must be a string; got {_shown(json.dumps(raw))}')
     words = _check_text(raw, f'filter "{field_name}"').split()
     if len(words) > _MAX_SEARCH_WORDS:
-        raise BadRequest(f'filter "{field_name}" has {len(words)} words; at most {_MAX_SEARCH_WORDS}')
+        raise BadRequest(
+            f'filter "{field_name}" has {len(words)} words; at most {_MAX_SEARCH_WORDS}'
+        )
     return words
 
 
-def _parse_filter(plan: _Plan, text: str | None) -> tuple[dict[str, Any], list[ColumnElement[bool]]]:
+def _parse_filter(
+    plan: _Plan, text: str | None
+) -> tuple[dict[str, Any], list[ColumnElement[bool]]]:
     if text is None:
         return {}, []
     raw = _loads("filter", text, '{"title": "Hello", "id": [1, 2]}')
     if not isinstance(raw, dict):
-        raise BadRequest(f'filter must be a JSON object such as {{"title": "Hello"}}; got {_shown(text)}')
+        raise BadRequest(
+            f'filter must be a JSON object such as {{"title": "Hello"}}; got {_shown(text)}'
+        )
     parsed: dict[str, Any] = {}
     where: list[ColumnElement[bool]] = []
     for key, given in raw.items():
@@ -335,7 +347,8 @@ def _parse_filter(plan: _Plan, text: str | None) -> tuple[dict[str, Any], list[C
                 for word in words
             )
             continue
-        raise BadRequest(f'unknown filter field "{_check_text(key, "a filter key")}"; filter on: {plan.field_list()}')
+        _check_text(key, "a filter key")
+        raise BadRequest(f'unknown filter field "{key}"; filter on: {plan.field_list()}')
     return parsed, where
 
 
@@ -350,7 +363,9 @@ def _parse_sort(plan: _Plan, text: str | None) -> tuple[tuple[str, Any] | None, 
         and all(isinstance(item, str) for item in raw)
         and raw[1].upper() in ("ASC", "DESC")
     ):
-        raise BadRequest(f'sort must be a JSON array ["field", "ASC" or "DESC"]; got {_shown(text)}')
+        raise BadRequest(
+            f'sort must be a JSON array ["field", "ASC" or "DESC"]; got {_shown(text)}'
+        )
     name, order = raw[0], raw[1].upper()
     field = plan.fields.get(name)
     if field is None:
@@ -384,7 +399,7 @@ def _parse_range(plan: _Plan, text: str | None) -> tuple[int, int] | None:
     return start, end - start + 1
 
 
-def parse_list_params(
+def _parse_list_params(
     plan: _Plan, sort: str | None, range_: str | None, filter_: str | None, request: Request
 ) -> ReactAdminListParams:
     """Check the query string and parse ``sort``, ``range`` and ``filter`` (400 on error)."""
@@ -423,7 +438,7 @@ SortParam = Annotated[
 ]
 RangeParam = Annotated[
     str | None,
-    Query(alias="range", description="JSON array [start, end], both included", examples=["[0,24]"]),
+    Query(alias="range", description="JSON array [start, end], both included", examples=["[0,9]"]),
 ]
 FilterParam = Annotated[
     str | None,
@@ -511,7 +526,7 @@ class BaseReactAdminView(BaseRestView):
     def _parse(
         self, sort: str | None, range_: str | None, filter_: str | None, request: Request
     ) -> ReactAdminListParams:
-        return parse_list_params(self._ra_plan, sort, range_, filter_, request)
+        return _parse_list_params(self._ra_plan, sort, range_, filter_, request)
 
     def _known_total(self, params: ReactAdminListParams, count: int) -> int | None:
         """The total when the page itself shows it (a short page), else None."""
