@@ -39,6 +39,9 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
   ``deleteMany`` read it back).
 - ``POST /posts`` and ``GET /posts/{id}`` are the generated ones.
 
+For a browser app on another origin, add FastAPI's ``CORSMiddleware``; list answers already
+carry ``Access-Control-Expose-Headers: Content-Range``.
+
 The list request is parsed once into a :class:`ReactAdminListParams`, which reaches
 ``handle_list(query_params)`` and ``count_index(query_params)``; ``build_list_query`` scopes
 the list, its count and every route by id, as in every REST view.
@@ -563,6 +566,7 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
         range_: RangeParam = None,
         filter_: FilterParam = None,
     ) -> Response:
+        """List objects in react-admin's dialect; the total is sent in Content-Range."""
         params = self._parse(sort, range_, filter_, request)
         objects = await self.handle_list(params)
         total = self._known_total(params, len(objects))
@@ -605,6 +609,7 @@ class ReactAdminView(BaseReactAdminView, RestView):
         range_: RangeParam = None,
         filter_: FilterParam = None,
     ) -> Response:
+        """List objects in react-admin's dialect; the total is sent in Content-Range."""
         params = self._parse(sort, range_, filter_, request)
         objects = self.handle_list(params)
         total = self._known_total(params, len(objects))
