@@ -40,7 +40,9 @@ from .registry import ViewRegistry
 from .resource import ResourceMeta
 from .schemas import BaseSchema, IDSchema, ReadOnly, WriteOnly, create_schema_from_model
 from .views import (
+    AsyncReactAdminView,
     AsyncRestView,
+    ReactAdminView,
     RestView,
     View,
     async_delete_object,
@@ -62,11 +64,13 @@ from .views import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncReactAdminView",
     "AsyncRestView",
     "AsyncSessionDep",
     "BaseSchema",
     "FRGlobals",
     "IDSchema",
+    "ReactAdminView",
     "ReadOnly",
     "ResourceMeta",
     "RestView",

@@ -6,7 +6,10 @@ When a ``class ...(fr.AsyncRestView)`` statement runs, ``ResourceMeta``:
    ``__abstract__ = True`` in its own body) and if so stops there;
 2. validates its configuration, collecting every problem into one
    :class:`~restly.exc.RestlyConfigurationError`;
-3. derives what requests need (schemas, list parameters, id type, endpoints), once;
+3. derives what requests need (schemas, list parameters, id type, endpoints), once; a view
+   base class may add its own step as a classmethod ``__restly_prepare__(cls) -> list[str]``
+   (run after the schemas are derived and before the endpoints are compiled; it returns
+   problems, as the checks do);
 4. registers it in the registry of the active :class:`~restly.db.FRGlobals`, or of the one
    given with the ``globals=`` class keyword, and binds it to that globals::
 
@@ -120,6 +123,11 @@ def _prepare(cls: type) -> list[str]:
         excluded = frozenset(getattr(cls, "exclude_routes", ()) or ())
     else:
         excluded = frozenset()
+    hook = getattr(cls, "__restly_prepare__", None)
+    if hook is not None:
+        problems = hook()
+        if problems:
+            return list(problems)
     routes, problems = compile_routes(cls, getattr(cls, "prefix", "") or "", excluded)
     cls.__restly_routes__ = tuple(routes)
     return problems

@@ -11,15 +11,18 @@ from ._persistence import (
     save_object,
     update_object,
 )
+from ._react_admin import AsyncReactAdminView, ReactAdminView
 from ._rest import AsyncRestView, BaseRestView, ErrorDetail, RestView
 from ._routing import RouteSpec, delete, get, patch, post, put, route
 from ._derive import Page
 
 __all__ = [
+    "AsyncReactAdminView",
     "AsyncRestView",
     "BaseRestView",
     "ErrorDetail",
     "Page",
+    "ReactAdminView",
     "RestView",
     "RouteSpec",
     "View",
