@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Integer, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
@@ -313,6 +313,9 @@ def get_one_or_create(
         return found, False
     # Flush pending changes first: their errors belong to the caller, not to the race below.
     session.flush()
+    connection = session.connection()
+    if _outside_sqlite_transaction(connection):
+        connection.exec_driver_sql("BEGIN")
     new = model(**values)
     try:
         with session.begin_nested():
@@ -337,6 +340,9 @@ async def async_get_one_or_create(
     if found is not None:
         return found, False
     await session.flush()
+    connection = await session.connection()
+    if _outside_sqlite_transaction(connection.sync_connection):
+        await connection.exec_driver_sql("BEGIN")
     new = model(**values)
     try:
         async with session.begin_nested():
@@ -347,6 +353,20 @@ async def async_get_one_or_create(
             raise
         return winner, False
     return new, True
+
+
+def _outside_sqlite_transaction(connection: Connection | None) -> bool:
+    """Return whether SQLite's driver has not really begun the transaction SQLAlchemy began.
+
+    The sqlite3 module (and aiosqlite on top of it) defers BEGIN until the first INSERT, so a
+    SAVEPOINT issued first opens the outermost transaction and its RELEASE commits the row.
+    Engines configured with SQLAlchemy's documented fix (or ``autocommit=False``) are already
+    in a transaction here, and nothing is done for them.
+    """
+    if connection is None or connection.dialect.name != "sqlite":
+        return False
+    driver_connection = connection.connection.driver_connection
+    return getattr(driver_connection, "in_transaction", True) is False
 
 
 def _lookup(
