@@ -67,7 +67,10 @@ def utc_now() -> datetime:
 
 
 def snake_case(name: str) -> str:
-    """Turn a class name into a table name: ``BlogPost`` -> ``blog_post``, ``HTTPLog`` -> ``http_log``."""
+    """Derive a table name from a class name: ``BlogPost`` -> ``blog_post``.
+
+    An upper-case run stays one word: ``HTTPRequestLog`` -> ``http_request_log``.
+    """
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
@@ -167,14 +170,9 @@ def _add_mixin_columns(cls: type) -> None:
         return
     for name, (_, factory) in added.items():
         setattr(cls, name, factory(column_options))
+    # SQLAlchemy reads a column's Python type and a dataclass field from the annotations.
     own = {k: v for k, v in _own_annotations(cls).items() if k not in added}
-    # Annotation order is the dataclass field order; sort_order on the columns fixes the
-    # table's column order (the key first, timestamps last).
-    cls.__annotations__ = {
-        **{name: added[name][0] for name in leading if name in added},
-        **own,
-        **{name: added[name][0] for name in trailing if name in added},
-    }
+    cls.__annotations__ = {**own, **{name: annotation for name, (annotation, _) in added.items()}}
 
 
 def _is_column_mixin(klass: type) -> bool:

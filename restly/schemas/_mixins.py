@@ -2,7 +2,7 @@
 
 ::
 
-    class ArticleSchema(fr.IDSchema, TimestampsSchemaMixin):
+    class ArticleSchema(TimestampsSchemaMixin, fr.IDSchema):   # fields: id, created_at, ...
         title: str
 
 ``created_at`` and ``updated_at`` are read-only: shown in responses, never accepted on input.
