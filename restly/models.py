@@ -304,6 +304,10 @@ def get_one_or_create(
     savepoint is rolled back and the winner's row is returned with ``created=False``; other
     integrity errors propagate. Nothing is committed. More than one match raises
     ``sqlalchemy.exc.MultipleResultsFound``.
+
+    The winner's row is found at the databases' default isolation levels (on MySQL/MariaDB
+    through a ``FOR SHARE`` read); under PostgreSQL's REPEATABLE READ or SERIALIZABLE it is
+    invisible to the transaction, and the ``IntegrityError`` propagates.
     """
     statement, values = _lookup(model, defaults, filters)
     found = session.scalars(statement).one_or_none()
@@ -319,7 +323,7 @@ def get_one_or_create(
         with session.begin_nested():
             session.add(new)
     except IntegrityError:
-        winner = session.scalars(statement).one_or_none()
+        winner = session.scalars(_reread(statement, connection)).one_or_none()
         if winner is None:
             raise
         return winner, False
@@ -346,11 +350,24 @@ async def async_get_one_or_create(
         async with session.begin_nested():
             session.add(new)
     except IntegrityError:
-        winner = (await session.scalars(statement)).one_or_none()
+        reread = _reread(statement, connection.sync_connection)
+        winner = (await session.scalars(reread)).one_or_none()
         if winner is None:
             raise
         return winner, False
     return new, True
+
+
+def _reread(statement: Select[tuple[ModelT]], connection: Connection) -> Select[tuple[ModelT]]:
+    """The SELECT that finds the row a concurrent transaction committed first.
+
+    InnoDB's default REPEATABLE READ keeps showing the snapshot in which the row was absent;
+    a locking read (``FOR SHARE``) reads the latest committed row instead. PostgreSQL's and
+    SQLite's defaults see the row with a plain SELECT.
+    """
+    if connection.dialect.name in ("mysql", "mariadb"):
+        return statement.with_for_update(read=True)
+    return statement
 
 
 def _outside_sqlite_transaction(connection: Connection | None) -> bool:

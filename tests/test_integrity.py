@@ -7,18 +7,17 @@ unreachable: set RESTLY_TEST_POSTGRES_URL / RESTLY_TEST_MYSQL_URL.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from _mysql import mysql_urls
 from conftest import DatabaseURLs, postgres_urls, sqlite_urls
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -29,38 +28,7 @@ from restly._integrity import (
     is_integrity_violation,
 )
 
-DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 SECRET = "s3cret-value"  # stored in the violating rows; must never reach a message
-
-
-@cache
-def mysql_unavailable_reason() -> str | None:
-    """Return why MySQL/MariaDB can't be used for tests, or None when it can."""
-    url = make_url(os.environ.get("RESTLY_TEST_MYSQL_URL", DEFAULT_MYSQL_URL))
-    try:
-        import pymysql
-    except ImportError:  # pragma: no cover - the test extra installs it
-        return "pymysql is not installed (pip install pymysql aiomysql)"
-    try:
-        pymysql.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 3306,
-            user=url.username or "root",
-            password=url.password or "",
-            database=url.database,
-            connect_timeout=3,
-        ).close()
-    except Exception as error:  # noqa: BLE001 - any failure means "skip with the reason"
-        return f"MySQL unreachable at {url} ({type(error).__name__}); set RESTLY_TEST_MYSQL_URL"
-    return None
-
-
-def mysql_urls() -> DatabaseURLs:
-    reason = mysql_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    rest = os.environ.get("RESTLY_TEST_MYSQL_URL", DEFAULT_MYSQL_URL).split("://", 1)[1]
-    return DatabaseURLs("mysql", f"mysql+pymysql://{rest}", f"mysql+aiomysql://{rest}")
 
 
 @dataclass(frozen=True)

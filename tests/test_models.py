@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import DatabaseURLs, postgres_urls
+from _mysql import mysql_urls
+from conftest import DatabaseURLs, postgres_urls, sqlite_urls
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -186,9 +188,20 @@ def connect_args(url: str) -> dict[str, Any]:
     return POSTGRES_ZONE.get(url.split("://", 1)[0], {})
 
 
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "mysql"]
+)
+def any_db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseURLs:
+    """Like ``db_urls``, plus MySQL/MariaDB."""
+    if request.param == "sqlite":
+        return sqlite_urls(tmp_path)
+    return postgres_urls() if request.param == "postgresql" else mysql_urls()
+
+
 @pytest.fixture
-def engine(db_urls: DatabaseURLs) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(db_urls.sync_url, connect_args=connect_args(db_urls.sync_url))
+def engine(any_db_urls: DatabaseURLs) -> Iterator[sa.Engine]:
+    url = any_db_urls.sync_url
+    engine = sa.create_engine(url, connect_args=connect_args(url))
     with engine.begin() as connection:
         recreate_tables(connection)
     yield engine
@@ -295,8 +308,8 @@ def test_utc_datetime_refuses_naive_datetimes(engine: sa.Engine) -> None:
 
 
 @pytest.mark.anyio
-async def test_timestamps_with_an_async_session(db_urls: DatabaseURLs) -> None:
-    async with async_engine_for(db_urls) as engine:
+async def test_timestamps_with_an_async_session(any_db_urls: DatabaseURLs) -> None:
+    async with async_engine_for(any_db_urls) as engine:
         async with AsyncSession(engine, expire_on_commit=False) as session:
             account = Account(email="a@example.com", plan="free")
             session.add(account)
@@ -376,7 +389,8 @@ def test_get_one_or_create_returns_the_row_a_concurrent_insert_won_with(engine: 
         assert created is False
         assert row.id == competitor_ids[0]
         assert row.plan == "competitor"
-        assert count_accounts(session) == 1
+    with engine.connect() as connection:  # a fresh snapshot, whatever the isolation level
+        assert connection.scalar(sa.select(sa.func.count()).select_from(Account)) == 1
 
 
 def test_get_one_or_create_reraises_other_integrity_errors(engine: sa.Engine) -> None:
@@ -413,8 +427,8 @@ def test_get_one_or_create_needs_a_filter() -> None:
 
 
 @pytest.mark.anyio
-async def test_async_get_one_or_create(db_urls: DatabaseURLs) -> None:
-    async with async_engine_for(db_urls) as engine:
+async def test_async_get_one_or_create(any_db_urls: DatabaseURLs) -> None:
+    async with async_engine_for(any_db_urls) as engine:
         async with AsyncSession(engine, expire_on_commit=False) as session:
             first, created = await async_get_one_or_create(
                 session, Account, {"plan": "free"}, email="a@b.c"
@@ -434,10 +448,12 @@ async def test_async_get_one_or_create(db_urls: DatabaseURLs) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_get_one_or_create_survives_a_concurrent_insert(db_urls: DatabaseURLs) -> None:
-    sync_engine = sa.create_engine(db_urls.sync_url)
+async def test_async_get_one_or_create_survives_a_concurrent_insert(
+    any_db_urls: DatabaseURLs,
+) -> None:
+    sync_engine = sa.create_engine(any_db_urls.sync_url)
     try:
-        async with async_engine_for(db_urls) as engine, AsyncSession(engine) as session:
+        async with async_engine_for(any_db_urls) as engine, AsyncSession(engine) as session:
             competitor_ids = insert_competitor_before_flush(
                 session.sync_session, sync_engine, "race@b.c"
             )
