@@ -469,24 +469,40 @@ async def test_async_get_one_or_create_survives_a_concurrent_insert(
         sync_engine.dispose()
 
 
-# --- a real race between two sessions on PostgreSQL ---------------------------------------------
+# --- a real race between two sessions on a database server ------------------------------------
+
+# How to learn a session's server-side id, and whether that session waits for another's lock.
+BACKEND_ID = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
+IS_BLOCKED = {
+    "postgresql": "SELECT cardinality(pg_blocking_pids(:id)) > 0",
+    "mysql": (
+        "SELECT COUNT(*) > 0 FROM information_schema.INNODB_TRX "
+        "WHERE trx_mysql_thread_id = :id AND trx_state = 'LOCK WAIT'"
+    ),
+}
 
 
-def wait_until_blocked(engine: sa.Engine, backend_pid: int) -> None:
-    """Wait until the backend ``backend_pid`` waits for a lock another transaction holds."""
-    query = sa.text("SELECT cardinality(pg_blocking_pids(:pid)) > 0")
+def wait_until_blocked(engine: sa.Engine, backend_id: int) -> None:
+    """Wait until the session ``backend_id`` waits for a lock another transaction holds."""
+    query = sa.text(IS_BLOCKED[engine.dialect.name])
     deadline = time.monotonic() + 10
     with engine.connect() as connection:
-        while not connection.scalar(query, {"pid": backend_pid}):
+        while not connection.scalar(query, {"id": backend_id}):
             if time.monotonic() > deadline:
                 raise AssertionError("the second session never waited for the first")
-            time.sleep(0.01)
+            # InnoDB refreshes INNODB_TRX only after 0.1 s without reads: poll slower than that.
+            time.sleep(0.15)
             connection.rollback()
 
 
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "mysql"])
+def server_urls(request: pytest.FixtureRequest) -> DatabaseURLs:
+    return postgres_urls() if request.param == "postgresql" else mysql_urls()
+
+
 @pytest.fixture
-def postgres_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(postgres_urls().sync_url)
+def server_engine(server_urls: DatabaseURLs) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(server_urls.sync_url)
     with engine.begin() as connection:
         recreate_tables(connection)
     yield engine
@@ -495,14 +511,13 @@ def postgres_engine() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.mark.postgres
-def test_race_between_two_sessions_on_a_unique_column(postgres_engine: sa.Engine) -> None:
+def test_race_between_two_sessions_on_a_unique_column(server_engine: sa.Engine) -> None:
     with (
-        Session(postgres_engine, expire_on_commit=False) as first,
-        Session(postgres_engine, expire_on_commit=False) as second,
+        Session(server_engine, expire_on_commit=False) as first,
+        Session(server_engine, expire_on_commit=False) as second,
     ):
-        second_pid = second.scalar(sa.text("SELECT pg_backend_pid()"))
-        assert isinstance(second_pid, int)
+        second_id = second.scalar(sa.text(BACKEND_ID[server_engine.dialect.name]))
+        assert isinstance(second_id, int)
         winner, created = get_one_or_create(first, Account, {"plan": "first"}, email="r@b.c")
         assert created is True
 
@@ -511,27 +526,28 @@ def test_race_between_two_sessions_on_a_unique_column(postgres_engine: sa.Engine
             pending = pool.submit(
                 get_one_or_create, second, Account, {"plan": "second"}, email="r@b.c"
             )
-            wait_until_blocked(postgres_engine, second_pid)
-            first.commit()
+            try:
+                wait_until_blocked(server_engine, second_id)
+            finally:
+                first.commit()  # unblocks the second session even when the wait failed
             loser, created = pending.result(timeout=10)
 
         assert created is False
         assert (loser.id, loser.plan) == (winner.id, "first")
 
 
-@pytest.mark.postgres
 @pytest.mark.anyio
 async def test_async_race_between_two_sessions_on_a_unique_column(
-    postgres_engine: sa.Engine,
+    server_urls: DatabaseURLs, server_engine: sa.Engine
 ) -> None:
-    engine = create_async_engine(postgres_urls().async_url)
+    engine = create_async_engine(server_urls.async_url)
     try:
         async with (
             AsyncSession(engine, expire_on_commit=False) as first,
             AsyncSession(engine, expire_on_commit=False) as second,
         ):
-            second_pid = await second.scalar(sa.text("SELECT pg_backend_pid()"))
-            assert isinstance(second_pid, int)
+            second_id = await second.scalar(sa.text(BACKEND_ID[server_engine.dialect.name]))
+            assert isinstance(second_id, int)
             winner, created = await async_get_one_or_create(
                 first, Account, {"plan": "first"}, email="r@b.c"
             )
@@ -540,9 +556,12 @@ async def test_async_race_between_two_sessions_on_a_unique_column(
             pending = asyncio.ensure_future(
                 async_get_one_or_create(second, Account, {"plan": "second"}, email="r@b.c")
             )
-            await asyncio.to_thread(wait_until_blocked, postgres_engine, second_pid)
-            await first.commit()
-            loser, created = await asyncio.wait_for(pending, timeout=10)
+            try:
+                await asyncio.to_thread(wait_until_blocked, server_engine, second_id)
+            finally:
+                await first.commit()  # unblocks the second session even when the wait failed
+                await asyncio.wait([pending], timeout=10)
+            loser, created = pending.result()
 
             assert created is False
             assert (loser.id, loser.plan) == (winner.id, "first")
