@@ -5,7 +5,7 @@
     import restly as fr
     from sqlalchemy.orm import Mapped
 
-    class Article(fr.IDBase, fr.TimestampsMixin):   # table "article"
+    class Article(fr.TimestampsMixin, fr.IDBase):   # table "article"
         title: Mapped[str]
 
     class Tag(fr.IDMixin, fr.DataclassBase):        # a dataclass: Tag(name="news")
@@ -15,7 +15,9 @@
 
 The mixins work on any ``DeclarativeBase`` (or ``declarative_base()``) including
 ``MappedAsDataclass`` bases, where their columns are ``init=False``. List them *before* the
-declarative base, as SQLAlchemy's own examples do: ``class Tag(fr.IDMixin, Base)``.
+declarative base, as SQLAlchemy's own examples do: ``class Tag(fr.IDMixin, Base)``; a model
+listing one after its base is refused with that fix. A column the model (or a non-mixin base)
+declares itself wins over the mixin's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, Integer, select
+from sqlalchemy import DateTime, Integer, inspect, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -226,8 +228,11 @@ def _same_as_created_at(context: Any) -> datetime:
 
 
 class IDMixin(_ColumnMixin):
-    """Adds ``id: Mapped[int]``, an autoincrementing integer primary key (``init=False`` on
-    dataclass models). Declare ``id`` on the model itself to use another key type."""
+    """Adds ``id: Mapped[int]``, an autoincrementing integer primary key, as the first column.
+
+    It is ``init=False`` on dataclass models. Declare ``id`` on the model itself to use another
+    key type.
+    """
 
     _leading_columns = {"id": (Mapped[int], _id_column)}
 
@@ -315,7 +320,7 @@ def get_one_or_create(
         return found, False
     # Flush pending changes first: their errors belong to the caller, not to the race below.
     session.flush()
-    connection = session.connection()
+    connection = session.connection(bind_arguments={"mapper": inspect(model)})
     if _outside_sqlite_transaction(connection):
         connection.exec_driver_sql("BEGIN")
     new = model(**values)
@@ -342,7 +347,7 @@ async def async_get_one_or_create(
     if found is not None:
         return found, False
     await session.flush()
-    connection = await session.connection()
+    connection = await session.connection(bind_arguments={"mapper": inspect(model)})
     if _outside_sqlite_transaction(connection.sync_connection):
         await connection.exec_driver_sql("BEGIN")
     new = model(**values)
