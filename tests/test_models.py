@@ -7,7 +7,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -198,16 +198,24 @@ def any_db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseURLs:
     return postgres_urls() if request.param == "postgresql" else mysql_urls()
 
 
+@contextmanager
+def engine_for(urls: DatabaseURLs) -> Iterator[sa.Engine]:
+    """A sync engine on a database holding fresh, empty TABLES (dropped afterwards)."""
+    engine = sa.create_engine(urls.sync_url, connect_args=connect_args(urls.sync_url))
+    try:
+        with engine.begin() as connection:
+            recreate_tables(connection)
+        yield engine
+        with engine.begin() as connection:
+            drop_tables(connection)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def engine(any_db_urls: DatabaseURLs) -> Iterator[sa.Engine]:
-    url = any_db_urls.sync_url
-    engine = sa.create_engine(url, connect_args=connect_args(url))
-    with engine.begin() as connection:
-        recreate_tables(connection)
-    yield engine
-    with engine.begin() as connection:
-        drop_tables(connection)
-    engine.dispose()
+    with engine_for(any_db_urls) as engine:
+        yield engine
 
 
 @asynccontextmanager
@@ -502,13 +510,8 @@ def server_urls(request: pytest.FixtureRequest) -> DatabaseURLs:
 
 @pytest.fixture
 def server_engine(server_urls: DatabaseURLs) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(server_urls.sync_url)
-    with engine.begin() as connection:
-        recreate_tables(connection)
-    yield engine
-    with engine.begin() as connection:
-        drop_tables(connection)
-    engine.dispose()
+    with engine_for(server_urls) as engine:
+        yield engine
 
 
 def test_race_between_two_sessions_on_a_unique_column(server_engine: sa.Engine) -> None:
