@@ -13,10 +13,13 @@ Only constraint and column names reach the message, never SQL text, parameters o
 some (PostgreSQL through psycopg or asyncpg), otherwise from the error message (SQLite,
 MySQL/MariaDB); a name that does not look like an identifier is left out.
 
-MariaDB reports a violated CHECK constraint as an ``OperationalError`` (code 4025), and MySQL
-reports a missing value for a NOT NULL column without default as error 1364, so an exception
-handler mapping integrity errors to 409 should also ask :func:`is_integrity_violation` about
-other ``DBAPIError`` s before treating them as "database unavailable".
+MySQL/MariaDB drivers raise ``OperationalError``, not ``IntegrityError``, for a violated CHECK
+constraint (errors 3819/4025) and for a NOT NULL column left without a value (1364). So an
+exception handler mapping integrity errors to 409 should also ask :func:`is_integrity_violation`
+about other ``DBAPIError`` s before treating them as "database unavailable"::
+
+    if is_integrity_violation(error):
+        return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
 """
 
 from __future__ import annotations

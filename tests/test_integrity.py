@@ -299,9 +299,12 @@ async def test_violation_is_described_by_name_without_values(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("driver", drivers_of("mysql"), indirect=True)
-async def test_mariadb_check_violation_is_an_operational_error(driver: Driver) -> None:
-    """Why is_integrity_violation exists: MariaDB's CHECK error is not an IntegrityError."""
-    case = CASES["check"]
+@pytest.mark.parametrize("case_name", ["check", "not-null-omitted"])
+async def test_mariadb_reports_some_violations_as_operational_errors(
+    driver: Driver, case_name: str
+) -> None:
+    """Why is_integrity_violation exists: these MariaDB errors are not IntegrityErrors."""
+    case = CASES[case_name]
     error = await provoke_on(driver, case.setup, case.violation)
 
     assert isinstance(error, OperationalError)
