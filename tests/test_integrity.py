@@ -97,7 +97,7 @@ book = sa.Table(
     sa.Column("isbn", sa.String(20), nullable=False),
 )
 
-# Constructs that MariaDB lacks: an expression index, an unnamed CHECK, an EXCLUDE constraint.
+# Constructs MariaDB lacks (an expression index, an EXCLUDE constraint), and an unnamed CHECK.
 extra_metadata = sa.MetaData()
 tag = sa.Table(
     "rmodels_tag",

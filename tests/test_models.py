@@ -1,4 +1,5 @@
-"""restly.models: mixins, bases, UTCDateTime and get_one_or_create, on SQLite and PostgreSQL."""
+"""restly.models: mixins, bases, UTCDateTime and get_one_or_create, on SQLite, PostgreSQL and
+MariaDB/MySQL (server backends skip with a reason when unreachable)."""
 
 from __future__ import annotations
 
@@ -366,6 +367,29 @@ def test_get_one_or_create_commits_nothing(engine: sa.Engine) -> None:
         get_one_or_create(session, Account, {"plan": "free"}, email="a@b.c")
         session.rollback()
         assert count_accounts(session) == 0
+
+
+def test_get_one_or_create_on_sqlite_with_the_documented_transaction_fix(tmp_path: Path) -> None:
+    """An engine that already emits BEGIN itself gets no second BEGIN from the helper."""
+    engine = sa.create_engine(sqlite_urls(tmp_path).sync_url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _driver_leaves_transactions_alone(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_explicitly(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    Account.__table__.create(engine)
+    try:
+        with Session(engine) as session:
+            _, created = get_one_or_create(session, Account, {"plan": "free"}, email="a@b.c")
+            assert created is True
+            session.rollback()
+            assert count_accounts(session) == 0
+    finally:
+        engine.dispose()
 
 
 def insert_competitor_before_flush(session: Session, engine: sa.Engine, email: str) -> list[int]:
