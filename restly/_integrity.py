@@ -189,7 +189,7 @@ _MYSQL_CODES: dict[int, tuple[IntegrityErrorKind, re.Pattern[str] | None]] = {
 
 
 def _parse_mysql(original: BaseException | None) -> IntegrityViolation | None:
-    args = getattr(original, "args", ())
+    args: tuple[Any, ...] = getattr(original, "args", ())
     code = args[0] if args else None
     if not isinstance(code, int) or code not in _MYSQL_CODES:
         return None
@@ -217,7 +217,7 @@ _SQLITE_KINDS: dict[str, IntegrityErrorKind] = {
 
 
 def _parse_sqlite(original: BaseException | None) -> IntegrityViolation | None:
-    args = getattr(original, "args", ())
+    args: tuple[Any, ...] = getattr(original, "args", ())
     message = args[0] if args and isinstance(args[0], str) else ""
     match = _SQLITE_PATTERN.match(message)
     if match is None:

@@ -26,10 +26,11 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import DateTime, Integer, inspect, select
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
@@ -98,7 +99,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name in ("mysql", "mariadb"):
             from sqlalchemy.dialects.mysql import DATETIME
 
-            return dialect.type_descriptor(DATETIME(fsp=6))
+            microseconds = DATETIME(fsp=6)  # type: ignore[no-untyped-call,unused-ignore]
+            return dialect.type_descriptor(microseconds)
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -198,7 +200,7 @@ def _own_annotations(klass: type) -> Mapping[str, Any]:
         import annotationlib
 
         return annotationlib.get_annotations(klass, format=annotationlib.Format.FORWARDREF)
-    return vars(klass).get("__annotations__", {})
+    return cast("Mapping[str, Any]", vars(klass).get("__annotations__", {}))
 
 
 def _id_column(options: dict[str, Any]) -> MappedColumn[Any]:
@@ -221,9 +223,10 @@ def _updated_at_column(options: dict[str, Any]) -> MappedColumn[Any]:
     )
 
 
-def _same_as_created_at(context: Any) -> datetime:
+def _same_as_created_at(context: DefaultExecutionContext) -> datetime:
     """Insert default of ``updated_at``: equal to ``created_at``, so "never updated" is testable."""
-    created_at = context.get_current_parameters().get("created_at")
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call,unused-ignore]
+    created_at = parameters.get("created_at")
     return created_at if isinstance(created_at, datetime) else utc_now()
 
 
@@ -261,7 +264,7 @@ class _SnakeCaseTableName:
     """
 
     @declared_attr.directive
-    def __tablename__(cls) -> str | None:  # noqa: N805 - a declared_attr receives the class
+    def __tablename__(cls: Any) -> str | None:  # noqa: N805 - a declared_attr gets the class
         if has_inherited_table(cls):
             return None
         return snake_case(cls.__name__)
@@ -328,7 +331,7 @@ def get_one_or_create(
         with session.begin_nested():
             session.add(new)
     except IntegrityError:
-        winner = session.scalars(_reread(statement, connection)).one_or_none()
+        winner = session.scalars(_reread(statement, connection.dialect)).one_or_none()
         if winner is None:
             raise
         return winner, False
@@ -355,22 +358,21 @@ async def async_get_one_or_create(
         async with session.begin_nested():
             session.add(new)
     except IntegrityError:
-        reread = _reread(statement, connection.sync_connection)
-        winner = (await session.scalars(reread)).one_or_none()
+        winner = (await session.scalars(_reread(statement, connection.dialect))).one_or_none()
         if winner is None:
             raise
         return winner, False
     return new, True
 
 
-def _reread(statement: Select[tuple[ModelT]], connection: Connection) -> Select[tuple[ModelT]]:
+def _reread(statement: Select[tuple[ModelT]], dialect: Dialect) -> Select[tuple[ModelT]]:
     """The SELECT that finds the row a concurrent transaction committed first.
 
     InnoDB's default REPEATABLE READ keeps showing the snapshot in which the row was absent;
     a locking read (``FOR SHARE``) reads the latest committed row instead. PostgreSQL's and
     SQLite's defaults see the row with a plain SELECT.
     """
-    if connection.dialect.name in ("mysql", "mariadb"):
+    if dialect.name in ("mysql", "mariadb"):
         return statement.with_for_update(read=True)
     return statement
 
