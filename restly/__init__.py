@@ -15,7 +15,7 @@ Every public name lives in a submodule (``restly.db``, ``restly.views``, ``restl
 ``restly.query``, ``restly.exc``) and is re-exported here.
 """
 
-from . import db, exc, query, schemas, views
+from . import db, exc, models, query, schemas, views
 from .db import (
     AsyncSessionDep,
     FRGlobals,
@@ -34,11 +34,27 @@ from .db import (
     use_fr_globals,
 )
 from .exc import RestlyConfigurationError, RestlyError
+from .models import (
+    DataclassBase,
+    IDBase,
+    IDMixin,
+    TimestampsMixin,
+    UTCDateTime,
+    async_get_one_or_create,
+    get_one_or_create,
+)
 from .mount import include_view, include_views
 from .query import apply_list_params, create_list_params_schema
 from .registry import ViewRegistry
 from .resource import ResourceMeta
-from .schemas import BaseSchema, IDSchema, ReadOnly, WriteOnly, create_schema_from_model
+from .schemas import (
+    BaseSchema,
+    IDSchema,
+    ReadOnly,
+    TimestampsSchemaMixin,
+    WriteOnly,
+    create_schema_from_model,
+)
 from .views import (
     AsyncReactAdminView,
     AsyncRestView,
@@ -68,7 +84,10 @@ __all__ = [
     "AsyncRestView",
     "AsyncSessionDep",
     "BaseSchema",
+    "DataclassBase",
     "FRGlobals",
+    "IDBase",
+    "IDMixin",
     "IDSchema",
     "ReactAdminView",
     "ReadOnly",
@@ -77,12 +96,16 @@ __all__ = [
     "RestlyConfigurationError",
     "RestlyError",
     "SessionDep",
+    "TimestampsMixin",
+    "TimestampsSchemaMixin",
+    "UTCDateTime",
     "View",
     "ViewRegistry",
     "WriteOnly",
     "apply_list_params",
     "async_create_all",
     "async_delete_object",
+    "async_get_one_or_create",
     "async_make_new_object",
     "async_open_session",
     "async_save_object",
@@ -100,9 +123,11 @@ __all__ = [
     "get_async_engine",
     "get_engine",
     "get_fr_globals",
+    "get_one_or_create",
     "include_view",
     "include_views",
     "make_new_object",
+    "models",
     "open_async_session",
     "open_session",
     "patch",

@@ -10,7 +10,7 @@ import os
 from functools import cache
 
 import pytest
-from conftest import DatabaseURLs
+from .conftest import DatabaseURLs
 from sqlalchemy.engine import make_url
 
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"

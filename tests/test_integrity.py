@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from _mysql import mysql_urls
-from conftest import DatabaseURLs, postgres_urls, sqlite_urls
+from ._mysql import mysql_urls
+from .conftest import DatabaseURLs, postgres_urls, sqlite_urls
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
