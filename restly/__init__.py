@@ -38,7 +38,15 @@ from .mount import include_view, include_views
 from .query import apply_list_params, create_list_params_schema
 from .registry import ViewRegistry
 from .resource import ResourceMeta
-from .schemas import BaseSchema, IDSchema, ReadOnly, WriteOnly, create_schema_from_model
+from .schemas import (
+    BaseSchema,
+    IDRef,
+    IDSchema,
+    ReadOnly,
+    WriteOnly,
+    create_schema_from_model,
+    idref_target,
+)
 from .views import (
     AsyncRestView,
     RestView,
@@ -66,6 +74,7 @@ __all__ = [
     "AsyncSessionDep",
     "BaseSchema",
     "FRGlobals",
+    "IDRef",
     "IDSchema",
     "ReadOnly",
     "ResourceMeta",
@@ -96,6 +105,7 @@ __all__ = [
     "get_async_engine",
     "get_engine",
     "get_fr_globals",
+    "idref_target",
     "include_view",
     "include_views",
     "make_new_object",

@@ -4,14 +4,18 @@ from ._base import BaseSchema, IDSchema
 from ._derive import creation_schema_for, response_schema_for, update_schema_for
 from ._generate import create_schema_from_model
 from ._markers import ReadOnly, WriteOnly, is_read_only, is_write_only
+from ._refs import IDRef, RefTarget, idref_target
 
 __all__ = [
     "BaseSchema",
+    "IDRef",
     "IDSchema",
     "ReadOnly",
+    "RefTarget",
     "WriteOnly",
     "create_schema_from_model",
     "creation_schema_for",
+    "idref_target",
     "is_read_only",
     "is_write_only",
     "response_schema_for",

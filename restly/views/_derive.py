@@ -7,7 +7,9 @@
 - ``id_type`` (the primary key's Python type) and the annotation of the ``{id}`` path
   parameter, with the column's storage range for integers;
 - ``list_response_model`` (a list, or the pagination envelope);
-- the precomputed pieces requests use: primary-key column, base statement, serializers.
+- the precomputed pieces requests use: primary-key column, base statement (with the loader
+  options that eagerly load the relationships ``response_schema`` shows, see
+  ``restly.views._loading``), serializers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
 from ..schemas._markers import is_write_only
+from ..schemas._refs import check_references
+from ._loading import loader_options
 
 __all__ = ["Page", "derive_model_view"]
 
@@ -47,7 +51,7 @@ def derive_model_view(cls: Any) -> list[str]:
     mapper = mapper_of(model)
     assert mapper is not None  # checked before derivation
     schema = declared(cls, "schema") or create_schema_from_model(model)
-    problems = _check_schema_fields(cls, schema)
+    problems = _check_schema_fields(cls, schema) + check_references(cls.__name__, model, schema)
     if problems:
         return problems
     response = declared(cls, "response_schema") or response_schema_for(schema)
@@ -58,6 +62,7 @@ def derive_model_view(cls: Any) -> list[str]:
     fr_globals = cls.__restly_target_globals__
     default_page_size = declared(cls, "default_page_size") or fr_globals.default_page_size
     max_page_size = declared(cls, "max_page_size") or fr_globals.max_page_size
+    load_options = loader_options(model, response)
     derived = {
         "schema": schema,
         "response_schema": response,
@@ -79,7 +84,8 @@ def derive_model_view(cls: Any) -> list[str]:
         ),
         "id_annotation": _id_annotation(id_type, pk_column),
         "_pk_column": pk_column,
-        "_base_statement": select(model),
+        "_base_statement": select(model).options(*load_options),
+        "_load_options": load_options,
         "_one_validator": response.__pydantic_validator__,
         "_list_adapter": TypeAdapter(list[response]),  # type: ignore[valid-type]
     }
