@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Engine, MetaData, event
+from sqlalchemy import Engine, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -55,16 +55,25 @@ async def tables(db_urls: Any, metadata: MetaData) -> AsyncIterator[Database]:
 
 
 def seed(db: Database, rows: Iterable[Any]) -> None:
-    """Store ``rows`` (ORM objects), in order, and commit."""
+    """Store ``rows`` (ORM objects with explicit ids) and commit; on PostgreSQL, move the
+    id sequences past them so rows created later get fresh ids."""
+    rows = list(rows)
     with Session(db.engine) as session:
-        for row in rows:
-            session.add(row)
-            session.flush()
+        session.add_all(rows)
+        session.flush()
+        if db.dialect == "postgresql":
+            for table in {type(row).__table__ for row in rows}:
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT max(id) FROM {table.name}))"
+                    )
+                )
         session.commit()
 
 
 def rest_view(
-    base: type[Any],
+    base: type[Any] | tuple[type[Any], ...],
     model: type[Any],
     schema: type[Any],
     prefix: str,
@@ -72,10 +81,11 @@ def rest_view(
     globals: fr.FRGlobals,  # noqa: A002 - mirrors the class keyword
     **options: Any,
 ) -> type[Any]:
-    """``class <Model>View(base, globals=globals): prefix, model, schema, **options``."""
+    """``class <Model>View(*bases, globals=globals): prefix, model, schema, **options``."""
     namespace = {"prefix": prefix, "model": model, "schema": schema, **options}
+    bases = base if isinstance(base, tuple) else (base,)
     return types.new_class(
-        f"{model.__name__}View", (base,), {"globals": globals}, lambda ns: ns.update(namespace)
+        f"{model.__name__}View", bases, {"globals": globals}, lambda ns: ns.update(namespace)
     )
 
 
