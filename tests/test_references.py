@@ -417,3 +417,19 @@ def test_free_helper_resolves_references_with_a_sync_session(tmp_path: Any) -> N
             assert book.author_id == 1
     finally:
         engine.dispose()
+
+
+def test_declared_creation_schema_references_are_checked() -> None:
+    class BookCreateSchema(fr.BaseSchema):
+        title: str
+        author: fr.IDRef[Tag]
+
+    with pytest.raises(RestlyConfigurationError) as raised:
+        rest_view(
+            fr.AsyncRestView, Book, BookSchema, "/wrong", globals=fr.FRGlobals(),
+            creation_schema=BookCreateSchema,
+        )
+    assert raised.value.problems == (
+        "BookView.creation_schema field 'author' references Tag but Book.author relates to "
+        "Author; use fr.IDRef[Author].",
+    )

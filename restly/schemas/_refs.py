@@ -158,9 +158,12 @@ def references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference,
     return tuple(found)
 
 
-def check_references(owner: str, model: type[Any], schema: type[BaseModel]) -> list[str]:
-    """Return one message per reference field of ``schema`` that cannot be written to
-    ``model`` (wrong target, single vs. list mismatch, or not a relationship/column)."""
+def check_references(
+    owner: str, model: type[Any], schema: type[BaseModel], option: str = "schema"
+) -> list[str]:
+    """Return one message per reference field of ``schema`` (the view's ``option``) that
+    cannot be written to ``model`` (wrong target, single vs. list mismatch, or not a
+    relationship or column)."""
     mapper = mapper_of(model)
     assert mapper is not None
     problems: list[str] = []
@@ -169,7 +172,7 @@ def check_references(owner: str, model: type[Any], schema: type[BaseModel]) -> l
         if reference is None or not hasattr(model, name):
             continue
         (target, _), many = reference
-        where = f"{owner}.schema field {name!r}"
+        where = f"{owner}.{option} field {name!r}"
         prop = mapper.attrs.get(name)
         wanted = f"list[fr.IDRef[{target.__name__}]]" if many else f"fr.IDRef[{target.__name__}]"
         if isinstance(prop, RelationshipProperty):

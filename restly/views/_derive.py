@@ -51,7 +51,7 @@ def derive_model_view(cls: Any) -> list[str]:
     mapper = mapper_of(model)
     assert mapper is not None  # checked before derivation
     schema = declared(cls, "schema") or create_schema_from_model(model)
-    problems = _check_schema_fields(cls, schema) + check_references(cls.__name__, model, schema)
+    problems = _check_schema_fields(cls, schema) + _check_references(cls, schema)
     if problems:
         return problems
     response = declared(cls, "response_schema") or response_schema_for(schema)
@@ -108,6 +108,16 @@ def _check_schema_fields(cls: Any, schema: type[BaseModel]) -> list[str]:
             f"{model.__name__}; remove it, rename it to a {model.__name__} attribute, or "
             "give it a default."
         )
+    return problems
+
+
+def _check_references(cls: Any, schema: type[BaseModel]) -> list[str]:
+    """Reference fields (``fr.IDRef``) must fit the model attribute they are written to."""
+    problems = check_references(cls.__name__, cls.model, schema)
+    for option in ("creation_schema", "update_schema"):
+        declared_schema = declared(cls, option)
+        if declared_schema is not None and declared_schema is not schema:
+            problems += check_references(cls.__name__, cls.model, declared_schema, option)
     return problems
 
 
