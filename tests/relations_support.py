@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Engine, MetaData, event, text
+from sqlalchemy import Engine, Integer, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -62,7 +62,8 @@ def seed(db: Database, rows: Iterable[Any]) -> None:
         session.add_all(rows)
         session.flush()
         if db.dialect == "postgresql":
-            for table in {type(row).__table__ for row in rows}:
+            tables = {type(row).__table__ for row in rows}
+            for table in (t for t in tables if isinstance(t.c.id.type, Integer)):
                 session.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
@@ -90,7 +91,9 @@ def rest_view(
 
 
 @asynccontextmanager
-async def client_for(db: Database, fr_globals: fr.FRGlobals, *views: type[Any]) -> AsyncIterator[httpx.AsyncClient]:
+async def client_for(
+    db: Database, fr_globals: fr.FRGlobals, *views: type[Any]
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of an app mounting ``views``, configured with ``db``'s engines."""
     with fr.use_fr_globals(fr_globals):
         fr.configure(engine=db.engine, async_engine=db.async_engine)

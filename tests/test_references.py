@@ -9,6 +9,7 @@ SQLite and PostgreSQL::
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -59,6 +60,26 @@ class Book(Base):
     tags: Mapped[list[Tag]] = relationship(secondary=book_tags, order_by=Tag.id)
 
 
+class Shelf(Base):
+    __tablename__ = "refs_shelf"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Slot(Base):
+    __tablename__ = "refs_slot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelf_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("refs_shelf.id"))
+    shelf: Mapped[Shelf] = relationship()
+
+
+SHELF_ID = uuid.UUID("8a8e2b3c-1f6f-4d59-9a55-3c3f3e1e0b01")
+
+
+class SlotSchema(fr.IDSchema):
+    shelf: fr.IDRef[Shelf]
+
+
 class BookSchema(fr.IDSchema):
     title: str
     author: fr.IDRef[Author]
@@ -103,8 +124,10 @@ async def api(db_urls: Any, view_base: type[Any]) -> AsyncIterator[Api]:
     async with tables(db_urls, Base.metadata) as db:
         seed(db, [Author(id=1, name="Ann"), Author(id=2, name="Bob")])
         seed(db, [Tag(id=1, label="sf"), Tag(id=2, label="classic"), Tag(id=3, label="new")])
+        seed(db, [Shelf(id=SHELF_ID, name="top")])
         views = (
             rest_view(view_base, Book, BookSchema, "/books", globals=g),
+            rest_view(view_base, Slot, SlotSchema, "/slots", globals=g),
             rest_view(view_base, Book, NestedBookSchema, "/nested-books", globals=g),
         )
         async with client_for(db, g, *views) as http:
@@ -286,6 +309,19 @@ async def test_each_reference_field_costs_one_query(api: Api) -> None:
     assert len(author_lookups) == 2  # author and editor_id: one session.get each
     assert len(tag_lookups) == 1  # one IN query for the whole list
     assert " IN " in tag_lookups[0].upper()
+
+
+@pytest.mark.anyio
+async def test_uuid_primary_keys_are_referenced_by_uuid(api: Api) -> None:
+    created = await api.http.post("/slots", json={"shelf": str(SHELF_ID)})
+    assert created.status_code == 201, created.text
+    assert created.json()["shelf"] == str(SHELF_ID)
+    other = uuid.UUID(int=7)
+    missing = await api.http.post("/slots", json={"shelf": {"id": str(other)}})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": f"Id not found for shelf: {other}"}
+    invalid = await api.http.post("/slots", json={"shelf": "not-a-uuid"})
+    assert invalid.status_code == 422
 
 
 # -- IDSchema[Model]: the nested form ----------------------------------------------------

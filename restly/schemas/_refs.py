@@ -48,7 +48,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, NamedTuple, TypeVar, 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, create_model, model_validator
 from pydantic.fields import FieldInfo
-from sqlalchemy import inspect, select
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty, Session
 
 from ..exc import NotFound
@@ -183,7 +184,8 @@ def check_references(
                     f"to {related.__name__}; use fr.IDRef[{related.__name__}]."
                 )
             elif prop.uselist != many:
-                fix = f"list[fr.IDRef[{target.__name__}]]" if prop.uselist else f"fr.IDRef[{target.__name__}]"
+                single = f"fr.IDRef[{target.__name__}]"
+                fix = f"list[{single}]" if prop.uselist else single
                 kind = "to-many" if prop.uselist else "many-to-one"
                 problems.append(
                     f"{where} is {wanted} but {model.__name__}.{name} is a {kind} "
@@ -204,7 +206,10 @@ def check_references(
 
 
 def resolve_references(
-    session: Session | Any, model: type[Any], schema: type[BaseModel], values: dict[str, Any]
+    session: Session | AsyncSession,
+    model: type[Any],
+    schema: type[BaseModel],
+    values: dict[str, Any],
 ) -> dict[str, Any]:
     """Return ``values`` with each reference of ``schema`` replaced by what ``model`` stores.
 
@@ -311,7 +316,8 @@ def _id_schema(model: type[Any]) -> type[IDSchema]:
         id=(_pk_annotation(model), ...),
     )
     schema.__doc__ = f"A reference to one {model.__name__} by id: {{\"id\": 5}}."
-    schema.__restly_ref_target__ = RefTarget(model, _plain_type(_pk_annotation(model)))  # type: ignore[attr-defined]
+    target = RefTarget(model, _plain_type(_pk_annotation(model)))
+    schema.__restly_ref_target__ = target  # type: ignore[attr-defined]
     return schema
 
 

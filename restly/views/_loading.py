@@ -21,10 +21,13 @@ one extra ``SELECT ... IN`` per relationship, whatever the number of rows (up to
 relationships deep, and a schema already being expanded on the current path is not expanded
 again. A schema nesting itself through a self-referential relationship (a tree:
 ``children: list["CategorySchema"]``) is loaded level by level, one query per level, up to
-``MAX_TREE_DEPTH`` levels. Deferred columns a schema shows are undeferred. The options are part of the view's base statement, so the list, get, update and
-delete routes and ``build_list_query()`` overrides built on ``super()`` carry them; created and
-updated objects are re-selected with them (see ``save_object``). Async views therefore never
-lazy-load while serialising, which would fail with ``MissingGreenlet``.
+``MAX_TREE_DEPTH`` levels. Deferred columns a schema shows are undeferred.
+
+The options are part of the view's base statement, so the list, get, update and delete
+routes, and ``build_list_query()`` overrides built on ``super()``, carry them; created objects
+and updated objects whose relationships or foreign keys changed are re-selected with them
+(see ``save_object``). Async views therefore never lazy-load while serialising, which would
+fail with ``MissingGreenlet``.
 """
 
 from __future__ import annotations
