@@ -36,6 +36,7 @@ class Publisher(Base):
     __tablename__ = "rel_publisher"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
+    motto: Mapped[str] = mapped_column(String(50), default="", deferred=True)
 
 
 class Author(Base):
@@ -74,6 +75,7 @@ class Category(Base):
 
 class PublisherSchema(fr.IDSchema):
     name: str
+    motto: str  # a deferred column: undeferred by the loader options
 
 
 class AuthorSchema(fr.IDSchema):
@@ -131,7 +133,7 @@ def view_base(request: pytest.FixtureRequest) -> type[Any]:
 def bookshop(books: int) -> list[list[Any]]:
     """Two publishers, ten authors, ``books`` books each with two reviews (in seed order)."""
     return [
-        [Publisher(id=1, name="Penguin"), Publisher(id=2, name="Tor")],
+        [Publisher(id=1, name="Penguin", motto="p"), Publisher(id=2, name="Tor", motto="t")],
         [Author(id=i, name=f"Author {i}", secret="s3cret", publisher_id=1 + i % 2) for i in range(1, 11)],
         [Book(id=i, title=f"Book {i}", author_id=1 + i % 10) for i in range(1, books + 1)],
         [Review(id=2 * i + k, book_id=i, stars=1 + (i + k) % 5) for i in range(1, books + 1) for k in (0, 1)],
@@ -180,7 +182,7 @@ async def test_get_nests_many_to_one_and_one_to_many(api: Api) -> None:
         "id": 7,
         "title": "Book 7",
         "author_id": 8,
-        "author": {"id": 8, "name": "Author 8", "publisher": {"id": 1, "name": "Penguin"}},
+        "author": {"id": 8, "name": "Author 8", "publisher": {"id": 1, "name": "Penguin", "motto": "p"}},
         "reviews": [{"id": 14, "stars": 3}, {"id": 15, "stars": 4}],
     }
 
@@ -225,7 +227,7 @@ async def test_list_of_1000_rows_costs_a_constant_number_of_statements(api: Api)
     response, statements = await api.count("GET", "/books")
     books = response.json()
     assert len(books) == 1000
-    assert books[999]["author"]["publisher"] == {"id": 2, "name": "Tor"}
+    assert books[999]["author"]["publisher"] == {"id": 2, "name": "Tor", "motto": "t"}
     assert books[999]["reviews"] == [{"id": 2000, "stars": 1}, {"id": 2001, "stars": 2}]
     # books, then one IN query each for authors, their publishers and the reviews
     assert statements == 4
@@ -272,7 +274,7 @@ async def test_create_answers_loaded_relationships(api: Api) -> None:
         "id": body["id"],
         "title": "New",
         "author_id": 4,
-        "author": {"id": 4, "name": "Author 4", "publisher": {"id": 1, "name": "Penguin"}},
+        "author": {"id": 4, "name": "Author 4", "publisher": {"id": 1, "name": "Penguin", "motto": "p"}},
         "reviews": [],
     }
     # check author 4 exists, INSERT, then re-select the book with its three relationships
@@ -292,7 +294,7 @@ async def test_update_of_a_foreign_key_answers_the_new_relationship(api: Api) ->
     response, statements = await api.count("PATCH", "/books/5", json={"author_id": 3})
     body = response.json()
     assert (body["author_id"], body["author"]["id"], body["author"]["name"]) == (3, 3, "Author 3")
-    assert body["author"]["publisher"] == {"id": 2, "name": "Tor"}
+    assert body["author"]["publisher"] == {"id": 2, "name": "Tor", "motto": "t"}
     assert len(body["reviews"]) == 2
     # select + 3 relationships, check author 3, UPDATE, re-select + 3 relationships
     assert statements == 10
@@ -313,7 +315,7 @@ def loaded_paths(options: Sequence[Any]) -> set[str]:
 
 def test_loader_options_follow_nested_schemas() -> None:
     options = _loading.loader_options(Book, fr.schemas.response_schema_for(BookSchema))
-    assert loaded_paths(options) == {"author", "author.publisher", "reviews"}
+    assert loaded_paths(options) == {"author", "author.publisher", "author.publisher.motto", "reviews"}
 
 
 def test_reference_fields_on_relationships_are_loaded_too() -> None:
@@ -349,5 +351,10 @@ def test_mutually_nested_schemas_are_expanded_once() -> None:
 
 def test_view_base_statement_carries_the_options() -> None:
     view = rest_view(fr.AsyncRestView, Book, BookSchema, "/books", globals=fr.FRGlobals())
-    assert loaded_paths(view._load_options) == {"author", "author.publisher", "reviews"}
+    assert loaded_paths(view._load_options) == {
+        "author",
+        "author.publisher",
+        "author.publisher.motto",
+        "reviews",
+    }
     assert view._base_statement._with_options == view._load_options
