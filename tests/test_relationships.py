@@ -358,3 +358,21 @@ def test_view_base_statement_carries_the_options() -> None:
         "reviews",
     }
     assert view._base_statement._with_options == view._load_options
+
+
+class SecretNodeSchema(fr.IDSchema):
+    name: str
+    secret: fr.WriteOnly[str] = ""
+    children: list[SecretNodeSchema] = []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="response_schema_for keeps the source schema at a self-reference, so a "
+    "WriteOnly field reappears from the second level of a tree (restly/schemas/_derive.py)",
+)
+def test_write_only_fields_stay_hidden_in_self_referencing_schemas() -> None:
+    response = fr.schemas.response_schema_for(SecretNodeSchema)
+    child = SecretNodeSchema(id=2, name="leaf", secret="s")
+    dumped = response(id=1, name="root", secret="s", children=[child]).model_dump()
+    assert "secret" not in dumped["children"][0]
