@@ -51,6 +51,7 @@ from pydantic.fields import FieldInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty, Session
+from sqlalchemy.orm.exc import UnmappedColumnError
 
 from ..exc import NotFound
 from ._generate import column_python_type, mapper_of
@@ -392,8 +393,8 @@ def _fk_partner(mapper: Mapper[Any], prop: RelationshipProperty[Any]) -> str | N
         return None
     try:
         return mapper.get_property_by_column(column).key
-    except Exception:  # noqa: BLE001 - an unmapped column simply has no partner
-        return None
+    except UnmappedColumnError:
+        return None  # joined on a column the model does not map
 
 
 # -- writing -----------------------------------------------------------------------------
