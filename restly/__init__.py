@@ -49,11 +49,13 @@ from .registry import ViewRegistry
 from .resource import ResourceMeta
 from .schemas import (
     BaseSchema,
+    IDRef,
     IDSchema,
     ReadOnly,
     TimestampsSchemaMixin,
     WriteOnly,
     create_schema_from_model,
+    idref_target,
 )
 from .views import (
     AsyncReactAdminView,
@@ -88,6 +90,7 @@ __all__ = [
     "FRGlobals",
     "IDBase",
     "IDMixin",
+    "IDRef",
     "IDSchema",
     "ReactAdminView",
     "ReadOnly",
@@ -124,6 +127,7 @@ __all__ = [
     "get_engine",
     "get_fr_globals",
     "get_one_or_create",
+    "idref_target",
     "include_view",
     "include_views",
     "make_new_object",

@@ -1,7 +1,6 @@
 """Engines restly builds from URLs, with safe defaults per backend.
 
-- SQLite: ``PRAGMA foreign_keys=ON`` on every connection; SQLAlchemy emits ``BEGIN`` itself so
-  SAVEPOINTs work; connections may cross threads;
+- SQLite: ``PRAGMA foreign_keys=ON`` on every connection; connections may cross threads;
   an in-memory database uses one shared connection (``StaticPool``) so every thread and
   session sees the same data.
 - PostgreSQL: ``pool_pre_ping=True`` so a restarted server does not fail the next request.
@@ -89,16 +88,12 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
+    # The sqlite3 driver's own transaction handling is kept on purpose: it begins a
+    # transaction at the first write, so concurrent requests that read before writing wait
+    # for the write lock instead of deadlocking on it. Code that needs SAVEPOINTs
+    # (get_one_or_create, test isolation) emits BEGIN itself.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-        # The sqlite3 driver delays BEGIN until the first write and commits on its own
-        # around SAVEPOINTs; SQLAlchemy's documented remedy is to take transaction control
-        # back, so nested transactions (begin_nested, test isolation) really roll back.
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")

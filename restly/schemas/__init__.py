@@ -5,15 +5,19 @@ from ._derive import creation_schema_for, response_schema_for, update_schema_for
 from ._generate import create_schema_from_model
 from ._markers import ReadOnly, WriteOnly, is_read_only, is_write_only
 from ._mixins import TimestampsSchemaMixin
+from ._refs import IDRef, RefTarget, idref_target
 
 __all__ = [
     "BaseSchema",
+    "IDRef",
     "IDSchema",
     "ReadOnly",
+    "RefTarget",
     "TimestampsSchemaMixin",
     "WriteOnly",
     "create_schema_from_model",
     "creation_schema_for",
+    "idref_target",
     "is_read_only",
     "is_write_only",
     "response_schema_for",

@@ -5,9 +5,17 @@ accepts both field names and aliases on input. ``IDSchema`` adds a read-only ``i
 
     class WorldSchema(fr.IDSchema):
         message: str
+
+``IDSchema[Model]`` is a reference to one ``Model`` row in nested form, ``{"id": 5}`` (see
+``restly.schemas._refs``)::
+
+    class BookSchema(fr.IDSchema):
+        author: fr.IDSchema[Author]
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +34,17 @@ class BaseSchema(BaseModel):
 
 
 class IDSchema(BaseSchema):
-    """A schema with a read-only integer ``id``: the usual base for resource schemas."""
+    """A schema with a read-only integer ``id``: the usual base for resource schemas.
+
+    ``IDSchema[Model]`` is the nested reference form: ``{"id": <Model's primary key>}``,
+    required and writable, resolved to the ``Model`` row on write.
+    """
 
     id: ReadOnly[int]
+
+    def __class_getitem__(cls, model: Any) -> Any:
+        if cls is not IDSchema:
+            return super().__class_getitem__(model)  # type: ignore[misc]
+        from ._refs import id_schema_for
+
+        return id_schema_for(model)

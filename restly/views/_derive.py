@@ -7,7 +7,9 @@
 - ``id_type`` (the primary key's Python type) and the annotation of the ``{id}`` path
   parameter, with the column's storage range for integers;
 - ``list_response_model`` (a list, or the pagination envelope);
-- the precomputed pieces requests use: primary-key column, base statement, serializers.
+- the precomputed pieces requests use: primary-key column, base statement (with the loader
+  options that eagerly load the relationships ``response_schema`` shows, see
+  ``restly.views._loading``), serializers.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
 from ..schemas._markers import is_write_only
+from ..schemas._refs import check_references
+from ._loading import loader_options
 
-__all__ = ["Page", "derive_model_view"]
+__all__ = [
+    "Page",
+    "derive_model_view",
+]
 
 T = TypeVar("T")
 
@@ -48,7 +55,7 @@ def derive_model_view(cls: Any) -> list[str]:
     mapper = mapper_of(model)
     assert mapper is not None  # checked before derivation
     schema = declared(cls, "schema") or create_schema_from_model(model)
-    problems = _check_schema_fields(cls, schema)
+    problems = _check_schema_fields(cls, schema) + _check_references(cls, schema)
     if problems:
         return problems
     response = declared(cls, "response_schema") or response_schema_for(schema)
@@ -67,6 +74,7 @@ def derive_model_view(cls: Any) -> list[str]:
         extra_query_params=declared(cls, "extra_query_params"),
         name=f"{model.__name__}ListParams",
     )
+    load_options = loader_options(model, response)
     derived = {
         "schema": schema,
         "response_schema": response,
@@ -85,7 +93,8 @@ def derive_model_view(cls: Any) -> list[str]:
         ),
         "id_annotation": _id_annotation(id_type, pk_column),
         "_pk_column": pk_column,
-        "_base_statement": select(model),
+        "_base_statement": select(model).options(*load_options),
+        "_load_options": load_options,
         "_one_validator": response.__pydantic_validator__,
         "_list_adapter": TypeAdapter(list[response]),  # type: ignore[valid-type]
     }
@@ -108,6 +117,16 @@ def _check_schema_fields(cls: Any, schema: type[BaseModel]) -> list[str]:
             f"{model.__name__}; remove it, rename it to a {model.__name__} attribute, or "
             "give it a default."
         )
+    return problems
+
+
+def _check_references(cls: Any, schema: type[BaseModel]) -> list[str]:
+    """Reference fields (``fr.IDRef``) must fit the model attribute they are written to."""
+    problems = check_references(cls.__name__, cls.model, schema)
+    for option in ("creation_schema", "update_schema"):
+        declared_schema = declared(cls, option)
+        if declared_schema is not None and declared_schema is not schema:
+            problems += check_references(cls.__name__, cls.model, declared_schema, option)
     return problems
 
 

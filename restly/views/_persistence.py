@@ -7,11 +7,14 @@ routes can do the same::
     fr.save_object(session, obj)            # flush, then refresh server-set values
 
 Only the fields a client sent (plus schema defaults) are written, so column defaults and
-server defaults apply to everything else.
+server defaults apply to everything else. Reference fields (``fr.IDRef[Model]``,
+``fr.IDSchema[Model]``) are resolved to the referenced rows first, one query per field; a
+missing id answers 404 (see ``restly.schemas._refs``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -19,7 +22,11 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm.interfaces import ORMOption
+
+from ..schemas._refs import references_in, resolve_references
+from ._loading import relationship_keys
 
 __all__ = [
     "async_delete_object",
@@ -60,26 +67,60 @@ def _fields_with_defaults(schema: type[BaseModel]) -> frozenset[str]:
 
 
 def make_new_object(session: Session | AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
-    """Build a ``model`` instance from ``schema_obj`` and add it to ``session``."""
-    obj = model(**schema_values(schema_obj, include_defaults=True))
+    """Build a ``model`` instance from ``schema_obj`` and add it to ``session``.
+
+    Reference fields are resolved to the referenced rows (404 for a missing id); with an
+    ``AsyncSession`` use :func:`async_make_new_object` for schemas that have some.
+    """
+    values = schema_values(schema_obj, include_defaults=True)
+    values = resolve_references(session, model, type(schema_obj), values)
+    obj = model(**values)
     session.add(obj)
     return obj
 
 
 def update_object(session: Session | AsyncSession, obj: M, schema_obj: BaseModel) -> M:
-    """Apply the fields the client sent in ``schema_obj`` to ``obj``."""
-    for name, value in schema_values(schema_obj, include_defaults=False).items():
+    """Apply the fields the client sent in ``schema_obj`` to ``obj``.
+
+    Reference fields are resolved to the referenced rows (404 for a missing id).
+    """
+    values = schema_values(schema_obj, include_defaults=False)
+    values = resolve_references(session, type(obj), type(schema_obj), values)
+    for name, value in values.items():
         setattr(obj, name, value)
     return obj
 
 
-def save_object(session: Session, obj: M) -> M:
-    """Flush ``obj``, then reload only the attributes the database set and did not return."""
+def save_object(session: Session, obj: M, *, options: Sequence[ORMOption] = ()) -> M:
+    """Flush ``obj``, then reload only the attributes the database set and did not return.
+
+    With loader ``options`` (a view passes the ones its responses need), an object that is
+    new or whose relationships or foreign keys changed is re-selected with them instead,
+    so the relationships a response shows are loaded and current.
+    """
     session.add(obj)
+    reload = _needs_reload(inspect(obj), options)
     session.flush()
+    if reload:
+        return _reload(session, obj, options)
     expired = inspect(obj).expired_attributes
     if expired:
         session.refresh(obj, attribute_names=list(expired))
+    return obj
+
+
+def _needs_reload(state: InstanceState[Any], options: Sequence[ORMOption]) -> bool:
+    if not options:
+        return False
+    if state.key is None:
+        return True  # new: its unloaded relationships would be lazy-loaded
+    return not relationship_keys(state.class_).isdisjoint(state.committed_state)
+
+
+def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
+    identity = inspect(obj).identity
+    reloaded = session.get(type(obj), identity, options=options, populate_existing=True)
+    assert reloaded is obj  # the identity map hands back the same object
     return obj
 
 
@@ -91,18 +132,36 @@ def delete_object(session: Session, obj: Any) -> None:
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
     """Async twin of :func:`make_new_object`."""
-    return make_new_object(session, model, schema_obj)
+    if references_in(type(schema_obj), model):
+        # Resolving queries the database: run the sync code on the session's greenlet.
+        return await session.run_sync(make_new_object, model, schema_obj)
+    obj = model(**schema_values(schema_obj, include_defaults=True))
+    session.add(obj)
+    return obj
 
 
 async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseModel) -> M:
-    """Async twin of :func:`update_object`."""
-    return update_object(session, obj, schema_obj)
+    """Async twin of :func:`update_object`.
+
+    With references, the sync code runs on the session's greenlet: it queries the database,
+    and replacing a collection loads its old members.
+    """
+    if references_in(type(schema_obj), type(obj)):
+        return await session.run_sync(update_object, obj, schema_obj)
+    return update_object(session.sync_session, obj, schema_obj)
 
 
-async def async_save_object(session: AsyncSession, obj: M) -> M:
+async def async_save_object(
+    session: AsyncSession, obj: M, *, options: Sequence[ORMOption] = ()
+) -> M:
     """Async twin of :func:`save_object`."""
     session.add(obj)
+    reload = _needs_reload(inspect(obj), options)
     await session.flush()
+    if reload:
+        identity = inspect(obj).identity
+        await session.get(type(obj), identity, options=options, populate_existing=True)
+        return obj
     expired = inspect(obj).expired_attributes
     if expired:
         await session.refresh(obj, attribute_names=list(expired))

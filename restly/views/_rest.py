@@ -116,6 +116,7 @@ class BaseRestView(View):
     id_annotation: ClassVar[Any]
     _pk_column: ClassVar[Any]
     _base_statement: ClassVar[Select[Any]]
+    _load_options: ClassVar[tuple[Any, ...]]
     _one_validator: ClassVar[Any]
     _list_adapter: ClassVar[Any]
 
@@ -255,8 +256,9 @@ class AsyncRestView(BaseRestView):
         return await persistence.async_update_object(self.session, obj, schema_obj)
 
     async def save_object(self, obj: Any) -> Any:
-        """Flush ``obj`` and load what the database set."""
-        return await persistence.async_save_object(self.session, obj)
+        """Flush ``obj`` and load what the database set, and the relationships the
+        response shows."""
+        return await persistence.async_save_object(self.session, obj, options=self._load_options)
 
     async def delete_object(self, obj: Any) -> None:
         """Delete ``obj`` and flush."""
@@ -348,8 +350,9 @@ class RestView(BaseRestView):
         return persistence.update_object(self.session, obj, schema_obj)
 
     def save_object(self, obj: Any) -> Any:
-        """Flush ``obj`` and load what the database set."""
-        return persistence.save_object(self.session, obj)
+        """Flush ``obj`` and load what the database set, and the relationships the
+        response shows."""
+        return persistence.save_object(self.session, obj, options=self._load_options)
 
     def delete_object(self, obj: Any) -> None:
         """Delete ``obj`` and flush."""
