@@ -70,6 +70,13 @@ class Database:
                 if self.backend == "sqlite":
                     # WAL lets readers run while a write scenario commits, as in production.
                     connection.execute(text("PRAGMA journal_mode=WAL"))
+                else:
+                    # Rows were inserted with explicit ids: move the sequences past them.
+                    for table in ("author", "book"):
+                        connection.execute(
+                            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                 f"(SELECT max(id) FROM {table}))")
+                        )  # fmt: skip
                 # Fresh planner statistics, so both backends plan the list queries well.
                 connection.execute(text("ANALYZE"))
                 connection.commit()

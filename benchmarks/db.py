@@ -7,7 +7,7 @@ variables; a contender module builds its engine with::
     engine = make_async_engine()          # reads RESTLY_BENCH_ASYNC_URL
 
 Settings mirror the defaults restly applies to engines it builds (SQLite: foreign keys on;
-PostgreSQL: ``pool_pre_ping``), plus a pool large enough for the load's concurrency.
+PostgreSQL: ``pool_pre_ping``); pool sizes are explained in ``engine_options``.
 """
 
 from __future__ import annotations
@@ -23,17 +23,23 @@ __all__ = ["ASYNC_URL_ENV", "SYNC_URL_ENV", "engine_options", "make_async_engine
 ASYNC_URL_ENV = "RESTLY_BENCH_ASYNC_URL"
 SYNC_URL_ENV = "RESTLY_BENCH_SYNC_URL"
 
-# Larger than the load generator's default concurrency (16): no request waits for a
-# connection, so the pool does not decide the result.
+# PostgreSQL: larger than the load's default concurrency (16), so no request waits for a
+# connection and the pool does not decide the result.
 POOL_SIZE = 20
 
 
 def engine_options(url: str) -> dict[str, Any]:
-    """Keyword arguments for ``create_engine`` / ``create_async_engine`` for this URL."""
-    options: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0}
-    if url.startswith("postgresql"):
-        options["pool_pre_ping"] = True
-    return options
+    """Keyword arguments for ``create_engine`` / ``create_async_engine`` for this URL.
+
+    SQLite gets ONE pooled connection. SQLite admits one writer at a time; with a pool of
+    many, concurrent writers wait in SQLite's busy-handler back-off, which is unfair: the
+    ``create`` scenario's throughput swung by half between rounds and its p99 reached
+    seconds. One connection makes requests queue in the pool, first come first served.
+    Reads lose ~10% throughput on one core, identically for every contender.
+    """
+    if url.startswith("sqlite"):
+        return {"pool_size": 1, "max_overflow": 0}
+    return {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_pre_ping": True}
 
 
 def _enable_sqlite_foreign_keys(engine: Engine) -> None:

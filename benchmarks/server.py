@@ -97,6 +97,8 @@ class Server:
 
     def output(self, limit: int = 4000) -> str:
         """The tail of everything the server printed (tracebacks land here)."""
+        if self.process.poll() is None:
+            time.sleep(0.5)  # uvicorn logs a handler's traceback after sending the 500
         self._log.flush()
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-limit:]
