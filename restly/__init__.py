@@ -1,6 +1,115 @@
-"""restly: class-based REST resources for FastAPI from SQLAlchemy 2.0 models."""
+"""restly: class-based REST resources for FastAPI from SQLAlchemy 2.0 models.
 
-from . import exc, schemas
-from .schemas import BaseSchema, IDSchema, ReadOnly, WriteOnly
+::
 
-__all__ = ["BaseSchema", "IDSchema", "ReadOnly", "WriteOnly", "exc", "schemas"]
+    import restly as fr
+
+    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
+
+    @fr.include_view(app)
+    class WorldView(fr.AsyncRestView):
+        prefix = "/world"
+        model = World
+
+Every public name lives in a submodule (``restly.db``, ``restly.views``, ``restly.schemas``,
+``restly.query``, ``restly.exc``) and is re-exported here.
+"""
+
+from . import db, exc, query, schemas, views
+from .db import (
+    AsyncSessionDep,
+    FRGlobals,
+    SessionDep,
+    async_create_all,
+    async_open_session,
+    async_session,
+    configure,
+    create_all,
+    get_async_engine,
+    get_engine,
+    get_fr_globals,
+    open_async_session,
+    open_session,
+    session,
+    use_fr_globals,
+)
+from .exc import RestlyConfigurationError, RestlyError
+from .mount import include_view, include_views
+from .query import apply_list_params, create_list_params_schema
+from .registry import ViewRegistry
+from .resource import ResourceMeta
+from .schemas import BaseSchema, IDSchema, ReadOnly, WriteOnly, create_schema_from_model
+from .views import (
+    AsyncRestView,
+    RestView,
+    View,
+    async_delete_object,
+    async_make_new_object,
+    async_save_object,
+    async_update_object,
+    delete,
+    delete_object,
+    get,
+    make_new_object,
+    patch,
+    post,
+    put,
+    route,
+    save_object,
+    update_object,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncRestView",
+    "AsyncSessionDep",
+    "BaseSchema",
+    "FRGlobals",
+    "IDSchema",
+    "ReadOnly",
+    "ResourceMeta",
+    "RestView",
+    "RestlyConfigurationError",
+    "RestlyError",
+    "SessionDep",
+    "View",
+    "ViewRegistry",
+    "WriteOnly",
+    "apply_list_params",
+    "async_create_all",
+    "async_delete_object",
+    "async_make_new_object",
+    "async_open_session",
+    "async_save_object",
+    "async_session",
+    "async_update_object",
+    "configure",
+    "create_all",
+    "create_list_params_schema",
+    "create_schema_from_model",
+    "db",
+    "delete",
+    "delete_object",
+    "exc",
+    "get",
+    "get_async_engine",
+    "get_engine",
+    "get_fr_globals",
+    "include_view",
+    "include_views",
+    "make_new_object",
+    "open_async_session",
+    "open_session",
+    "patch",
+    "post",
+    "put",
+    "query",
+    "route",
+    "save_object",
+    "schemas",
+    "session",
+    "update_object",
+    "use_fr_globals",
+    "views",
+]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from restly import FRGlobals, configure, use_fr_globals
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -46,10 +48,17 @@ def postgres_unavailable_reason() -> str | None:
     return None
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a test needing an unreachable server, or fail it where servers are required (CI)."""
+    if os.environ.get("RESTLY_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (RESTLY_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
 def postgres_urls() -> DatabaseURLs:
     reason = postgres_unavailable_reason()
     if reason is not None:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     url = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     rest = url.split("://", 1)[1]
     return DatabaseURLs(
@@ -69,3 +78,31 @@ def db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database
         yield sqlite_urls(tmp_path)
     else:
         yield postgres_urls()
+
+
+@pytest.fixture
+def fr_globals() -> Iterator[FRGlobals]:
+    """A fresh restly runtime state, active for the whole test: nothing leaks between tests."""
+    g = FRGlobals()
+    with use_fr_globals(g):
+        yield g
+    if g._built_engine is not None:
+        g._built_engine.dispose()
+
+
+@pytest.fixture
+async def database(
+    db_urls: DatabaseURLs, fr_globals: FRGlobals, request: pytest.FixtureRequest
+) -> AsyncIterator[DatabaseURLs]:
+    """Configure ``fr_globals`` for ``db_urls`` and create the tables of the test module's
+    ``Base`` (dropped again afterwards); async engines are disposed in the test's loop."""
+    base = request.module.Base
+    configure(database_url=db_urls.sync_url, async_database_url=db_urls.async_url)
+    engine = fr_globals.get_engine()
+    base.metadata.drop_all(engine)
+    base.metadata.create_all(engine)
+    try:
+        yield db_urls
+    finally:
+        await fr_globals.dispose()
+        base.metadata.drop_all(engine)

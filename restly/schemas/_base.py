@@ -22,7 +22,6 @@ class BaseSchema(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         populate_by_name=True,
-        ser_json_inf_nan="strings",
     )
 
 

@@ -1,0 +1,53 @@
+"""Database configuration and sessions, per application.
+
+::
+
+    import restly as fr
+    from restly.db import FRGlobals, use_fr_globals
+
+    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
+
+    async with fr.async_session() as session:
+        ...
+"""
+
+from ._config import configure
+from ._engine import build_async_engine, build_engine
+from ._globals import FRGlobals, get_fr_globals, use_fr_globals
+from ._session import (
+    AsyncSessionDep,
+    SessionDep,
+    async_create_all,
+    async_open_session,
+    async_session,
+    create_all,
+    get_async_engine,
+    get_async_session,
+    get_engine,
+    get_session,
+    open_async_session,
+    open_session,
+    session,
+)
+
+__all__ = [
+    "AsyncSessionDep",
+    "FRGlobals",
+    "SessionDep",
+    "async_create_all",
+    "async_open_session",
+    "async_session",
+    "build_async_engine",
+    "build_engine",
+    "configure",
+    "create_all",
+    "get_async_engine",
+    "get_async_session",
+    "get_engine",
+    "get_fr_globals",
+    "get_session",
+    "open_async_session",
+    "open_session",
+    "session",
+    "use_fr_globals",
+]

@@ -1,0 +1,121 @@
+"""``configure``: set the database and error handling of the active :class:`FRGlobals`.
+
+::
+
+    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")          # async views
+    fr.configure(database_url="postgresql+psycopg://localhost/app")        # sync views
+    fr.configure(session_generator=my_get_db)                              # your own sessions
+    fr.configure(app=app)                                                  # + 409/503 handlers
+
+Each call changes only what it is given.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..exc import RestlyConfigurationError
+from ._globals import AsyncSessionGenerator, SessionGenerator, get_fr_globals
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["configure"]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+
+
+def configure(
+    app: FastAPI | None = None,
+    *,
+    async_database_url: str | URL | None = _UNSET,
+    async_engine: AsyncEngine | None = _UNSET,
+    async_make_session: async_sessionmaker[AsyncSession] | None = _UNSET,
+    database_url: str | URL | None = _UNSET,
+    engine: Engine | None = _UNSET,
+    make_session: sessionmaker[Session] | None = _UNSET,
+    session_generator: AsyncSessionGenerator | None = _UNSET,
+    sync_session_generator: SessionGenerator | None = _UNSET,
+    install_default_exception_handlers: bool = True,
+    default_page_size: int | None = _UNSET,
+    max_page_size: int = _UNSET,
+) -> None:
+    """Configure the active :class:`~restly.db.FRGlobals`; only the arguments given change.
+
+    Args:
+        app: when given (and ``install_default_exception_handlers``), restly's exception
+            handlers are installed on it now (mounting a view on an app does it too).
+        async_database_url: URL of the async engine restly builds (e.g. ``sqlite+aiosqlite``).
+        async_engine: an async engine to use as given.
+        async_make_session: an ``async_sessionmaker`` to use as given.
+        database_url: URL of the sync engine restly builds (e.g. ``postgresql+psycopg``).
+        engine: a sync engine to use as given.
+        make_session: a ``sessionmaker`` to use as given.
+        session_generator: an async generator function yielding an ``AsyncSession`` for
+            each request of async views and for ``fr.async_session()``.
+        sync_session_generator: a generator function yielding a ``Session`` for sync
+            views and ``fr.session()``.
+        install_default_exception_handlers: ``False`` leaves error handling to you.
+        default_page_size / max_page_size: list defaults for views created afterwards.
+    """
+    g = get_fr_globals()
+    _check_generators(session_generator, sync_session_generator)
+    if async_database_url is not _UNSET or database_url is not _UNSET:
+        g.reset_database()
+    for name, value in (
+        ("async_database_url", async_database_url),
+        ("async_engine", async_engine),
+        ("async_make_session", async_make_session),
+        ("database_url", database_url),
+        ("engine", engine),
+        ("make_session", make_session),
+        ("session_generator", session_generator),
+        ("sync_session_generator", sync_session_generator),
+        ("default_page_size", default_page_size),
+        ("max_page_size", max_page_size),
+    ):
+        if value is not _UNSET:
+            setattr(g, name, value)
+    if async_engine is not _UNSET and async_make_session is _UNSET:
+        g.async_make_session = None  # rebuild over the new engine
+    if engine is not _UNSET and make_session is _UNSET:
+        g.make_session = None
+    g.install_default_exception_handlers = install_default_exception_handlers
+    if app is not None and install_default_exception_handlers:
+        from .._handlers import install_exception_handlers
+
+        install_exception_handlers(app)
+
+
+def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:
+    problems = []
+    if session_generator not in (_UNSET, None) and not inspect.isasyncgenfunction(
+        session_generator
+    ):
+        problems.append(
+            "configure(session_generator=...) must be an async generator function "
+            f"(async def ...: yield session); got {session_generator!r}. For a sync "
+            "generator use sync_session_generator=."
+        )
+    if sync_session_generator not in (_UNSET, None) and not inspect.isgeneratorfunction(
+        sync_session_generator
+    ):
+        problems.append(
+            "configure(sync_session_generator=...) must be a generator function "
+            f"(def ...: yield session); got {sync_session_generator!r}. For an async "
+            "generator use session_generator=."
+        )
+    if problems:
+        raise RestlyConfigurationError("\n".join(problems), problems)

@@ -1,0 +1,189 @@
+"""Runtime state per application: :class:`FRGlobals` and :func:`use_fr_globals`.
+
+One ``FRGlobals`` holds everything an app needs at run time: database URLs, engines, session
+factories, session generators, the view registry and list defaults. A module-level default
+instance is active unless a ``use_fr_globals`` block activates another::
+
+    app_a = FRGlobals()
+    with use_fr_globals(app_a):
+        fr.configure(async_database_url="postgresql+asyncpg://host-a/db")
+
+        class ItemView(fr.AsyncRestView):      # registered in app_a, bound to it forever
+            prefix = "/items"
+            model = Item
+
+The active instance lives in a ``ContextVar``, so each asyncio task sees the globals that were
+active when it started. A view remembers the globals it was registered in and activates them
+while it handles a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..registry import ViewRegistry
+from ._engine import async_url_for, build_async_engine, build_engine, sync_url_for
+
+__all__ = ["FRGlobals", "get_fr_globals", "use_fr_globals"]
+
+AsyncSessionGenerator = Callable[[], AsyncIterator[AsyncSession]]
+SessionGenerator = Callable[[], Iterator[Session]]
+
+DEFAULT_MAX_PAGE_SIZE = 1000
+
+
+class FRGlobals:
+    """The runtime state of one restly application.
+
+    Create one per app when several apps share a process; otherwise the module-level default
+    is used. Attributes are set by :func:`restly.configure` while this instance is active.
+    """
+
+    def __init__(
+        self,
+        *,
+        default_page_size: int | None = None,
+        max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
+    ) -> None:
+        #: URL for the async engine restly builds when none is given.
+        self.async_database_url: str | URL | None = None
+        #: URL for the sync engine restly builds when none is given.
+        self.database_url: str | URL | None = None
+        #: An async engine to use as given (else built from ``async_database_url``).
+        self.async_engine: AsyncEngine | None = None
+        #: A sync engine to use as given (else built from ``database_url``).
+        self.engine: Engine | None = None
+        #: Factory of async sessions (default: ``async_sessionmaker(autoflush=False,
+        #: expire_on_commit=False)`` over the async engine).
+        self.async_make_session: async_sessionmaker[AsyncSession] | None = None
+        #: Factory of sync sessions (default: ``sessionmaker(expire_on_commit=False)``).
+        self.make_session: sessionmaker[Session] | None = None
+        #: Async generator yielding the session of each async request; owns its lifecycle.
+        self.session_generator: AsyncSessionGenerator | None = None
+        #: Sync generator yielding the session of each sync request; owns its lifecycle.
+        self.sync_session_generator: SessionGenerator | None = None
+        #: Whether mounting a view on an app installs restly's exception handlers.
+        self.install_default_exception_handlers: bool = True
+        #: Page size used when a list request sends ``page`` but no ``page_size``; read
+        #: when a view class is created (a view's own ``default_page_size`` wins).
+        self.default_page_size: int | None = default_page_size
+        #: Upper bound of ``page_size`` and of any unpaginated list; read when a view class
+        #: is created (a view's own ``max_page_size`` wins).
+        self.max_page_size: int = max_page_size
+        #: The views registered while this instance was active, in declaration order.
+        self.registry: ViewRegistry = ViewRegistry()
+        # Engines restly built itself (and so disposes); never ones the user passed in.
+        self._built_async_engine: AsyncEngine | None = None
+        self._built_engine: Engine | None = None
+
+    # -- engines -----------------------------------------------------------------------
+
+    def get_async_engine(self) -> AsyncEngine:
+        """Return the async engine, building it from the configured URL on first use."""
+        if self.async_engine is not None:
+            return self.async_engine
+        if self._built_async_engine is None:
+            url = self.async_database_url
+            if url is None and self.database_url is not None:
+                url = async_url_for(self.database_url)
+            if url is None:
+                raise RuntimeError(_unconfigured("async", "async_database_url"))
+            self._built_async_engine = build_async_engine(url)
+        return self._built_async_engine
+
+    def get_engine(self) -> Engine:
+        """Return the sync engine, building it from the configured URL on first use."""
+        if self.engine is not None:
+            return self.engine
+        if self._built_engine is None:
+            url = self.database_url
+            if url is None and self.async_database_url is not None:
+                url = sync_url_for(self.async_database_url)
+            if url is None:
+                raise RuntimeError(_unconfigured("sync", "database_url"))
+            self._built_engine = build_engine(url)
+        return self._built_engine
+
+    # -- session factories -------------------------------------------------------------
+
+    def get_async_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Return the async session factory (restly's default one unless configured)."""
+        if self.async_make_session is None:
+            self.async_make_session = async_sessionmaker(
+                self.get_async_engine(), autoflush=False, expire_on_commit=False
+            )
+        return self.async_make_session
+
+    def get_sessionmaker(self) -> sessionmaker[Session]:
+        """Return the sync session factory (restly's default one unless configured)."""
+        if self.make_session is None:
+            self.make_session = sessionmaker(self.get_engine(), expire_on_commit=False)
+        return self.make_session
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def reset_database(self) -> None:
+        """Forget engines and session factories derived from URLs (after a URL changes)."""
+        if self._built_engine is not None:
+            self._built_engine.dispose()
+        self._built_engine = None
+        self._built_async_engine = None
+        self.async_make_session = None
+        self.make_session = None
+
+    async def dispose(self) -> None:
+        """Close the connection pools of the engines restly built (not ones passed in)."""
+        if self._built_async_engine is not None:
+            await self._built_async_engine.dispose()
+        if self._built_engine is not None:
+            self._built_engine.dispose()
+
+    def __repr__(self) -> str:
+        url = self.async_database_url or self.database_url
+        shown = url.render_as_string() if isinstance(url, URL) else url
+        return f"<FRGlobals url={shown!r} views={len(self.registry)}>"
+
+
+def _unconfigured(kind: str, parameter: str) -> str:
+    return (
+        f"restly has no database configured for {kind} sessions: call "
+        f"fr.configure({parameter}=...) first (or pass an engine, a sessionmaker or a "
+        f"session generator)."
+    )
+
+
+_DEFAULT_GLOBALS = FRGlobals()
+_ACTIVE: ContextVar[FRGlobals] = ContextVar("restly_fr_globals", default=_DEFAULT_GLOBALS)
+
+
+def get_fr_globals() -> FRGlobals:
+    """Return the active :class:`FRGlobals` (the module default outside any block)."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def use_fr_globals(fr_globals: FRGlobals) -> Iterator[FRGlobals]:
+    """Make ``fr_globals`` the active runtime state inside the ``with`` block."""
+    token = _ACTIVE.set(fr_globals)
+    try:
+        yield fr_globals
+    finally:
+        _ACTIVE.reset(token)
+
+
+def activate(fr_globals: FRGlobals) -> Any:
+    """Activate ``fr_globals`` without a block; returns the token for :func:`deactivate`."""
+    return _ACTIVE.set(fr_globals)
+
+
+def deactivate(token: Any) -> None:
+    """Undo :func:`activate`."""
+    _ACTIVE.reset(token)

@@ -1,0 +1,205 @@
+"""Sessions: context managers for scripts and FastAPI dependencies for requests.
+
+Outside a request (background tasks, scripts)::
+
+    async with fr.async_session() as session:
+        session.add(World(message="hi"))
+    # committed here; rolled back instead if the block raised
+
+In a request, declare the dependency on a view or a route::
+
+    class Stats(fr.View):
+        prefix = "/stats"
+        session: fr.AsyncSessionDep
+
+A session used by a request is committed before the response is sent when it still holds a
+transaction, and rolled back when the handler raised: no partial write survives a failed request.
+A configured ``session_generator`` / ``sync_session_generator`` owns its session's lifecycle
+(creation and closing); restly still commits or rolls back around the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from ._globals import FRGlobals, get_fr_globals
+
+__all__ = [
+    "AsyncSessionDep",
+    "SessionDep",
+    "async_create_all",
+    "async_open_session",
+    "async_session",
+    "create_all",
+    "get_async_engine",
+    "get_async_session",
+    "get_engine",
+    "get_session",
+    "open_async_session",
+    "open_session",
+    "session",
+]
+
+
+@asynccontextmanager
+async def async_session(fr_globals: FRGlobals | None = None) -> AsyncIterator[AsyncSession]:
+    """Open an async session from the active globals; commit on success, roll back on error.
+
+    Uses the configured ``session_generator`` when there is one, else the configured
+    async sessionmaker.
+    """
+    g = fr_globals or get_fr_globals()
+    if g.session_generator is not None:
+        async with asynccontextmanager(g.session_generator)() as generated:
+            async with _transaction(generated) as session:
+                yield session
+    else:
+        async with g.get_async_sessionmaker()() as made:
+            async with _transaction(made) as session:
+                yield session
+
+
+@asynccontextmanager
+async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    if session.in_transaction():
+        await session.commit()
+
+
+@contextmanager
+def session(fr_globals: FRGlobals | None = None) -> Iterator[Session]:
+    """Open a sync session from the active globals; commit on success, roll back on error.
+
+    Uses the configured ``sync_session_generator`` when there is one, else the configured
+    sessionmaker.
+    """
+    g = fr_globals or get_fr_globals()
+    manager: AbstractContextManager[Session]
+    if g.sync_session_generator is not None:
+        manager = contextmanager(g.sync_session_generator)()
+    else:
+        manager = g.get_sessionmaker()()
+    with manager as opened:
+        try:
+            yield opened
+        except BaseException:
+            opened.rollback()
+            raise
+        if opened.in_transaction():
+            opened.commit()
+
+
+open_async_session = async_session
+async_open_session = async_session
+open_session = session
+
+
+async def get_async_session() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the request's async session (see :data:`AsyncSessionDep`)."""
+    async with async_session() as opened:
+        yield opened
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """FastAPI dependency: the request's sync session (see :data:`SessionDep`).
+
+    An async generator on purpose: creating a ``Session`` does no I/O, so the request
+    avoids two threadpool hops; the commit, which does I/O, runs in the threadpool only
+    when the handler left a transaction open.
+    """
+    g = get_fr_globals()
+    if g.sync_session_generator is not None:
+        manager = contextmanager(g.sync_session_generator)()
+        opened = await run_in_threadpool(manager.__enter__)
+        try:
+            yield opened
+        except BaseException as error:
+            await run_in_threadpool(_rollback_and_exit, opened, manager, error)
+            raise
+        await run_in_threadpool(_commit_and_exit, opened, manager)
+        return
+    opened = g.get_sessionmaker()()
+    try:
+        yield opened
+    except BaseException:
+        await run_in_threadpool(opened.close)  # closing rolls back
+        raise
+    if opened.in_transaction():
+        await run_in_threadpool(_commit_and_close, opened)
+    else:
+        opened.close()  # holds no connection: no I/O
+
+
+def _commit_and_close(opened: Session) -> None:
+    try:
+        opened.commit()
+    finally:
+        opened.close()
+
+
+def _commit_and_exit(opened: Session, manager: AbstractContextManager[Any]) -> None:
+    try:
+        if opened.in_transaction():
+            opened.commit()
+    except BaseException as error:
+        _rollback_and_exit(opened, manager, error)
+        raise
+    manager.__exit__(None, None, None)
+
+
+def _rollback_and_exit(
+    opened: Session, manager: AbstractContextManager[Any], error: BaseException
+) -> None:
+    try:
+        opened.rollback()
+    finally:
+        manager.__exit__(type(error), error, error.__traceback__)
+
+
+AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session, scope="function")]
+"""The request's ``AsyncSession``: committed before the response, rolled back on error."""
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's sync ``Session``: committed before the response, rolled back on error."""
+
+
+def get_async_engine() -> AsyncEngine:
+    """Return the active globals' async engine."""
+    return get_fr_globals().get_async_engine()
+
+
+def get_engine() -> Engine:
+    """Return the active globals' sync engine."""
+    return get_fr_globals().get_engine()
+
+
+def create_all(base: Any, engine: Engine | None = None) -> None:
+    """Create the tables of ``base`` (a declarative base or a ``MetaData``)."""
+    _metadata(base).create_all(engine or get_engine())
+
+
+async def async_create_all(base: Any, engine: AsyncEngine | None = None) -> None:
+    """Create the tables of ``base`` (a declarative base or a ``MetaData``), async."""
+    async with (engine or get_async_engine()).begin() as connection:
+        await connection.run_sync(_metadata(base).create_all)
+
+
+def _metadata(base: Any) -> MetaData:
+    if isinstance(base, MetaData):
+        return base
+    metadata = getattr(base, "metadata", None)
+    if not isinstance(metadata, MetaData):
+        raise TypeError(f"expected a declarative base or a MetaData; got {base!r}")
+    return metadata

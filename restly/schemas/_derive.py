@@ -1,0 +1,142 @@
+"""Derive input and output schemas from a view's ``schema``.
+
+From one schema a view gets three more, built once when the view class is created:
+
+- ``creation_schema``: the schema without ``ReadOnly`` fields (what ``POST`` accepts);
+- ``update_schema``: the creation schema with every field optional (what ``PATCH`` accepts;
+  only the fields a client sends are applied);
+- ``response_schema``: the schema without ``WriteOnly`` fields, nested schemas included
+  (what every response is serialised with).
+
+Derived schemas keep the source's configuration, aliases, constraints and validators.
+A schema without fields to drop is reused as it is.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from ._markers import is_read_only, is_write_only
+
+__all__ = ["creation_schema_for", "response_schema_for", "update_schema_for"]
+
+_derived: dict[tuple[type[BaseModel], str], type[BaseModel]] = {}
+
+
+def creation_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
+    """Return ``schema`` without its read-only fields."""
+    return _derive(schema, "Create", optional=False)
+
+
+def update_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
+    """Return ``schema`` without its read-only fields, every field optional."""
+    return _derive(schema, "Update", optional=True)
+
+
+def response_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
+    """Return ``schema`` without write-only fields, recursively through nested schemas."""
+    key = (schema, "Read")
+    if key in _derived:
+        return _derived[key]
+    _derived[key] = schema  # guards self-referencing schemas while we recurse
+    fields: dict[str, tuple[Any, FieldInfo]] = {}
+    changed = False
+    for name, field in schema.model_fields.items():
+        if is_write_only(field):
+            changed = True
+            continue
+        annotation = _map_nested(field.annotation, response_schema_for)
+        changed |= annotation is not field.annotation
+        fields[name] = (annotation, field)
+    if changed:
+        _derived[key] = _rebuild(schema, _derived_name(schema, "Read"), fields)
+    return _derived[key]
+
+
+def _derive(schema: type[BaseModel], suffix: str, *, optional: bool) -> type[BaseModel]:
+    key = (schema, suffix)
+    if key in _derived:
+        return _derived[key]
+    fields: dict[str, tuple[Any, FieldInfo]] = {}
+    for name, field in schema.model_fields.items():
+        if is_read_only(field):
+            continue
+        if optional and field.is_required():
+            field = FieldInfo.merge_field_infos(field, default=None)
+        fields[name] = (field.annotation, field)
+    unchanged = len(fields) == len(schema.model_fields) and not (
+        optional and any(f.is_required() for f in schema.model_fields.values())
+    )
+    derived = schema if unchanged else _rebuild(schema, _derived_name(schema, suffix), fields)
+    _derived[key] = derived
+    return derived
+
+
+def _derived_name(schema: type[BaseModel], suffix: str) -> str:
+    base = schema.__name__
+    if base.endswith("Schema") and len(base) > len("Schema"):
+        base = base[: -len("Schema")]
+    return f"{base}{suffix}"
+
+
+def _rebuild(
+    schema: type[BaseModel], name: str, fields: dict[str, tuple[Any, FieldInfo]]
+) -> type[BaseModel]:
+    """Create a model like ``schema`` with exactly ``fields``, keeping config and validators."""
+    derived: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        name,
+        __config__=schema.model_config,
+        __doc__=schema.__doc__,
+        __module__=schema.__module__,
+        __validators__=_validators(schema, set(fields)),
+        **fields,
+    )
+    return derived
+
+
+def _validators(schema: type[BaseModel], kept: set[str]) -> dict[str, Any]:
+    decorators = schema.__pydantic_decorators__
+    copied: dict[str, Any] = {}
+    for name, decorator in decorators.field_validators.items():
+        names = [f for f in decorator.info.fields if f in kept or f == "*"]
+        if not names:
+            continue
+        function = getattr(decorator.func, "__func__", decorator.func)
+        copied[name] = field_validator(
+            *names, mode=decorator.info.mode, check_fields=False
+        )(classmethod(function) if _is_classmethod(decorator.func) else function)
+    for name, decorator in decorators.model_validators.items():
+        function = getattr(decorator.func, "__func__", decorator.func)
+        wrapped = classmethod(function) if _is_classmethod(decorator.func) else function
+        copied[name] = model_validator(mode=decorator.info.mode)(wrapped)
+    return copied
+
+
+def _is_classmethod(function: Any) -> bool:
+    return isinstance(function, types.MethodType) and isinstance(function.__self__, type)
+
+
+def _map_nested(annotation: Any, convert: Any) -> Any:
+    """Apply ``convert`` to every pydantic model inside ``annotation``; keep identity if none."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return convert(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return annotation
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        inner = _map_nested(args[0], convert)
+        if inner is args[0]:
+            return annotation
+        return Annotated[(inner, *annotation.__metadata__)]  # type: ignore[valid-type]
+    mapped = tuple(_map_nested(arg, convert) for arg in args)
+    if all(new is old for new, old in zip(mapped, args)):
+        return annotation
+    if origin in (Union, types.UnionType):
+        return Union[mapped]  # type: ignore[valid-type]
+    return origin[mapped if len(mapped) > 1 else mapped[0]]

@@ -1,0 +1,185 @@
+"""Generate a pydantic schema from a SQLAlchemy mapped class.
+
+This is what a view uses when it declares no ``schema``::
+
+    class World(AppBase):
+        __tablename__ = "world"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        message: Mapped[str] = mapped_column(String(200))
+
+    WorldSchema = fr.create_schema_from_model(World)
+    # id: ReadOnly[int]; message: str (max_length=200)
+
+Rules, per column:
+
+- the type comes from the column type (``String(n)`` adds ``max_length=n``, integer columns
+  get their storage range, ``Enum`` becomes the enum class or a ``Literal``);
+- nullable columns accept ``None``;
+- ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
+  read-only; a column with a default, a server default or that is nullable is optional on
+  input;
+- relationships are left out unless named in ``include_relationships``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import Field, create_model
+from sqlalchemy import Column, inspect, types
+from sqlalchemy.orm import ColumnProperty, Mapper
+
+from ._base import BaseSchema
+from ._markers import READ_ONLY
+
+__all__ = ["create_schema_from_model", "column_python_type", "mapper_of"]
+
+READ_ONLY_NAMES = frozenset({"id", "created_at", "updated_at"})
+
+# Storage ranges of integer column types, so out-of-range input is a 422, not a DB error.
+_INT_RANGES: tuple[tuple[type[types.TypeEngine[Any]], int], ...] = (
+    (types.SmallInteger, 2**15),
+    (types.BigInteger, 2**63),
+    (types.Integer, 2**31),
+)
+
+_cache: dict[tuple[type, str | None, tuple[str, ...], tuple[str, ...]], type[BaseSchema]] = {}
+
+
+def mapper_of(model: Any) -> Mapper[Any] | None:
+    """Return the mapper of a mapped class, or ``None`` for anything else."""
+    if not isinstance(model, type):
+        return None
+    found = inspect(model, raiseerr=False)
+    return found if isinstance(found, Mapper) else None
+
+
+def create_schema_from_model(
+    model: type,
+    *,
+    name: str | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
+    read_only: tuple[str, ...] | list[str] = (),
+    base: type[BaseSchema] = BaseSchema,
+) -> type[BaseSchema]:
+    """Build (once per arguments, then cached) a schema mirroring ``model``'s columns.
+
+    Args:
+        model: a SQLAlchemy mapped class on any ``DeclarativeBase``.
+        name: the schema's class name (shown in OpenAPI); default ``model.__name__``.
+        exclude: column attributes to leave out.
+        read_only: more attributes to mark ``ReadOnly`` besides the default ones.
+        base: the pydantic base class (a :class:`~restly.BaseSchema` subclass).
+    """
+    mapper = mapper_of(model)
+    if mapper is None:
+        raise TypeError(f"create_schema_from_model() needs a mapped class; got {model!r}")
+    key = (model, name, tuple(exclude), tuple(read_only))
+    cached = _cache.get(key)
+    if cached is not None and cached.__base__ is base:
+        return cached
+    fields: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        if prop.key in exclude or prop.key.startswith("_"):
+            continue
+        fields[prop.key] = _field_for(prop, forced_read_only=prop.key in read_only)
+    schema = create_model(  # type: ignore[call-overload]
+        name or model.__name__,
+        __base__=base,
+        __module__=model.__module__,
+        **fields,
+    )
+    schema.__doc__ = f"Schema of {model.__name__}, generated from its columns."
+    _cache[key] = schema
+    return schema  # type: ignore[no-any-return]
+
+
+def _field_for(prop: ColumnProperty[Any], *, forced_read_only: bool) -> tuple[Any, Any]:
+    column = prop.columns[0]
+    annotation = column_python_type(column.type)
+    if getattr(column, "nullable", True):
+        annotation = Optional[annotation]
+    read_only = forced_read_only or _is_read_only(prop.key, column)
+    if read_only:
+        annotation = Annotated[annotation, READ_ONLY]
+    optional = read_only or _has_default(column) or getattr(column, "nullable", True)
+    if optional:
+        return annotation, Field(default=None)
+    return annotation, ...
+
+
+def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
+    """Return the pydantic annotation for a column type, with storage constraints."""
+    if isinstance(sql_type, types.TypeDecorator):
+        return column_python_type(sql_type.impl_instance)
+    if isinstance(sql_type, types.Enum):
+        if sql_type.enum_class is not None:
+            return sql_type.enum_class
+        return Literal[tuple(sql_type.enums)] if sql_type.enums else str
+    if isinstance(sql_type, types.Boolean):
+        return bool
+    if isinstance(sql_type, types.Integer):
+        for int_type, bound in _INT_RANGES:
+            if isinstance(sql_type, int_type):
+                return Annotated[int, Field(ge=-bound, le=bound - 1)]
+    if isinstance(sql_type, types.String) and sql_type.length:
+        return Annotated[str, Field(max_length=sql_type.length)]
+    if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
+        return Annotated[float, Field(allow_inf_nan=False)]
+    if isinstance(sql_type, types.Numeric):
+        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False)]
+    if isinstance(sql_type, types.Uuid):
+        return uuid.UUID
+    if isinstance(sql_type, types.JSON):
+        return Any
+    if isinstance(sql_type, types.ARRAY):
+        return list[column_python_type(sql_type.item_type)]  # type: ignore[misc]
+    return _python_type(sql_type)
+
+
+def _python_type(sql_type: types.TypeEngine[Any]) -> Any:
+    try:
+        return sql_type.python_type
+    except NotImplementedError:
+        return Any
+
+
+def _is_read_only(key: str, column: Any) -> bool:
+    if not isinstance(column, Column):
+        return True  # a column_property over an expression is computed by the database
+    if column.computed is not None:
+        return True
+    generated_pk = column.primary_key and (
+        column is _autoincrement_column(column) or column.default is not None
+    )
+    if key == "id":
+        # An ``id`` the client must supply (no default, not generated) stays writable,
+        # otherwise the resource could never be created.
+        return generated_pk or column.server_default is not None
+    if key in READ_ONLY_NAMES:
+        return True
+    return bool(generated_pk or (column.identity is not None))
+
+
+def _autoincrement_column(column: Column[Any]) -> Any:
+    table = column.table
+    return getattr(table, "autoincrement_column", None)
+
+
+def _has_default(column: Any) -> bool:
+    if not isinstance(column, Column):
+        return True
+    return (
+        column.default is not None
+        or column.server_default is not None
+        or column.computed is not None
+        or column.identity is not None
+        or column is _autoincrement_column(column)
+    )
+
+
+def is_enum_type(annotation: Any) -> bool:
+    """Return whether ``annotation`` is an ``enum.Enum`` subclass."""
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)

@@ -1,0 +1,119 @@
+"""What a model view derives once, when its class is created.
+
+``derive_model_view`` fills in (unless the class declared them):
+
+- ``schema`` (generated from the model), ``response_schema``, ``creation_schema``,
+  ``update_schema`` and ``list_params_schema``;
+- ``id_type`` (the primary key's Python type) and the annotation of the ``{id}`` path
+  parameter, with the column's storage range for integers;
+- ``list_response_model`` (a list, or the pagination envelope);
+- the precomputed pieces requests use: primary-key column, base statement, serializers.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from sqlalchemy import select
+
+from ..query import create_list_params_schema
+from ..resource import declared, set_derived
+from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
+from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
+from ..schemas._markers import is_write_only
+
+__all__ = ["Page", "derive_model_view"]
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """The list envelope of views with ``include_pagination_metadata = True``."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
+def derive_model_view(cls: Any) -> list[str]:
+    """Derive schemas, id and list configuration and precomputed pieces of ``cls``."""
+    model = cls.model
+    mapper = mapper_of(model)
+    assert mapper is not None  # checked before derivation
+    schema = declared(cls, "schema") or create_schema_from_model(model)
+    problems = _check_schema_fields(cls, schema)
+    if problems:
+        return problems
+    response = declared(cls, "response_schema") or response_schema_for(schema)
+    creation = declared(cls, "creation_schema") or creation_schema_for(schema)
+    update = declared(cls, "update_schema") or update_schema_for(schema)
+    pk_column = mapper.primary_key[0]
+    id_type = declared(cls, "id_type") or _python_type(column_python_type(pk_column.type))
+    fr_globals = cls.__restly_target_globals__
+    default_page_size = declared(cls, "default_page_size") or fr_globals.default_page_size
+    max_page_size = declared(cls, "max_page_size") or fr_globals.max_page_size
+    derived = {
+        "schema": schema,
+        "response_schema": response,
+        "creation_schema": creation,
+        "update_schema": update,
+        "id_type": id_type,
+        "default_page_size": default_page_size,
+        "max_page_size": max_page_size,
+        "list_params_schema": create_list_params_schema(
+            response,
+            model=model,
+            default_page_size=default_page_size,
+            max_page_size=max_page_size,
+            extra_query_params=declared(cls, "extra_query_params"),
+            name=f"{model.__name__}ListParams",
+        ),
+        "list_response_model": (
+            Page[response] if cls.include_pagination_metadata else list[response]  # type: ignore[valid-type]
+        ),
+        "id_annotation": _id_annotation(id_type, pk_column),
+        "_pk_column": pk_column,
+        "_base_statement": select(model),
+        "_one_validator": response.__pydantic_validator__,
+        "_list_adapter": TypeAdapter(list[response]),  # type: ignore[valid-type]
+    }
+    for name, value in derived.items():
+        set_derived(cls, name, value)
+    return []
+
+
+def _check_schema_fields(cls: Any, schema: type[BaseModel]) -> list[str]:
+    """Every schema field must be a model attribute, unless restly never reads or writes it."""
+    model = cls.model
+    problems = []
+    for name, field in schema.model_fields.items():
+        if hasattr(model, name):
+            continue
+        if is_write_only(field) or not field.is_required():
+            continue  # input-only, or has a default to answer with
+        problems.append(
+            f"{cls.__name__}.schema field {name!r} is not an attribute of "
+            f"{model.__name__}; remove it, rename it to a {model.__name__} attribute, or "
+            "give it a default."
+        )
+    return problems
+
+
+def _python_type(annotation: Any) -> Any:
+    if typing.get_origin(annotation) is Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
+def _id_annotation(id_type: Any, pk_column: Any) -> Any:
+    """The ``{id}`` parameter: ``id_type``, bounded to the column's range for integers."""
+    column_annotation = column_python_type(pk_column.type)
+    if id_type is int and typing.get_origin(column_annotation) is Annotated:
+        return column_annotation
+    return id_type

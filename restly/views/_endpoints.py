@@ -1,0 +1,217 @@
+"""Turn the route methods of a view class into FastAPI endpoints, once per class.
+
+A view method ``async def get(self, id: int)`` becomes an endpoint whose signature holds the
+method's own parameters plus one parameter per class-level dependency (``session:
+fr.AsyncSessionDep``). FastAPI resolves them all; the endpoint builds the view instance, sets
+the dependencies as attributes and calls the method. Sync methods give sync endpoints, which
+FastAPI runs in its threadpool.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import params
+
+from ._routing import RouteSpec, Slot, route_spec
+
+__all__ = ["CompiledRoute", "class_dependencies", "compile_routes", "collect_routes", "join_path"]
+
+_DEP_PREFIX = "restly_dep_"
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    """A view route ready to be added to a FastAPI router."""
+
+    name: str
+    path: str
+    methods: tuple[str, ...]
+    endpoint: Callable[..., Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def class_dependencies(view: type) -> dict[str, Any]:
+    """Return ``{attribute: annotation}`` of the class-level dependencies along the MRO."""
+    found: dict[str, Any] = {}
+    for klass in reversed(view.__mro__):
+        for attribute, annotation in _own_annotations(klass).items():
+            value = klass.__dict__.get(attribute)
+            if isinstance(value, params.Depends):
+                found[attribute] = Annotated[annotation, value]
+            elif _is_dependency(annotation):
+                found[attribute] = annotation
+            else:
+                found.pop(attribute, None)  # re-declared without a dependency
+        for attribute, value in klass.__dict__.items():
+            if isinstance(value, params.Depends) and attribute not in found:
+                found[attribute] = Annotated[Any, value]
+    return found
+
+
+def collect_routes(view: type) -> dict[str, tuple[Callable[..., Any], RouteSpec]]:
+    """Return ``{method name: (implementation, spec)}`` for the routes of ``view``.
+
+    The implementation is the most derived definition of the name; the spec is the most
+    derived one recorded for it, so overriding a route method without re-decorating it
+    keeps the route. A name set to ``None`` in a subclass removes the route.
+    """
+    specs: dict[str, RouteSpec] = {}
+    for klass in reversed(view.__mro__):
+        for name, value in klass.__dict__.items():
+            spec = route_spec(value)
+            if spec is not None:
+                specs[name] = spec
+            elif value is None and name in specs:
+                del specs[name]
+    routes = {}
+    for name, spec in specs.items():
+        implementation = getattr(view, name, None)
+        if callable(implementation):
+            routes[name] = (implementation, spec)
+    return routes
+
+
+def compile_routes(
+    view: type, prefix: str, excluded: frozenset[str]
+) -> tuple[list[CompiledRoute], list[str]]:
+    """Build the endpoints of ``view``; return them with any problems found (conflicts)."""
+    dependencies = class_dependencies(view)
+    compiled: list[CompiledRoute] = []
+    seen: dict[tuple[str, str], str] = {}
+    problems: list[str] = []
+    for name, (implementation, spec) in collect_routes(view).items():
+        if name in excluded:
+            continue
+        path = join_path(prefix, spec.path)
+        for method in spec.methods:
+            other = seen.setdefault((method, path), name)
+            if other != name:
+                problems.append(
+                    f"{view.__name__}.{name} and {view.__name__}.{other} both answer "
+                    f"{method} {path}; give one another path, or override the existing "
+                    f"method '{other}' instead of adding '{name}'."
+                )
+        options = {key: _resolve(value, view) for key, value in spec.options.items()}
+        if spec.status_code is not None:
+            options["status_code"] = spec.status_code
+        try:
+            endpoint = _build_endpoint(view, name, implementation, dependencies)
+        except NameError as error:
+            problems.append(
+                f"{view.__name__}.{name} has an annotation that cannot be resolved ({error}); "
+                "import the names its parameters use at module level."
+            )
+            continue
+        compiled.append(CompiledRoute(name, path, spec.methods, endpoint, options))
+    compiled.sort(key=lambda route: _static_first(route.path))
+    return compiled, problems
+
+
+def join_path(prefix: str, path: str) -> str:
+    """Join a view prefix and a route path (``"/" + "/{id}"`` is ``"/{id}"``)."""
+    joined = prefix.rstrip("/") + path
+    return joined or "/"
+
+
+def _static_first(path: str) -> tuple[int, ...]:
+    # Starlette tries routes in order: "/books/stats" must precede "/books/{id}".
+    return tuple(1 if segment.startswith("{") else 0 for segment in path.split("/"))
+
+
+def _build_endpoint(
+    view: type, name: str, implementation: Callable[..., Any], dependencies: dict[str, Any]
+) -> Callable[..., Any]:
+    # eval_str: modules using ``from __future__ import annotations`` hold strings that
+    # FastAPI would try to resolve in *this* module's namespace.
+    signature = inspect.signature(implementation, eval_str=True)
+    own = list(signature.parameters.values())[1:]  # drop ``self``
+    parameters = [
+        parameter.replace(
+            kind=inspect.Parameter.KEYWORD_ONLY,
+            annotation=_resolve(parameter.annotation, view),
+        )
+        for parameter in own
+    ]
+    taken = {parameter.name for parameter in parameters}
+    assignments = []
+    for attribute, annotation in dependencies.items():
+        key = _DEP_PREFIX + attribute
+        if attribute in taken:
+            continue  # the method's own parameter of that name wins
+        parameters.append(
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+        )
+        assignments.append((attribute, key))
+    attributes = tuple(assignments)
+    function = implementation
+
+    if inspect.iscoroutinefunction(implementation):
+
+        async def endpoint(**values: Any) -> Any:
+            instance = view()
+            for attribute, key in attributes:
+                setattr(instance, attribute, values.pop(key))
+            return await function(instance, **values)
+
+    else:
+
+        def endpoint(**values: Any) -> Any:  # type: ignore[misc]
+            instance = view()
+            for attribute, key in attributes:
+                setattr(instance, attribute, values.pop(key))
+            return function(instance, **values)
+
+    endpoint.__name__ = name
+    endpoint.__qualname__ = f"{view.__qualname__}.{name}"
+    endpoint.__doc__ = implementation.__doc__
+    endpoint.__module__ = view.__module__
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=parameters,
+        return_annotation=_resolve(signature.return_annotation, view),
+    )
+    return endpoint
+
+
+def _resolve(value: Any, view: type) -> Any:
+    """Replace slots (also inside ``Annotated``) with what they name on ``view``."""
+    if isinstance(value, Slot):
+        return value.resolve(view)
+    if typing.get_origin(value) is Annotated:
+        base, *metadata = typing.get_args(value)
+        slots = [item for item in metadata if isinstance(item, Slot)]
+        if slots:
+            rest = [item for item in metadata if not isinstance(item, Slot)]
+            resolved = slots[0].resolve(view)
+            return Annotated[(resolved, *rest)] if rest else resolved  # type: ignore[valid-type]
+    return value
+
+
+def _is_dependency(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is not Annotated:
+        return False
+    return any(isinstance(item, params.Depends) for item in annotation.__metadata__)
+
+
+def _own_annotations(klass: type) -> dict[str, Any]:
+    """The class's own annotations, with string annotations evaluated where possible."""
+    try:
+        raw = inspect.get_annotations(klass)
+    except Exception:  # noqa: BLE001 - a broken annotation elsewhere is not ours to judge
+        return {}
+    module = sys.modules.get(klass.__module__)
+    namespace = {**(vars(module) if module else {}), **dict(vars(klass))}
+    resolved = {}
+    for name, annotation in raw.items():
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # noqa: S307 - the class's own code
+            except Exception:  # noqa: BLE001 - unresolvable: cannot be a dependency we can use
+                continue
+        resolved[name] = annotation
+    return resolved

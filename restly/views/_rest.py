@@ -1,0 +1,364 @@
+"""``AsyncRestView`` and ``RestView``: CRUD resources generated from a model.
+
+::
+
+    @fr.include_view(app)
+    class WorldView(fr.AsyncRestView):
+        prefix = "/world"
+        model = World
+
+gives ``GET /world`` (list), ``POST /world`` (201), ``GET /world/{id}``, ``PATCH /world/{id}``
+and ``DELETE /world/{id}`` (204). Every step of a request is a method you can override:
+``handle_list``/``handle_get``/``handle_create``/``handle_update``/``handle_delete`` for a
+whole operation, ``build_list_query`` to scope every query (tenants, soft deletes),
+``make_new_object``/``update_object``/``save_object``/``delete_object`` for persistence and
+``to_response_schema`` for the answer. ``RestView`` is the same with sync methods, run in
+FastAPI's threadpool.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import Annotated, Any, ClassVar
+
+from fastapi import Body, Path, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+
+from ..db._session import AsyncSessionDep, SessionDep
+from ..exc import NotFound
+from ..query import apply_list_params, list_params_page
+from . import _persistence as persistence
+from ._base import View
+from ._routing import Slot, route
+
+__all__ = ["AsyncRestView", "BaseRestView", "ErrorDetail", "RestView"]
+
+
+class ErrorDetail(BaseModel):
+    """The body of an error answer."""
+
+    detail: str
+
+
+def _label(action: str) -> Slot:
+    return Slot("model", lambda model: f"{action} {model.__name__}")
+
+
+_NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
+_CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
+
+ListParams = Annotated[Any, Slot("list_params_schema"), Query()]
+ItemId = Annotated[Any, Slot("id_annotation"), Path()]
+CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
+UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
+
+_LIST = dict(response_model=Slot("list_response_model"), summary=_label("List"))
+_CREATE = dict(
+    status_code=201,
+    response_model=Slot("response_schema"),
+    summary=_label("Create"),
+    responses=_CONFLICT,
+)
+_GET = dict(response_model=Slot("response_schema"), summary=_label("Get"), responses=_NOT_FOUND)
+_UPDATE = dict(
+    response_model=Slot("response_schema"),
+    summary=_label("Update"),
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
+_DELETE = dict(
+    status_code=204,
+    response_class=Response,
+    summary=_label("Delete"),
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
+
+
+class BaseRestView(View):
+    """What the sync and async REST views share: options, queries and serialisation."""
+
+    __abstract__ = True
+    __restly_model_view__ = True
+
+    #: The SQLAlchemy mapped class this resource serves (required).
+    model: ClassVar[type[Any] | None] = None
+    #: Response schema; generated from the model's columns when not given.
+    schema: ClassVar[type[BaseModel] | None] = None
+    #: Body schema of ``POST``; default: ``schema`` without ``ReadOnly`` fields.
+    creation_schema: ClassVar[type[BaseModel] | None] = None
+    #: Body schema of ``PATCH``; default: ``creation_schema`` with every field optional.
+    update_schema: ClassVar[type[BaseModel] | None] = None
+    #: What responses are serialised with; default: ``schema`` without ``WriteOnly`` fields.
+    response_schema: ClassVar[type[BaseModel] | None] = None
+    #: Query parameters of the list route; derived from ``response_schema``.
+    list_params_schema: ClassVar[type[BaseModel] | None] = None
+    #: Type of the ``{id}`` path parameter; default: the primary key's type.
+    id_type: ClassVar[type[Any] | None] = None
+    #: Names of generated routes to leave out, e.g. ``("delete",)``.
+    exclude_routes: ClassVar[Collection[str]] = ()
+    #: Answer lists as ``{"items", "total", "page", "page_size", "total_pages"}``.
+    include_pagination_metadata: ClassVar[bool] = False
+    #: Page size when a client sends ``page`` without ``page_size`` (default: globals').
+    default_page_size: ClassVar[int | None] = None
+    #: Largest ``page_size`` accepted, and most rows of any list (default: globals', 1000).
+    max_page_size: ClassVar[int | None] = None
+    #: More query parameters for the list route: ``{name: annotation}``; passed through in
+    #: ``query_params`` for your ``handle_list`` / ``build_list_query`` to use.
+    extra_query_params: ClassVar[Mapping[str, Any] | None] = None
+
+    # Derived by ResourceMeta (see restly.views._derive).
+    list_response_model: ClassVar[Any]
+    id_annotation: ClassVar[Any]
+    _pk_column: ClassVar[Any]
+    _base_statement: ClassVar[Select[Any]]
+    _one_validator: ClassVar[Any]
+    _list_adapter: ClassVar[Any]
+
+    # -- queries -----------------------------------------------------------------------
+
+    def build_list_query(self) -> Select[Any]:
+        """The statement every route starts from: override to scope rows (tenants, soft
+        deletes). It applies to the list, its count, and get/update/delete by id."""
+        return self._base_statement
+
+    def _get_statement(self, id: Any) -> Select[Any]:
+        return self.build_list_query().where(self._pk_column == id)
+
+    def _list_statement(self, query_params: BaseModel, query: Select[Any] | None) -> Select[Any]:
+        base = self.build_list_query() if query is None else query
+        return apply_list_params(query_params, base, self.model, self.response_schema)  # type: ignore[arg-type]
+
+    def _count_statement(self, query_params: BaseModel) -> Select[Any]:
+        filtered = apply_list_params(
+            query_params,
+            self.build_list_query(),
+            self.model,  # type: ignore[arg-type]
+            self.response_schema,
+            order=False,
+            paginate=False,
+        )
+        return select(func.count()).select_from(filtered.order_by(None).subquery())
+
+    # -- responses ---------------------------------------------------------------------
+
+    def to_response_schema(self, obj: Any) -> BaseModel:
+        """Turn an ORM object into the response schema object sent to the client."""
+        return self._one_validator.validate_python(obj, from_attributes=True)  # type: ignore[no-any-return]
+
+    def _dump_one(self, obj: Any) -> bytes:
+        schema_obj = self.to_response_schema(obj)
+        return schema_obj.__pydantic_serializer__.to_json(schema_obj, by_alias=True)
+
+    def _dump_list(
+        self, objects: Sequence[Any], query_params: BaseModel, total: int | None
+    ) -> bytes:
+        if type(self).to_response_schema is BaseRestView.to_response_schema:
+            adapter = self._list_adapter
+            items = adapter.dump_json(
+                adapter.validate_python(objects, from_attributes=True), by_alias=True
+            )
+        else:
+            items = b"[" + b",".join(self._dump_one(obj) for obj in objects) + b"]"
+        if total is None:
+            return items  # type: ignore[no-any-return]
+        page, page_size = list_params_page(query_params)
+        page = page or 1
+        size = page_size or max(total, 1)
+        pages = math.ceil(total / size) if total else 0
+        tail = f',"total":{total},"page":{page},"page_size":{size},"total_pages":{pages}}}'
+        return b'{"items":' + items + tail.encode()
+
+
+def _json(body: bytes, status_code: int) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+class AsyncRestView(BaseRestView):
+    """A CRUD resource over ``model`` with async handlers and an ``AsyncSession``."""
+
+    __abstract__ = True
+
+    #: The request's session (committed before the response, rolled back on error).
+    session: AsyncSessionDep
+
+    @route("", methods=("GET",), **_LIST)
+    async def index(self, query_params: ListParams) -> Response:
+        objects = await self.handle_list(query_params)
+        total = await self.count_index(query_params) if self.include_pagination_metadata else None
+        body = self._dump_list(objects, query_params, total)
+        await self._commit()
+        return _json(body, 200)
+
+    @route("", methods=("POST",), **_CREATE)
+    async def post(self, schema_obj: CreationBody) -> Response:
+        obj = await self.handle_create(schema_obj)
+        body = self._dump_one(obj)
+        await self._commit()
+        return _json(body, 201)
+
+    @route("/{id}", methods=("GET",), **_GET)
+    async def get(self, id: ItemId) -> Response:
+        body = self._dump_one(await self.handle_get(id))
+        await self._commit()
+        return _json(body, 200)
+
+    @route("/{id}", methods=("PATCH",), **_UPDATE)
+    async def patch(self, id: ItemId, schema_obj: UpdateBody) -> Response:
+        obj = await self.handle_update(id, schema_obj)
+        body = self._dump_one(obj)
+        await self._commit()
+        return _json(body, 200)
+
+    @route("/{id}", methods=("DELETE",), **_DELETE)
+    async def delete(self, id: ItemId) -> Response:
+        await self.handle_delete(id)
+        await self._commit()
+        return Response(status_code=204)
+
+    # -- operations --------------------------------------------------------------------
+
+    async def handle_list(self, query_params: Any, query: Select[Any] | None = None) -> Sequence[Any]:
+        """Return the objects of one list request (filtered, ordered, paginated)."""
+        return (await self.session.scalars(self._list_statement(query_params, query))).all()
+
+    async def count_index(self, query_params: Any) -> int:
+        """Return how many objects match the list request's filters (ignoring pages)."""
+        return int(await self.session.scalar(self._count_statement(query_params)) or 0)
+
+    async def handle_get(self, id: Any) -> Any:
+        """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
+        obj = await self.session.scalar(self._get_statement(id))
+        if obj is None:
+            raise NotFound()
+        return obj
+
+    async def handle_create(self, schema_obj: Any) -> Any:
+        """Create, save and return a new object from the validated body."""
+        obj = await self.make_new_object(schema_obj)
+        return await self.save_object(obj)
+
+    async def handle_update(self, id: Any, schema_obj: Any) -> Any:
+        """Apply the sent fields to the object with ``id``, save and return it."""
+        obj = await self.handle_get(id)
+        obj = await self.update_object(obj, schema_obj)
+        return await self.save_object(obj)
+
+    async def handle_delete(self, id: Any) -> None:
+        """Delete the object with ``id``."""
+        await self.delete_object(await self.handle_get(id))
+
+    # -- persistence -------------------------------------------------------------------
+
+    async def make_new_object(self, schema_obj: Any) -> Any:
+        """Build the new ORM object (added to the session, not yet flushed)."""
+        return await persistence.async_make_new_object(self.session, self.model, schema_obj)  # type: ignore[arg-type]
+
+    async def update_object(self, obj: Any, schema_obj: Any) -> Any:
+        """Apply the fields the client sent to ``obj``."""
+        return await persistence.async_update_object(self.session, obj, schema_obj)
+
+    async def save_object(self, obj: Any) -> Any:
+        """Flush ``obj`` and load what the database set."""
+        return await persistence.async_save_object(self.session, obj)
+
+    async def delete_object(self, obj: Any) -> None:
+        """Delete ``obj`` and flush."""
+        await persistence.async_delete_object(self.session, obj)
+
+    async def _commit(self) -> None:
+        if self.session.in_transaction():
+            await self.session.commit()
+
+
+class RestView(BaseRestView):
+    """A CRUD resource over ``model`` with sync handlers and a ``Session``; FastAPI runs
+    each request's handler in its threadpool, so the event loop is never blocked."""
+
+    __abstract__ = True
+
+    #: The request's session (committed before the response, rolled back on error).
+    session: SessionDep
+
+    @route("", methods=("GET",), **_LIST)
+    def index(self, query_params: ListParams) -> Response:
+        objects = self.handle_list(query_params)
+        total = self.count_index(query_params) if self.include_pagination_metadata else None
+        body = self._dump_list(objects, query_params, total)
+        self._commit()
+        return _json(body, 200)
+
+    @route("", methods=("POST",), **_CREATE)
+    def post(self, schema_obj: CreationBody) -> Response:
+        body = self._dump_one(self.handle_create(schema_obj))
+        self._commit()
+        return _json(body, 201)
+
+    @route("/{id}", methods=("GET",), **_GET)
+    def get(self, id: ItemId) -> Response:
+        body = self._dump_one(self.handle_get(id))
+        self._commit()
+        return _json(body, 200)
+
+    @route("/{id}", methods=("PATCH",), **_UPDATE)
+    def patch(self, id: ItemId, schema_obj: UpdateBody) -> Response:
+        body = self._dump_one(self.handle_update(id, schema_obj))
+        self._commit()
+        return _json(body, 200)
+
+    @route("/{id}", methods=("DELETE",), **_DELETE)
+    def delete(self, id: ItemId) -> Response:
+        self.handle_delete(id)
+        self._commit()
+        return Response(status_code=204)
+
+    # -- operations --------------------------------------------------------------------
+
+    def handle_list(self, query_params: Any, query: Select[Any] | None = None) -> Sequence[Any]:
+        """Return the objects of one list request (filtered, ordered, paginated)."""
+        return self.session.scalars(self._list_statement(query_params, query)).all()
+
+    def count_index(self, query_params: Any) -> int:
+        """Return how many objects match the list request's filters (ignoring pages)."""
+        return int(self.session.scalar(self._count_statement(query_params)) or 0)
+
+    def handle_get(self, id: Any) -> Any:
+        """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
+        obj = self.session.scalar(self._get_statement(id))
+        if obj is None:
+            raise NotFound()
+        return obj
+
+    def handle_create(self, schema_obj: Any) -> Any:
+        """Create, save and return a new object from the validated body."""
+        return self.save_object(self.make_new_object(schema_obj))
+
+    def handle_update(self, id: Any, schema_obj: Any) -> Any:
+        """Apply the sent fields to the object with ``id``, save and return it."""
+        return self.save_object(self.update_object(self.handle_get(id), schema_obj))
+
+    def handle_delete(self, id: Any) -> None:
+        """Delete the object with ``id``."""
+        self.delete_object(self.handle_get(id))
+
+    # -- persistence -------------------------------------------------------------------
+
+    def make_new_object(self, schema_obj: Any) -> Any:
+        """Build the new ORM object (added to the session, not yet flushed)."""
+        return persistence.make_new_object(self.session, self.model, schema_obj)  # type: ignore[arg-type]
+
+    def update_object(self, obj: Any, schema_obj: Any) -> Any:
+        """Apply the fields the client sent to ``obj``."""
+        return persistence.update_object(self.session, obj, schema_obj)
+
+    def save_object(self, obj: Any) -> Any:
+        """Flush ``obj`` and load what the database set."""
+        return persistence.save_object(self.session, obj)
+
+    def delete_object(self, obj: Any) -> None:
+        """Delete ``obj`` and flush."""
+        persistence.delete_object(self.session, obj)
+
+    def _commit(self) -> None:
+        if self.session.in_transaction():
+            self.session.commit()

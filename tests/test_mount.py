@@ -1,0 +1,120 @@
+"""include_view / include_views: forms, idempotency, routers, bulk mounting."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+import restly as fr
+from restly.exc import RestlyConfigurationError
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "mount_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(20))
+
+
+def paths(app: FastAPI) -> list[str]:
+    return sorted(app.openapi()["paths"])
+
+
+def test_decorator_form_mounts_and_returns_the_class(fr_globals: fr.FRGlobals) -> None:
+    app = FastAPI()
+
+    @fr.include_view(app)
+    class NoteView(fr.AsyncRestView):
+        prefix = "/notes"
+        model = Note
+
+    assert NoteView.__name__ == "NoteView"
+    assert paths(app) == ["/notes", "/notes/{id}"]
+
+
+def test_include_view_with_several_views_and_idempotency(fr_globals: fr.FRGlobals) -> None:
+    class Ping(fr.View):
+        prefix = "/ping"
+
+        @fr.get("")
+        async def ping(self) -> str:
+            return "pong"
+
+    class NoteView(fr.RestView):
+        prefix = "/notes"
+        model = Note
+
+    app = FastAPI()
+    fr.include_view(app, Ping, NoteView)
+    route_count = len(app.routes)
+    fr.include_view(app, NoteView)
+    fr.include_views(app)
+    assert len(app.routes) == route_count
+    assert paths(app) == ["/notes", "/notes/{id}", "/ping"]
+
+
+def test_include_views_mounts_the_registry_in_order(fr_globals: fr.FRGlobals) -> None:
+    other = fr.FRGlobals()
+    views = [
+        type(f"V{i}", (fr.AsyncRestView,), {"prefix": f"/n{i}", "model": Note}) for i in range(30)
+    ]
+    with fr.use_fr_globals(other):
+
+        class Hidden(fr.View):
+            prefix = "/hidden"
+
+            @fr.get("")
+            async def read(self) -> None: ...
+
+    app = FastAPI()
+    fr.include_views(app)
+    mounted = [route.path for route in app.routes if route.path.startswith("/n")]  # type: ignore[attr-defined]
+    assert list(dict.fromkeys(mounted))[:6] == ["/n0", "/n0/", "/n0/{id}", "/n1", "/n1/", "/n1/{id}"]
+    assert "/hidden" not in paths(app)
+    assert len(paths(app)) == 2 * len(views)
+    second = FastAPI()
+    fr.include_views(second, globals=other)
+    assert paths(second) == ["/hidden"]
+
+
+@pytest.mark.anyio
+async def test_routers_are_accepted_like_apps(fr_globals: fr.FRGlobals) -> None:
+    router = APIRouter(prefix="/api")
+
+    @fr.include_view(router)
+    class Ping(fr.View):
+        prefix = "/ping"
+
+        @fr.get("")
+        async def ping(self) -> str:
+            return "pong"
+
+    app = FastAPI()
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/api/ping")).json() == "pong"
+        assert (await client.get("/api/ping/")).json() == "pong"
+
+
+def test_mounting_after_openapi_was_generated_updates_it(fr_globals: fr.FRGlobals) -> None:
+    app = FastAPI()
+    assert paths(app) == []
+    fr.include_view(app, type("NoteView", (fr.AsyncRestView,), {"prefix": "/notes", "model": Note}))
+    assert paths(app) == ["/notes", "/notes/{id}"]
+
+
+def test_abstract_views_and_other_objects_cannot_be_mounted(fr_globals: fr.FRGlobals) -> None:
+    class Shared(fr.AsyncRestView):
+        pass
+
+    with pytest.raises(RestlyConfigurationError, match="'Shared' cannot be mounted"):
+        fr.include_view(FastAPI(), Shared)
+    with pytest.raises(TypeError, match="needs a FastAPI app or an APIRouter"):
+        fr.include_view(object(), Shared)  # type: ignore[call-overload]
