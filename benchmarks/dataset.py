@@ -5,7 +5,7 @@ same rows::
 
     database = Database.create("sqlite", workdir)   # or "postgresql"
     database.seed()                                 # fresh tables, 500 authors, 10,000 books
-    database.reset()                                # drop rows created by a write scenario
+    database.reset()                                # undo what the write scenarios did
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import bindparam, delete, insert, text, update
 
 from .db import ASYNC_URL_ENV, SYNC_URL_ENV, make_sync_engine
 from .models import STATUSES, Author, Base, Book
@@ -84,11 +84,24 @@ class Database:
             engine.dispose()
 
     def reset(self) -> None:
-        """Delete the books a create scenario added; seeded rows keep their ids."""
+        """Back to the seeded state: delete the books a create scenario added and restore
+        the columns the patch scenario changes (``price``, ``in_stock``)."""
+        _authors, books = generate_rows()
+        table = Book.__table__
+        restore = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(price=bindparam("seed_price"), in_stock=bindparam("seed_in_stock"))
+        )
+        rows = [
+            {"row_id": book["id"], "seed_price": book["price"], "seed_in_stock": book["in_stock"]}
+            for book in books
+        ]
         engine = make_sync_engine(self.sync_url)
         try:
             with engine.begin() as connection:
-                connection.execute(delete(Book).where(Book.id > BOOKS))
+                connection.execute(delete(table).where(table.c.id > BOOKS))
+                connection.execute(restore, rows)
         finally:
             engine.dispose()
 

@@ -22,9 +22,14 @@ import importlib.util
 import itertools
 import os
 import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, event
 
 from .contenders import CONTENDERS
 from .dataset import BACKENDS, Database
@@ -64,9 +69,8 @@ async def call_asgi(app: Any, request: Request) -> int:
     return status
 
 
-async def drive(app: Any, requests: list[Request], total: int, concurrency: int) -> dict[int, int]:
-    """Send ``total`` requests, ``concurrency`` at a time; return a count per status."""
-    order = itertools.cycle(requests)
+async def drive(app: Any, order: Iterator[Request], total: int, concurrency: int) -> dict[int, int]:
+    """Send the next ``total`` requests, ``concurrency`` at a time; count them per status."""
     remaining = itertools.count(total, -1)
     statuses: dict[int, int] = {}
 
@@ -75,9 +79,22 @@ async def drive(app: Any, requests: list[Request], total: int, concurrency: int)
             status = await call_asgi(app, next(order))
             statuses[status] = statuses.get(status, 0) + 1
 
-    async with app.router.lifespan_context(app):
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return statuses
+
+
+async def profile_app(
+    app: Any, requests: list[Request], total: int, concurrency: int, profiler: Any
+) -> tuple[dict[int, int], Counter[str]]:
+    """Warm up untimed, then drive ``total`` requests inside ``profiler`` (one event loop:
+    the engine's pool belongs to the loop that first used it)."""
+    # One cycle through both runs: a write scenario's requests never repeat a change.
+    order = itertools.cycle(requests)
+    async with app.router.lifespan_context(app):
+        await drive(app, order, min(200, total), concurrency)  # compiled SQL, connections
+        with _count_sql() as statements, profiler:
+            statuses = await drive(app, order, total, concurrency)
+    return statuses, statements
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiler", choices=("auto", "pyinstrument", "cprofile"), default="auto")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows to print (default 40)")
     args = parser.parse_args(argv)
-    profiler = args.profiler
-    if profiler == "auto":
-        profiler = "pyinstrument" if importlib.util.find_spec("pyinstrument") else "cprofile"
+    name = args.profiler
+    if name == "auto":
+        name = "pyinstrument" if importlib.util.find_spec("pyinstrument") else "cprofile"
 
     with tempfile.TemporaryDirectory(prefix="restly-profile-") as workdir:
         database = Database.create(args.backend, Path(workdir))
@@ -100,34 +117,50 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(database.environ())
         app = importlib.import_module(CONTENDERS[args.contender]).app
         requests = SCENARIOS[args.scenario].requests()
-        # One untimed pass warms caches (compiled SQL, schemas, connections).
-        asyncio.run(drive(app, requests, min(200, args.requests), args.concurrency))
-        run = lambda: asyncio.run(drive(app, requests, args.requests, args.concurrency))  # noqa: E731
-        statuses = _profiled(run, profiler, args.top)
+        profiler, report = _profiler(name, args.top)
+        statuses, statements = asyncio.run(
+            profile_app(app, requests, args.requests, args.concurrency, profiler)
+        )
+    report()
     expected = SCENARIOS[args.scenario].status
     print(f"{args.contender} × {args.scenario}: {args.requests} requests, statuses {statuses}")
+    print(f"SQL statements per request: {sum(statements.values()) / args.requests:.2f}")
+    for statement, count in statements.most_common():
+        print(f"  {count / args.requests:5.2f} × {' '.join(statement.split())[:110]}")
     if set(statuses) != {expected}:
         print(f"FAILED: expected only {expected} answers; the profile is not representative")
         return 1
     return 0
 
 
-def _profiled(run: Any, profiler: str, top: int) -> dict[int, int]:
-    if profiler == "pyinstrument":
+@contextmanager
+def _count_sql() -> Iterator[Counter[str]]:
+    """Count the SQL statements every engine executes inside the block, by text."""
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements[statement] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def _profiler(name: str, top: int) -> tuple[Any, Callable[[], None]]:
+    """A profiler usable as a context manager, and the function that prints its report."""
+    if name == "pyinstrument":
         from pyinstrument import Profiler
 
-        with Profiler(async_mode="disabled") as profile:
-            statuses = run()
-        print(profile.output_text(unicode=True, color=False))
-        return statuses
+        sampler = Profiler(async_mode="disabled")
+        return sampler, lambda: print(sampler.output_text(unicode=True, color=False))
     import cProfile
     import pstats
 
-    with cProfile.Profile() as profile:
-        statuses = run()
+    tracer = cProfile.Profile()
     # Own time, not cumulative: cumulative time of coroutines counts their suspensions.
-    pstats.Stats(profile).sort_stats("tottime").print_stats(top)
-    return statuses
+    return tracer, lambda: pstats.Stats(tracer).sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dataset import AUTHORS, BOOKS
+from .dataset import AUTHORS, BOOKS, generate_rows
 from .models import STATUSES
 
 __all__ = ["SCENARIOS", "Request", "Scenario"]
@@ -97,14 +97,27 @@ def _creates(rng: random.Random) -> list[Request]:
 
 
 def _patches(rng: random.Random) -> list[Request]:
-    # Only price and in_stock change: no other scenario filters or sorts on them.
+    """Two passes over the same rows, so that every PATCH changes the row it hits.
+
+    Pass A moves ``price`` and ``in_stock`` away from the seeded values, pass B to other
+    values; replaying A after B changes them again. (Repeating one body would make every
+    later PATCH a no-op: SQLAlchemy issues no UPDATE for unchanged values.) The runner
+    restores the seeded values after each measurement. Nothing else filters or sorts on
+    these columns.
+    """
+    seeded = {book["id"]: book for book in generate_rows()[1]}
+    ids = rng.sample(range(1, BOOKS + 1), REQUESTS_PER_SCENARIO // 2)
     return [
         Request(
             "PATCH",
             f"/books/{book_id}",
-            {"price": round(rng.uniform(2, 120), 2), "in_stock": rng.random() < 0.5},
+            {
+                "price": round(seeded[book_id]["price"] + step, 2),
+                "in_stock": (step == 1) != seeded[book_id]["in_stock"],
+            },
         )
-        for book_id in rng.sample(range(1, BOOKS + 1), REQUESTS_PER_SCENARIO)
+        for step in (1, 2)
+        for book_id in ids
     ]
 
 

@@ -1,8 +1,8 @@
 """Request throughput: every contender under the same load, interleaved over rounds.
 
 For each round, each scenario, each contender (order rotated per round, so drift and
-noise hit all contenders alike): warm up, measure, then reset the database if the
-scenario wrote. Any non-2xx response or socket error stops the run with a
+noise hit all contenders alike): warm up, measure; after each of the two, a writing
+scenario's changes are undone. Any non-2xx response or socket error stops the run with a
 ``BenchmarkError`` that carries the server's output — a benchmark never reports numbers
 from a contender that failed::
 
@@ -81,9 +81,11 @@ def run_throughput(
                             seconds,
                         )
                         check_result(result, name, scenario, server)
+                        if scenario.writes:
+                            # Both runs replay the requests from the start: from the seeded
+                            # state, every create adds a row and every patch changes one.
+                            database.reset()
                     samples[scenario.name][name].append(result)
-                    if scenario.writes:
-                        database.reset()
                     log(
                         f"  round {round_index + 1}/{settings.rounds} {scenario.name:<9} "
                         f"{name:<13} {result.rps:9.1f} req/s  p99 {result.p99_ms:7.1f} ms"

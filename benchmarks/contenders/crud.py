@@ -113,8 +113,9 @@ def crud_router(
     async def create_item(body: create, session: SessionDep) -> Any:
         obj = model(**body.model_dump())
         session.add(obj)
-        await session.flush()  # assigns the id
-        await session.refresh(obj)  # reads server-side values back
+        # Assigns the id. No refresh: these models have no server-side defaults, so there
+        # is nothing to read back (restly's save_object skips it then, too).
+        await session.flush()
         return obj
 
     @router.patch("/{item_id}", response_model=read)
@@ -123,7 +124,6 @@ def crud_router(
         for name, value in body.model_dump(exclude_unset=True).items():
             setattr(obj, name, value)
         await session.flush()
-        await session.refresh(obj)
         return obj
 
     @router.delete("/{item_id}", status_code=204)

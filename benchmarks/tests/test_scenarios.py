@@ -57,3 +57,12 @@ def test_every_scenario_succeeds_against_the_handwritten_app(handwritten_app):
 
     assert os.environ["RESTLY_BENCH_ASYNC_URL"].startswith("sqlite+aiosqlite")
     asyncio.run(replay())
+
+
+def test_every_patch_changes_its_row_even_when_replayed():
+    state = {book["id"]: (book["price"], book["in_stock"]) for book in generate_rows()[1]}
+    for request in SCENARIOS["patch"].requests() * 2:
+        book_id = int(request.path.rsplit("/", 1)[1])
+        new = (request.body["price"], request.body["in_stock"])
+        assert new != state[book_id], request
+        state[book_id] = new
