@@ -95,11 +95,16 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
         for contender, by_size in results["startup"].items():
             for size, row in by_size.items():
+                if "error" in row:
+                    lines.append(f"| {contender} | {size} | **FAILED** (see Failures) |||||||")
+                    continue
                 lines.append(
                     f"| {contender} | {size} | {row['total_s']:.3f} | {row['import_s']:.3f} | "
                     f"{row['declare_s']:.3f} | {row['mount_s']:.3f} | {row['openapi_s']:.3f} | "
                     f"{row['wall_s']:.3f} | {row['peak_rss_mb']:.0f} |"
                 )
+    if results.get("failures"):
+        lines += ["", "## Failures", ""] + [f"- {failure}" for failure in results["failures"]]
     if results["warnings"]:
         lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in results["warnings"]]
     return "\n".join(lines) + "\n"

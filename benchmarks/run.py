@@ -8,7 +8,8 @@ table and writes ``results/<timestamp>.json`` and ``results/latest.md``::
     python -m benchmarks --contenders handwritten,restly_async --rounds 5
 
 Exits with status 1, writing nothing, if any contender answers a non-2xx status, drops a
-connection, or does different work than the others.
+connection, or does different work than the others. A startup build that fails is
+recorded as FAILED in the results (the other cells stay) and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .dataset import BACKENDS, POSTGRES_URL_ENV, Database
 from .report import render_markdown, summarize, write
 from .scenarios import SCENARIOS
 from .server import REPO_ROOT, ServerError, split_cpus
-from .startup import SIZES, measure_startup
+from .startup import SIZES, measure_startup, startup_failures
 from .throughput import BenchmarkError, Settings, run_throughput
 from .wrk import wrk_available
 
@@ -39,6 +40,8 @@ __all__ = ["main"]
 STARTUP = "startup"
 DEFAULT_CONTENDERS = (BASELINE, "restly_async")
 RESULTS_DIR = Path(__file__).with_name("results")
+# Above this 1-minute load average other work was running: the report says so.
+BUSY_LOAD_AVERAGE = 0.5
 
 
 def _names(choices: list[str]) -> Any:
@@ -114,8 +117,14 @@ def describe_environment(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "load_average_at_start": _load_average(),
         "versions": versions,
     }
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: how busy the machine was before the benchmark began."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": {},
         "server_peak_rss_mb": {},
         "startup": {},
+        "failures": [],
         "warnings": [],
     }
     scenarios = [SCENARIOS[name] for name in args.scenarios if name != STARTUP]
@@ -149,12 +159,23 @@ def main(argv: list[str] | None = None) -> int:
             results["startup"] = measure_startup(
                 args.contenders, args.startup_sizes, args.startup_repeats, str(REPO_ROOT)
             )
+            results["failures"] = startup_failures(results["startup"])
     except (BenchmarkError, ServerError, RuntimeError, OSError) as error:
         print(f"\nBENCHMARK FAILED — no results written.\n{error}", file=sys.stderr)
         return 1
+    results["meta"]["load_average_at_end"] = _load_average()
+    busy = results["meta"]["load_average_at_start"] or 0.0
+    if busy > BUSY_LOAD_AVERAGE:
+        results["warnings"].append(
+            f"the machine was busy before the run (1-min load average {busy:.1f}): other "
+            "processes competed for the CPUs; absolute numbers are low and noisy, ratios less so"
+        )
     json_path, markdown_path = write(results, args.results_dir)
     print("\n" + render_markdown(results))
     print(f"wrote {json_path} and {markdown_path}")
+    if results["failures"]:
+        print("\nBENCHMARK FAILED — see Failures above.", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["BUILDERS", "measure_startup"]
+__all__ = ["BUILDERS", "measure_startup", "startup_failures"]
 
 SIZES = (10, 50, 200)
 PHASES = ("import_s", "declare_s", "mount_s", "openapi_s", "total_s")
@@ -153,30 +153,45 @@ def run_once(contender: str, count: int) -> dict[str, float]:
 
 def measure_startup(
     contenders: Sequence[str], sizes: Sequence[int], repeats: int, cwd: str
-) -> dict[str, dict[str, dict[str, float]]]:
-    """``{contender: {size: {phase: median seconds}}}``, each run in a fresh interpreter."""
-    results: dict[str, dict[str, dict[str, float]]] = {}
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{contender: {size: {phase: median seconds}}}``, each run in a fresh interpreter.
+
+    A build that fails becomes ``{"error": <last line of its traceback>}`` for that cell,
+    so one broken size does not hide the others; the runner then exits with status 1.
+    """
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     for contender in contenders:
         results[contender] = {}
         for size in sizes:
-            runs = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                completed = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.startup", contender, str(size)],
-                    cwd=cwd, capture_output=True, text=True, check=False,
-                )  # fmt: skip
-                if completed.returncode != 0:
-                    raise RuntimeError(
-                        f"startup of {contender} with {size} resources failed:\n{completed.stderr[-4000:]}"
-                    )
-                run = json.loads(completed.stdout.strip().splitlines()[-1])
-                run["wall_s"] = time.perf_counter() - started
-                runs.append(run)
-            results[contender][str(size)] = {
-                key: statistics.median(run[key] for run in runs) for key in runs[0]
-            }
+            results[contender][str(size)] = _median_of_runs(contender, size, repeats, cwd)
     return results
+
+
+def _median_of_runs(contender: str, size: int, repeats: int, cwd: str) -> dict[str, Any]:
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.startup", contender, str(size)],
+            cwd=cwd, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if completed.returncode != 0:
+            lines = completed.stderr.strip().splitlines() or [f"exit status {completed.returncode}"]
+            return {"error": lines[-1]}
+        run = json.loads(completed.stdout.strip().splitlines()[-1])
+        run["wall_s"] = time.perf_counter() - started
+        runs.append(run)
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def startup_failures(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """One line per failed cell of ``measure_startup``'s result."""
+    return [
+        f"startup of {contender} with {size} resources failed: {row['error']}"
+        for contender, by_size in results.items()
+        for size, row in by_size.items()
+        if "error" in row
+    ]
 
 
 if __name__ == "__main__":

@@ -26,6 +26,17 @@ def _result(**changes: object) -> LoadResult:
     return LoadResult(**{**values, **changes})
 
 
+def _results(**parts: object) -> dict[str, object]:
+    """A results document as ``run.main`` writes it, with ``parts`` filled in."""
+    meta = {
+        "timestamp": "t", "backend": "sqlite", "rounds": 2, "duration_s": 1, "warmup_s": 1,
+        "concurrency": 16, "loadgen": "python", "server_cpus": [0], "loadgen_cpus": [1],
+        "python": "3", "versions": {"fastapi": "x"},
+    }  # fmt: skip
+    empty = {"throughput": {}, "server_peak_rss_mb": {}, "startup": {}, "failures": [], "warnings": []}
+    return {"meta": meta, **empty, **parts}
+
+
 def test_check_result_rejects_non_2xx_errors_and_empty_runs():
     check_result(_result(), "c", SCENARIOS["get"], _FakeServer())
     for bad in (_result(non_2xx=1, first_bad_status=500), _result(errors=1), _result(requests=0)):
@@ -55,16 +66,9 @@ def test_summary_ratio_and_markdown():
     summary = summarize(samples)
     assert summary["get"]["restly_async"]["ratio"] == pytest.approx(100 / 110)
     assert summary["get"]["handwritten"]["min_rps"] == 100
-    results = {
-        "meta": {"timestamp": "t", "backend": "sqlite", "rounds": 2, "duration_s": 1, "warmup_s": 1,
-                 "concurrency": 16, "loadgen": "python", "server_cpus": [0], "loadgen_cpus": [1],
-                 "python": "3", "versions": {"fastapi": "x"}},  # fmt: skip
-        "throughput": summary,
-        "server_peak_rss_mb": {"handwritten": 100.0, "restly_async": None},
-        "startup": {},
-        "warnings": ["w"],
-    }
-    text = render_markdown(results)
+    text = render_markdown(
+        _results(throughput=summary, server_peak_rss_mb={"handwritten": 100.0, "restly_async": None})
+    )
     assert "| get | restly_async | 100 | 90–110 |" in text
     assert "0.91×" in text
 
@@ -77,3 +81,15 @@ def test_first_difference_names_the_path():
 def test_startup_probe_builds_the_handwritten_app():
     timings = run_once("handwritten", 3)
     assert set(timings) >= {"import_s", "declare_s", "mount_s", "openapi_s", "total_s"}
+
+
+def test_failed_startup_cells_are_listed_not_measured():
+    from benchmarks.startup import startup_failures
+
+    startup = {"restly_async": {"10": {"error": "KeyError: page"}}}
+    assert startup_failures(startup) == [
+        "startup of restly_async with 10 resources failed: KeyError: page"
+    ]
+    text = render_markdown(_results(startup=startup, failures=startup_failures(startup)))
+    assert "| restly_async | 10 | **FAILED** (see Failures) |" in text
+    assert "- startup of restly_async with 10 resources failed: KeyError: page" in text
