@@ -55,12 +55,15 @@ def run_throughput(
 ) -> tuple[Samples, dict[str, float | None], list[str]]:
     """Measure; return ``(samples, peak RSS in MB per contender, warnings)``."""
     server_cpus, load_cpus = split_cpus()
-    if load_cpus:
-        os.sched_setaffinity(0, load_cpus)  # the runner generates the load (or runs wrk)
     load = wrk_load if settings.loadgen == "wrk" else python_load
     requests = {scenario.name: scenario.requests() for scenario in scenarios}
     samples: Samples = {scenario.name: {name: [] for name in contenders} for scenario in scenarios}
+    runs = [seconds for seconds in (settings.warmup, settings.duration) if seconds > 0]
     with ExitStack() as stack:
+        if load_cpus:
+            # The runner generates the load (or runs wrk) on the cores the server leaves.
+            stack.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
+            os.sched_setaffinity(0, load_cpus)
         servers = {
             name: stack.enter_context(Server(name, database.environ(), server_cpus))
             for name in contenders
@@ -72,7 +75,7 @@ def run_throughput(
             for scenario in scenarios:
                 for name in order:
                     server = servers[name]
-                    for seconds in (settings.warmup, settings.duration):
+                    for seconds in runs:  # warm-up (unless 0), then the measurement
                         result = load(
                             server.host,
                             server.port,
