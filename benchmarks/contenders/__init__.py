@@ -1,0 +1,26 @@
+"""The contenders: importable ASGI apps serving the same ``/books`` resource.
+
+Each module reads its database from the environment (see ``benchmarks.db``) and exposes
+``app``; the runner serves it with uvicorn::
+
+    uvicorn benchmarks.contenders.handwritten:app
+"""
+
+from __future__ import annotations
+
+__all__ = ["BASELINE", "CONTENDERS", "app_path"]
+
+#: The contender every ratio is measured against.
+BASELINE = "handwritten"
+
+#: Contender name -> the module that defines its ``app``. Order is the default run order.
+CONTENDERS = {
+    "handwritten": "benchmarks.contenders.handwritten",
+    "restly_async": "benchmarks.contenders.restly_async",
+    "restly_sync": "benchmarks.contenders.restly_sync",
+}
+
+
+def app_path(contender: str) -> str:
+    """The ``module:attribute`` string uvicorn imports for ``contender``."""
+    return f"{CONTENDERS[contender]}:app"

@@ -1,0 +1,142 @@
+"""The benchmark database: where it lives, how it is seeded, how it is reset.
+
+Seeding is deterministic (fixed random seed), so every run and every contender serves the
+same rows::
+
+    database = Database.create("sqlite", workdir)   # or "postgresql"
+    database.seed()                                 # fresh tables, 500 authors, 10,000 books
+    database.reset()                                # undo what the write scenarios did
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import bindparam, delete, insert, text, update
+
+from .db import ASYNC_URL_ENV, SYNC_URL_ENV, make_sync_engine
+from .models import STATUSES, Author, Base, Book
+
+__all__ = ["AUTHORS", "BACKENDS", "BOOKS", "POSTGRES_URL_ENV", "Database"]
+
+AUTHORS = 500
+BOOKS = 10_000
+SEED = 20_240_601
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_URL_ENV = "RESTLY_BENCH_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/restly_bench"
+EPOCH = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Database:
+    """One benchmark database, reachable through a sync and an async driver."""
+
+    backend: str
+    sync_url: str
+    async_url: str
+
+    @classmethod
+    def create(cls, backend: str, workdir: Path) -> Database:
+        """Point at a fresh SQLite file in ``workdir``, or at the PostgreSQL database."""
+        if backend == "sqlite":
+            path = workdir / "bench.sqlite3"
+            return cls(backend, f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}")
+        if backend == "postgresql":
+            url = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
+            rest = url.split("://", 1)[1]
+            return cls(backend, f"postgresql+psycopg://{rest}", f"postgresql+asyncpg://{rest}")
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+    def environ(self) -> dict[str, str]:
+        """Environment variables that tell a contender process which database to use."""
+        return {ASYNC_URL_ENV: self.async_url, SYNC_URL_ENV: self.sync_url}
+
+    def seed(self) -> None:
+        """(Re)create the tables and insert the deterministic data set."""
+        engine = make_sync_engine(self.sync_url)
+        try:
+            Base.metadata.drop_all(engine)
+            Base.metadata.create_all(engine)
+            authors, books = generate_rows()
+            with engine.begin() as connection:
+                connection.execute(insert(Author), authors)
+                connection.execute(insert(Book), books)
+            with engine.connect() as connection:
+                if self.backend == "sqlite":
+                    # WAL lets readers run while a write scenario commits, as in production.
+                    connection.execute(text("PRAGMA journal_mode=WAL"))
+                else:
+                    # Rows were inserted with explicit ids: move the sequences past them.
+                    for table in ("author", "book"):
+                        connection.execute(
+                            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                 f"(SELECT max(id) FROM {table}))")
+                        )  # fmt: skip
+                # Fresh planner statistics, so both backends plan the list queries well.
+                connection.execute(text("ANALYZE"))
+                connection.commit()
+        finally:
+            engine.dispose()
+
+    def reset(self) -> None:
+        """Back to the seeded state: delete the books a create scenario added and restore
+        the columns the patch scenario changes (``price``, ``in_stock``)."""
+        _authors, books = generate_rows()
+        table = Book.__table__
+        restore = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(price=bindparam("seed_price"), in_stock=bindparam("seed_in_stock"))
+        )
+        rows = [
+            {"row_id": book["id"], "seed_price": book["price"], "seed_in_stock": book["in_stock"]}
+            for book in books
+        ]
+        engine = make_sync_engine(self.sync_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(delete(table).where(table.c.id > BOOKS))
+                connection.execute(restore, rows)
+        finally:
+            engine.dispose()
+
+
+def generate_rows() -> tuple[list[dict], list[dict]]:
+    """The seeded rows, identical on every call: ``(authors, books)``."""
+    rng = random.Random(SEED)
+    authors = [
+        {
+            "id": i,
+            "name": f"Author {i}",
+            "email": f"author{i}@example.org",
+            "born": rng.randint(1900, 2000),
+            "bio": None if rng.random() < 0.3 else f"Biography of author {i}. " * 4,
+        }
+        for i in range(1, AUTHORS + 1)
+    ]
+    # Distinct minutes make published_at unique, so a sort on it has exactly one answer
+    # and every contender returns the same page.
+    minutes = rng.sample(range(20 * 365 * 24 * 60), BOOKS)
+    books = [
+        {
+            "id": i,
+            "title": f"Book {i}: {rng.choice(WORDS)} {rng.choice(WORDS)}",
+            "pages": rng.randint(40, 1200),
+            "price": round(rng.uniform(2, 120), 2),
+            "in_stock": rng.random() < 0.7,
+            "published_at": EPOCH + timedelta(minutes=minutes[i - 1]),
+            "summary": None if rng.random() < 0.25 else f"Summary of book {i}. " * 8,
+            "status": rng.choices(STATUSES, weights=(2, 6, 2))[0],
+            "author_id": rng.randint(1, AUTHORS),
+        }
+        for i in range(1, BOOKS + 1)
+    ]
+    return authors, books
+
+
+WORDS = ("river", "stone", "night", "garden", "machine", "letter", "winter", "signal")
