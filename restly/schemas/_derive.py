@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, ForwardRef, Union
 
 from pydantic import BaseModel, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -25,46 +25,104 @@ from ._markers import is_read_only, is_write_only
 
 __all__ = ["creation_schema_for", "response_schema_for", "update_schema_for"]
 
+# (source schema, kind) -> derived schema; kinds: "Read", "Create"/"Update" + extra read-only names
 _derived: dict[tuple[type[BaseModel], str], type[BaseModel]] = {}
 
 
-def creation_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
-    """Return ``schema`` without its read-only fields."""
-    return _derive(schema, "Create", optional=False)
+def creation_schema_for(
+    schema: type[BaseModel], *, read_only: frozenset[str] = frozenset()
+) -> type[BaseModel]:
+    """Return ``schema`` without its read-only fields (and those named in ``read_only``)."""
+    return _derive(schema, "Create", optional=False, read_only=read_only)
 
 
-def update_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
-    """Return ``schema`` without its read-only fields, every field optional."""
-    return _derive(schema, "Update", optional=True)
+def update_schema_for(
+    schema: type[BaseModel], *, read_only: frozenset[str] = frozenset()
+) -> type[BaseModel]:
+    """Return ``schema`` without its read-only fields (and those named in ``read_only``),
+    every field optional."""
+    return _derive(schema, "Update", optional=True, read_only=read_only)
 
 
 def response_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
-    """Return ``schema`` without write-only fields, recursively through nested schemas."""
+    """Return ``schema`` without write-only fields, recursively through nested schemas.
+
+    Every schema reachable from ``schema`` that shows a write-only field, or nests one that
+    does, is rebuilt; schemas that reference each other (trees, cycles) are rebuilt together
+    and point at each other's rebuilt versions.
+    """
     key = (schema, "Read")
-    if key in _derived:
-        return _derived[key]
-    _derived[key] = schema  # guards self-referencing schemas while we recurse
-    fields: dict[str, tuple[Any, FieldInfo]] = {}
-    changed = False
-    for name, field in schema.model_fields.items():
-        if is_write_only(field):
-            changed = True
-            continue
-        annotation = _map_nested(field.annotation, response_schema_for)
-        changed |= annotation is not field.annotation
-        fields[name] = (annotation, field)
-    if changed:
-        _derived[key] = _rebuild(schema, _derived_name(schema, "Read"), fields)
+    if key not in _derived:
+        _derive_response_group(schema)
     return _derived[key]
 
 
-def _derive(schema: type[BaseModel], suffix: str, *, optional: bool) -> type[BaseModel]:
-    key = (schema, suffix)
+def _derive_response_group(schema: type[BaseModel]) -> None:
+    reachable = _reachable_models(schema)
+    dirty = {model for model in reachable if any(map(is_write_only, model.model_fields.values()))}
+    changed = True
+    while changed:  # a schema nesting a dirty one is dirty too
+        changed = False
+        for model in reachable - dirty:
+            if _nested_models(model) & dirty:
+                dirty.add(model)
+                changed = True
+    for model in reachable - dirty:
+        _derived.setdefault((model, "Read"), model)
+    pending = [model for model in dirty if (model, "Read") not in _derived]
+    tokens = {model: f"_restly_read_{index}" for index, model in enumerate(pending)}
+
+    def convert(nested: type[BaseModel]) -> Any:
+        if nested in tokens:
+            return ForwardRef(tokens[nested])
+        return _derived[(nested, "Read")]
+
+    namespace: dict[str, Any] = {}
+    for model in pending:
+        fields = {
+            name: (_map_nested(field.annotation, convert), field)
+            for name, field in model.model_fields.items()
+            if not is_write_only(field)
+        }
+        namespace[tokens[model]] = _rebuild(model, _derived_name(model, "Read"), fields)
+    for model in pending:
+        derived = namespace[tokens[model]]
+        derived.model_rebuild(_types_namespace=namespace)
+        _derived[(model, "Read")] = derived
+
+
+def _reachable_models(schema: type[BaseModel]) -> set[type[BaseModel]]:
+    seen: set[type[BaseModel]] = set()
+    stack = [schema]
+    while stack:
+        model = stack.pop()
+        if model not in seen:
+            seen.add(model)
+            stack.extend(_nested_models(model))
+    return seen
+
+
+def _nested_models(schema: type[BaseModel]) -> set[type[BaseModel]]:
+    found: set[type[BaseModel]] = set()
+
+    def collect(nested: type[BaseModel]) -> type[BaseModel]:
+        found.add(nested)
+        return nested
+
+    for field in schema.model_fields.values():
+        _map_nested(field.annotation, collect)
+    return found
+
+
+def _derive(
+    schema: type[BaseModel], suffix: str, *, optional: bool, read_only: frozenset[str]
+) -> type[BaseModel]:
+    key = (schema, suffix + ",".join(sorted(read_only)))
     if key in _derived:
         return _derived[key]
     fields: dict[str, tuple[Any, FieldInfo]] = {}
     for name, field in schema.model_fields.items():
-        if is_read_only(field):
+        if is_read_only(field) or name in read_only:
             continue
         if optional and field.is_required():
             field = FieldInfo.merge_field_infos(field, default=None)

@@ -26,6 +26,7 @@ from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
 from ..schemas._markers import is_write_only
+from ..schemas._refs import idref_target
 from ..schemas._refs import check_references
 from ._loading import loader_options
 
@@ -59,8 +60,9 @@ def derive_model_view(cls: Any) -> list[str]:
     if problems:
         return problems
     response = declared(cls, "response_schema") or response_schema_for(schema)
-    creation = declared(cls, "creation_schema") or creation_schema_for(schema)
-    update = declared(cls, "update_schema") or update_schema_for(schema)
+    nested = _nested_relationship_fields(schema, mapper)
+    creation = declared(cls, "creation_schema") or creation_schema_for(schema, read_only=nested)
+    update = declared(cls, "update_schema") or update_schema_for(schema, read_only=nested)
     pk_column = mapper.primary_key[0]
     id_type = declared(cls, "id_type") or _python_type(column_python_type(pk_column.type))
     fr_globals = cls.__restly_target_globals__
@@ -128,6 +130,17 @@ def _check_references(cls: Any, schema: type[BaseModel]) -> list[str]:
         if declared_schema is not None and declared_schema is not schema:
             problems += check_references(cls.__name__, cls.model, declared_schema, option)
     return problems
+
+
+def _nested_relationship_fields(schema: type[BaseModel], mapper: Any) -> frozenset[str]:
+    """Fields showing related rows as nested schemas: read-only (references are written
+    with ``fr.IDRef``), so a nested object sent by a client never reaches the model."""
+    relationships = set(mapper.relationships.keys())
+    return frozenset(
+        name
+        for name, field in schema.model_fields.items()
+        if name in relationships and idref_target(field) is None
+    )
 
 
 def _python_type(annotation: Any) -> Any:
