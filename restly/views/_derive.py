@@ -97,12 +97,43 @@ def derive_model_view(cls: Any) -> list[str]:
         "_pk_column": pk_column,
         "_base_statement": select(model).options(*load_options),
         "_load_options": load_options,
+        "_flat_columns": _flat_columns(model, mapper, response, load_options),
         "_one_validator": response.__pydantic_validator__,
         "_list_adapter": TypeAdapter(list[response]),  # type: ignore[valid-type]
     }
     for name, value in derived.items():
         set_derived(cls, name, value)
+    set_derived(cls, "_plain_reads", _plain_reads(cls))
     return []
+
+
+def _flat_columns(
+    model: Any, mapper: Any, response: type[BaseModel], load_options: Any
+) -> tuple[Any, ...] | None:
+    """The column attributes a flat response schema shows, in order; ``None`` when it
+    shows anything else (relationships, properties): then whole objects are loaded."""
+    if load_options:
+        return None
+    columns = mapper.column_attrs
+    if any(name not in columns for name in response.model_fields):
+        return None
+    return tuple(getattr(model, name) for name in response.model_fields)
+
+
+def _plain_reads(cls: Any) -> bool:
+    """Whether list/get may read rows instead of ORM objects: the schema is flat and the
+    seams that would see the objects (handle_list, handle_get, to_response_schema) are
+    restly's own, so no override can tell the difference."""
+    from ._rest import AsyncRestView, BaseRestView, RestView
+
+    if cls._flat_columns is None:
+        return False
+    own = {
+        "handle_list": (AsyncRestView.handle_list, RestView.handle_list),
+        "handle_get": (AsyncRestView.handle_get, RestView.handle_get),
+        "to_response_schema": (BaseRestView.to_response_schema,),
+    }
+    return all(getattr(cls, name) in functions for name, functions in own.items())
 
 
 def _check_schema_fields(cls: Any, schema: type[BaseModel]) -> list[str]:

@@ -118,6 +118,8 @@ class BaseRestView(View):
     _base_statement: ClassVar[Select[Any]]
     _load_options: ClassVar[tuple[Any, ...]]
     _one_validator: ClassVar[Any]
+    _flat_columns: ClassVar[tuple[Any, ...] | None]
+    _plain_reads: ClassVar[bool]
     _list_adapter: ClassVar[Any]
 
     # -- queries -----------------------------------------------------------------------
@@ -134,6 +136,13 @@ class BaseRestView(View):
         base = self.build_list_query() if query is None else query
         return apply_list_params(query_params, base, self.model, self.response_schema)  # type: ignore[arg-type]
 
+    def _rows(self, statement: Select[Any]) -> Select[Any] | None:
+        """``statement`` reading only the response's columns (no ORM objects to build), or
+        ``None`` when whole objects are needed."""
+        if not self._plain_reads or statement._with_options:
+            return None
+        return statement.with_only_columns(*self._flat_columns, maintain_column_froms=True)  # type: ignore[misc]
+
     def _count_statement(self, query_params: BaseModel) -> Select[Any]:
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
 
@@ -142,6 +151,11 @@ class BaseRestView(View):
     def to_response_schema(self, obj: Any) -> BaseModel:
         """Turn an ORM object into the response schema object sent to the client."""
         return self._one_validator.validate_python(obj, from_attributes=True)  # type: ignore[no-any-return]
+
+    def _require(self, found: Any) -> Any:
+        if found is None:
+            raise NotFound()
+        return found
 
     def _dump_one(self, obj: Any) -> bytes:
         schema_obj = self.to_response_schema(obj)
@@ -181,7 +195,11 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     async def index(self, query_params: ListParams) -> Response:
-        objects = await self.handle_list(query_params)
+        rows = self._rows(self._list_statement(query_params, None))
+        if rows is not None:
+            objects: Sequence[Any] = (await self.session.execute(rows)).all()
+        else:
+            objects = await self.handle_list(query_params)
         total = await self.count_index(query_params) if self.include_pagination_metadata else None
         body = self._dump_list(objects, query_params, total)
         await self._commit()
@@ -196,7 +214,12 @@ class AsyncRestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **_GET)
     async def get(self, id: ItemId) -> Response:
-        body = self._dump_one(await self.handle_get(id))
+        rows = self._rows(self._get_statement(id))
+        if rows is not None:
+            obj = self._require((await self.session.execute(rows)).first())
+        else:
+            obj = await self.handle_get(id)
+        body = self._dump_one(obj)
         await self._commit()
         return _json(body, 200)
 
@@ -225,10 +248,7 @@ class AsyncRestView(BaseRestView):
 
     async def handle_get(self, id: Any) -> Any:
         """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
-        obj = await self.session.scalar(self._get_statement(id))
-        if obj is None:
-            raise NotFound()
-        return obj
+        return self._require(await self.session.scalar(self._get_statement(id)))
 
     async def handle_create(self, schema_obj: Any) -> Any:
         """Create, save and return a new object from the validated body."""
@@ -280,7 +300,11 @@ class RestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     def index(self, query_params: ListParams) -> Response:
-        objects = self.handle_list(query_params)
+        rows = self._rows(self._list_statement(query_params, None))
+        if rows is not None:
+            objects: Sequence[Any] = self.session.execute(rows).all()
+        else:
+            objects = self.handle_list(query_params)
         total = self.count_index(query_params) if self.include_pagination_metadata else None
         body = self._dump_list(objects, query_params, total)
         self._commit()
@@ -294,7 +318,9 @@ class RestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **_GET)
     def get(self, id: ItemId) -> Response:
-        body = self._dump_one(self.handle_get(id))
+        rows = self._rows(self._get_statement(id))
+        obj = self._require(self.session.execute(rows).first()) if rows is not None else self.handle_get(id)
+        body = self._dump_one(obj)
         self._commit()
         return _json(body, 200)
 
@@ -322,10 +348,7 @@ class RestView(BaseRestView):
 
     def handle_get(self, id: Any) -> Any:
         """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
-        obj = self.session.scalar(self._get_statement(id))
-        if obj is None:
-            raise NotFound()
-        return obj
+        return self._require(self.session.scalar(self._get_statement(id)))
 
     def handle_create(self, schema_obj: Any) -> Any:
         """Create, save and return a new object from the validated body."""
