@@ -1,0 +1,149 @@
+"""pytest plugin: per-test SAVEPOINT isolation and test clients for restly apps.
+
+pytest loads it through the ``restly`` entry point (group ``pytest11``); nothing to
+configure but an ``app`` fixture::
+
+    # conftest.py
+    @pytest.fixture
+    def app():
+        return my_fastapi_app
+
+Fixtures (all function-scoped, none autouse):
+
+``app``
+    Your FastAPI app. The default fails and tells you to define it.
+``fr_globals``
+    The :class:`~restly.FRGlobals` put in savepoint mode: the active one when the test
+    starts. Override it when your views were registered in another instance.
+``restly_savepoints``
+    The :class:`~restly.testing.SavepointIsolation` of the test. While it is set up, every
+    session of ``fr_globals`` — the app's request sessions, ``fr.session()``,
+    ``fr.async_session()`` and the fixtures below — is bound to one connection (per kind:
+    sync, async) inside a transaction that is rolled back when the test ends, so a view's
+    ``commit()`` only releases a SAVEPOINT. The globals' session factories and generators
+    are restored afterwards. A custom ``session_generator`` / ``sync_session_generator``
+    is set aside meanwhile (sessions come from the globals' session factories). Request
+    it directly to isolate a test that uses neither a session nor a client fixture.
+``session``
+    A sync ``Session`` on the test's sync connection.
+``client``
+    A :class:`~restly.testing.RestlyTestClient` over ``app``, already entered (the app's
+    lifespan runs) so the whole test shares one event loop for the app.
+``async_session`` / ``async_client``
+    An ``AsyncSession`` on the test's async connection and an
+    :class:`~restly.testing.AsyncRestlyTestClient` over ``app`` (lifespan not run).
+
+Which fixtures share a connection: sessions see each other's rows when they are of the
+same kind. ``session``, sync views (``fr.RestView``) and ``fr.session()`` share the sync
+connection; ``async_session``, async views (``fr.AsyncRestView``) and ``fr.async_session()``
+share the async one. A connection of a kind is only opened when something asks for it, so
+async-only and sync-only projects never need the other kind of engine.
+
+Async fixtures need an async test runner; the plugin does not pick one for you. With
+anyio's plugin (shipped with anyio) mark the tests ``@pytest.mark.anyio`` and define
+``anyio_backend`` to return ``"asyncio"``; with pytest-asyncio set
+``asyncio_mode = "auto"``. The app's async connection belongs to one event loop: in async
+tests use ``async_client`` (same loop as the test), not ``client`` (its own loop), when
+the test also uses ``async_session``.
+
+SQLite: the test connections use SQLAlchemy's recipe for real SAVEPOINTs on ``sqlite3`` and
+``aiosqlite`` (see :mod:`restly.testing._savepoint`). Use a database file, and engines
+created with ``check_same_thread=False`` (restly's own are): requests run in other threads.
+A sync and an async connection to one SQLite file cannot both write in one test (each holds
+its write lock until the rollback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
+
+    from ..db import FRGlobals
+    from ._client import AsyncRestlyTestClient, RestlyTestClient
+    from ._savepoint import SavepointIsolation
+
+# restly is imported inside the fixtures, not here: pytest loads this module at start-up,
+# before coverage measurement begins, in every project where restly is installed.
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    """Your FastAPI app: define a fixture named ``app`` that returns it."""
+    pytest.fail(
+        "restly's test clients need your FastAPI app: define a fixture named `app` in "
+        "conftest.py that returns it, e.g.\n\n"
+        "    @pytest.fixture\n"
+        "    def app():\n"
+        "        from myproject.main import app\n"
+        "        return app\n",
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def fr_globals() -> FRGlobals:
+    """The runtime state to isolate: the active :class:`~restly.FRGlobals`."""
+    from ..db import get_fr_globals
+
+    return get_fr_globals()
+
+
+@pytest.fixture
+def restly_savepoints(fr_globals: FRGlobals) -> Iterator[SavepointIsolation]:
+    """Savepoint mode for ``fr_globals`` during the test; everything is rolled back after."""
+    from ._savepoint import SavepointIsolation
+
+    isolation = SavepointIsolation(fr_globals)
+    isolation.install()
+    try:
+        yield isolation
+    finally:
+        isolation.uninstall()
+
+
+@pytest.fixture
+def session(restly_savepoints: SavepointIsolation) -> Iterator[Session]:
+    """A sync ``Session`` on the test's connection; ``commit()`` releases a SAVEPOINT."""
+    with restly_savepoints.sessionmaker()() as opened:
+        yield opened
+
+
+@pytest.fixture
+async def async_session(restly_savepoints: SavepointIsolation) -> AsyncIterator[AsyncSession]:
+    """An ``AsyncSession`` on the test's connection; ``commit()`` releases a SAVEPOINT."""
+    async with restly_savepoints.async_scope():
+        async with (await restly_savepoints.async_sessionmaker())() as opened:
+            yield opened
+
+
+@pytest.fixture
+def client(app: FastAPI, restly_savepoints: SavepointIsolation) -> Iterator[RestlyTestClient]:
+    """A :class:`~restly.testing.RestlyTestClient` over ``app``, entered for the test."""
+    from ._client import RestlyTestClient
+
+    with RestlyTestClient(app) as test_client:
+        portal = test_client.portal
+        try:
+            yield test_client
+        finally:
+            if portal is not None:  # the app's async connection lives in the client's loop
+                portal.call(restly_savepoints.aclose_async)
+
+
+@pytest.fixture
+async def async_client(
+    app: FastAPI, restly_savepoints: SavepointIsolation
+) -> AsyncIterator[AsyncRestlyTestClient]:
+    """An :class:`~restly.testing.AsyncRestlyTestClient` over ``app``."""
+    from ._client import AsyncRestlyTestClient
+
+    async with restly_savepoints.async_scope():
+        async with AsyncRestlyTestClient(app) as test_client:
+            yield test_client
