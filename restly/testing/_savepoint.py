@@ -207,7 +207,6 @@ class _AsyncConnection:
         self.maker = maker
         self.connection = connection
         self.loop = asyncio.get_running_loop()
-        self._restore: Callable[[Connection], None] = _nothing_to_restore
 
     @classmethod
     async def open(
@@ -216,8 +215,9 @@ class _AsyncConnection:
         opened = cls(maker, await engine.connect())
         try:
             opened.transaction = await opened.connection.begin()
-            opened._restore = await opened.connection.run_sync(_begin_outer_transaction)
+            await opened.connection.run_sync(_begin_outer_transaction)
         except BaseException:
+            await opened.connection.invalidate()
             await opened.connection.close()
             raise
         activate_savepoint_only_mode(maker, bind=opened.connection)
@@ -227,8 +227,10 @@ class _AsyncConnection:
         deactivate_savepoint_only_mode(self.maker)
         try:
             await self.transaction.rollback()
-            await self.connection.run_sync(self._restore)
         finally:
+            # The driver connection belongs to this event loop, which may end with the
+            # test (asyncpg cannot be used from another loop): never give it back to the pool.
+            await self.connection.invalidate()
             await self.connection.close()
 
 

@@ -1,0 +1,41 @@
+"""The user project's conftest: configure restly, create the tables, name the app."""
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import restly as fr
+import settings
+from models import Base
+
+if settings.CONFIGURE in ("both", "sync"):
+    fr.configure(database_url=settings.SYNC_URL)
+if settings.CONFIGURE in ("both", "async"):
+    fr.configure(async_database_url=settings.ASYNC_URL)
+if settings.CONFIGURE == "async-engine":  # an engine passed in, no URL at all
+    fr.configure(async_engine=create_async_engine(settings.ASYNC_URL))
+if settings.CONFIGURE == "sync-engine":
+    fr.configure(engine=create_engine(settings.SYNC_URL, connect_args=(
+        {"check_same_thread": False} if settings.SYNC_URL.startswith("sqlite") else {}
+    )))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tables():
+    engine = create_engine(settings.SYNC_URL)
+    Base.metadata.create_all(engine)
+    yield
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def app():
+    from main import app
+
+    return app
