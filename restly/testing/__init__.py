@@ -24,7 +24,8 @@ rolled back at its end — writes committed by your views included::
 
 Public names: :class:`RestlyTestClient`, :class:`AsyncRestlyTestClient`,
 :func:`check_status_code`, :func:`activate_savepoint_only_mode`,
-:func:`deactivate_savepoint_only_mode` and :class:`SavepointIsolation`. Importing this
+:func:`deactivate_savepoint_only_mode`, :func:`savepoint_connection`,
+:func:`async_savepoint_connection` and :class:`SavepointIsolation`. Importing this
 package needs neither pytest nor an HTTP client; the two clients load ``fastapi.testclient``
 (``httpx2``) and ``httpx`` on first use.
 """
@@ -37,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 from ._savepoint import (
     SavepointIsolation,
     activate_savepoint_only_mode,
+    async_savepoint_connection,
     deactivate_savepoint_only_mode,
+    savepoint_connection,
 )
 
 if TYPE_CHECKING:
@@ -48,8 +51,10 @@ __all__ = [
     "RestlyTestClient",
     "SavepointIsolation",
     "activate_savepoint_only_mode",
+    "async_savepoint_connection",
     "check_status_code",
     "deactivate_savepoint_only_mode",
+    "savepoint_connection",
 ]
 
 # Names whose module imports test-only packages (httpx, httpx2): loaded on first access.

@@ -7,29 +7,34 @@ the test — the fixtures' and the app's — is bound to that connection with
 and the rows stay visible to the next session on the same connection. At the end the outer
 transaction is rolled back and everything the test wrote, committed or not, is gone.
 
-The pytest plugin (:mod:`restly.testing.plugin`) does all of this for you. Without pytest::
+The pytest plugin (:mod:`restly.testing.plugin`) does all of this for you. Without it::
 
-    from restly.testing import activate_savepoint_only_mode, deactivate_savepoint_only_mode
+    from restly.testing import (
+        activate_savepoint_only_mode,
+        deactivate_savepoint_only_mode,
+        savepoint_connection,
+    )
 
-    connection = engine.connect()
-    outer = connection.begin()
-    activate_savepoint_only_mode(make_session, bind=connection)
-    try:
-        with make_session() as session:
-            session.add(World(message="hi"))
-            session.commit()                  # RELEASE SAVEPOINT, nothing is committed
-    finally:
-        deactivate_savepoint_only_mode(make_session)
-        outer.rollback()                      # the row is gone
-        connection.close()
+    with savepoint_connection(engine) as connection:      # BEGIN ... ROLLBACK at the end
+        activate_savepoint_only_mode(make_session, bind=connection)
+        try:
+            with make_session() as session:
+                session.add(World(message="hi"))
+                session.commit()                          # RELEASE SAVEPOINT only
+        finally:
+            deactivate_savepoint_only_mode(make_session)
+    # the row is gone
+
+``async_savepoint_connection(async_engine)`` is the same for an ``async_sessionmaker``.
 
 SQLite needs one more step, because Python's ``sqlite3`` driver (and ``aiosqlite`` over it)
 does not emit ``BEGIN`` before a ``SAVEPOINT``, so a released savepoint would be committed
-for good. For the test connection only, restly applies SQLAlchemy's documented remedy: it
-turns the driver's own transaction handling off (``isolation_level = None``) and emits
-``BEGIN`` itself, then restores the driver's setting before the connection goes back to the
-pool. Engines already in a real transaction after ``begin()`` (Python 3.12's
-``autocommit=False``, or the recipe installed on the engine) are left as they are.
+for good. For the test connection only, :func:`savepoint_connection` applies SQLAlchemy's
+documented remedy: it turns the driver's own transaction handling off
+(``isolation_level = None``) and emits ``BEGIN`` itself, then restores the driver's setting
+before the connection goes back to the pool. Connections already in a real transaction
+after ``begin()`` (Python 3.12's ``autocommit=False``, or the recipe installed on the
+engine) are left as they are.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -46,7 +51,6 @@ from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
     AsyncSession,
-    AsyncTransaction,
     async_sessionmaker,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +60,9 @@ from ..db import FRGlobals
 __all__ = [
     "SavepointIsolation",
     "activate_savepoint_only_mode",
+    "async_savepoint_connection",
     "deactivate_savepoint_only_mode",
+    "savepoint_connection",
 ]
 
 AnyMaker = TypeVar("AnyMaker", sessionmaker[Any], async_sessionmaker[Any])
@@ -137,6 +143,46 @@ def _check_maker(maker: Any, bind: Any) -> None:
 # -- one connection in an outer transaction -----------------------------------------------
 
 
+@contextmanager
+def savepoint_connection(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection of ``engine`` inside an outer transaction that is rolled back
+    when the block ends, whatever sessions bound to it in savepoint-only mode committed.
+
+    On SQLite the driver's own transaction handling is turned off for this connection and
+    ``BEGIN`` is emitted explicitly, so SAVEPOINTs nest inside the outer transaction; the
+    driver setting is restored before the connection returns to the pool.
+    """
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        restore = _begin_outer_transaction(connection)
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+            restore(connection)
+
+
+@asynccontextmanager
+async def async_savepoint_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The async twin of :func:`savepoint_connection`.
+
+    The connection belongs to the running event loop, which may end with the test (an
+    ``asyncpg`` connection cannot be used from another loop), so it is closed for good at
+    the end instead of going back to the pool.
+    """
+    connection = await engine.connect()
+    try:
+        transaction = await connection.begin()
+        await connection.run_sync(_begin_outer_transaction)
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+    finally:
+        await connection.invalidate()
+        await connection.close()
+
+
 def _begin_outer_transaction(connection: Connection) -> Callable[[Connection], None]:
     """Make sure ``connection`` (whose ``begin()`` was called) is really inside a
     transaction; return what undoes the driver change (called after the rollback)."""
@@ -144,7 +190,7 @@ def _begin_outer_transaction(connection: Connection) -> Callable[[Connection], N
         return _nothing_to_restore
     driver = connection.connection.driver_connection
     if getattr(driver, "in_transaction", True):
-        return _nothing_to_restore
+        return _nothing_to_restore  # Python 3.12 autocommit=False, or the recipe is installed
     adapted = connection.connection.dbapi_connection
     previous = adapted.isolation_level  # type: ignore[union-attr]
     # The adapter's setter (aiosqlite) runs in the driver's thread; pysqlite's is direct.
@@ -173,65 +219,46 @@ def _engine_of(maker: sessionmaker[Any] | async_sessionmaker[Any], fallback: Any
     return fallback()
 
 
-class _SyncConnection:
-    """A sync connection inside an outer transaction, with ``maker`` bound to it."""
+class _SyncSide:
+    """``maker`` in savepoint-only mode over a :func:`savepoint_connection`."""
 
     def __init__(self, maker: sessionmaker[Session], engine: Engine) -> None:
         self.maker = maker
-        self.connection = engine.connect()
-        try:
-            self.transaction = self.connection.begin()
-            self._restore = _begin_outer_transaction(self.connection)
-        except BaseException:
-            self.connection.close()
-            raise
-        activate_savepoint_only_mode(maker, bind=self.connection)
+        with ExitStack() as stack:
+            connection = stack.enter_context(savepoint_connection(engine))
+            activate_savepoint_only_mode(maker, bind=connection)
+            stack.callback(deactivate_savepoint_only_mode, maker)
+            self._stack = stack.pop_all()
 
     def close(self) -> None:
-        deactivate_savepoint_only_mode(self.maker)
-        try:
-            self.transaction.rollback()
-            self._restore(self.connection)
-        finally:
-            self.connection.close()
+        self._stack.close()
 
 
-class _AsyncConnection:
-    """An async connection inside an outer transaction, with ``maker`` bound to it."""
+class _AsyncSide:
+    """``maker`` in savepoint-only mode over an :func:`async_savepoint_connection`, in
+    the event loop that opened it."""
 
-    transaction: AsyncTransaction
-
-    def __init__(
-        self, maker: async_sessionmaker[AsyncSession], connection: AsyncConnection
-    ) -> None:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], stack: AsyncExitStack) -> None:
         self.maker = maker
-        self.connection = connection
         self.loop = asyncio.get_running_loop()
+        self._stack = stack
 
     @classmethod
     async def open(
         cls, maker: async_sessionmaker[AsyncSession], engine: AsyncEngine
-    ) -> _AsyncConnection:
-        opened = cls(maker, await engine.connect())
+    ) -> _AsyncSide:
+        stack = AsyncExitStack()
         try:
-            opened.transaction = await opened.connection.begin()
-            await opened.connection.run_sync(_begin_outer_transaction)
+            connection = await stack.enter_async_context(async_savepoint_connection(engine))
+            activate_savepoint_only_mode(maker, bind=connection)
+            stack.callback(deactivate_savepoint_only_mode, maker)
         except BaseException:
-            await opened.connection.invalidate()
-            await opened.connection.close()
+            await stack.aclose()
             raise
-        activate_savepoint_only_mode(maker, bind=opened.connection)
-        return opened
+        return cls(maker, stack)
 
     async def close(self) -> None:
-        deactivate_savepoint_only_mode(self.maker)
-        try:
-            await self.transaction.rollback()
-        finally:
-            # The driver connection belongs to this event loop, which may end with the
-            # test (asyncpg cannot be used from another loop): never give it back to the pool.
-            await self.connection.invalidate()
-            await self.connection.close()
+        await self._stack.aclose()
 
 
 # -- a whole FRGlobals in savepoint mode ---------------------------------------------------
@@ -254,8 +281,8 @@ class SavepointIsolation:
     def __init__(self, fr_globals: FRGlobals) -> None:
         self.fr_globals = fr_globals
         self._saved: dict[str, Any] | None = None
-        self._sync: _SyncConnection | None = None
-        self._async: _AsyncConnection | None = None
+        self._sync: _SyncSide | None = None
+        self._async: _AsyncSide | None = None
         self._sync_lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
         self._async_users = 0
@@ -298,7 +325,7 @@ class SavepointIsolation:
                 with self._explained("sync", "sync_session_generator", "database_url"):
                     maker = g.get_sessionmaker()
                     engine = _engine_of(maker, g.get_engine)
-                self._sync = _SyncConnection(maker, engine)
+                self._sync = _SyncSide(maker, engine)
             return self._sync.maker
 
     def _sync_session_generator(self) -> Iterator[Session]:
@@ -318,7 +345,7 @@ class SavepointIsolation:
                 with self._explained("async", "session_generator", "async_database_url"):
                     maker = g.get_async_sessionmaker()
                     engine = _engine_of(maker, g.get_async_engine)
-                self._async = await _AsyncConnection.open(maker, engine)
+                self._async = await _AsyncSide.open(maker, engine)
             elif self._async.loop is not asyncio.get_running_loop():
                 raise RuntimeError(
                     "This test's async database connection was opened in another event "
