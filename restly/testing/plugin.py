@@ -47,10 +47,10 @@ tests use ``async_client`` (same loop as the test), not ``client`` (its own loop
 the test also uses ``async_session``.
 
 SQLite: the test connections use SQLAlchemy's recipe for real SAVEPOINTs on ``sqlite3`` and
-``aiosqlite`` (see :mod:`restly.testing._savepoint`). Use a database file, and engines
-created with ``check_same_thread=False`` (restly's own are): requests run in other threads.
-A sync and an async connection to one SQLite file cannot both write in one test (each holds
-its write lock until the rollback).
+``aiosqlite`` (see :func:`restly.testing.savepoint_connection`). Use a database file (an
+in-memory database is only shared across threads by restly's own engines), and do not write
+through both a sync and an async connection to one SQLite file in one test: each holds the
+file's write lock until its rollback at the end of the test.
 """
 
 from __future__ import annotations

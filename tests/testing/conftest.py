@@ -28,6 +28,7 @@ PROJECT_FILES = {
     "main.py": "main.py",
     "conftest_inner.py": "conftest.py",
     "tests_inner.py": "test_isolation.py",
+    "runtime.py": "runtime.py",
 }
 
 
@@ -39,23 +40,46 @@ def plugin_is_installed() -> bool:
     )
 
 
+RunPytest = Callable[..., pytest.RunResult]
 RunProject = Callable[..., pytest.RunResult]
 
 
 @pytest.fixture
-def run_project(pytester: pytest.Pytester) -> RunProject:
-    """Return ``run(urls, *, configure="both", files={}, args=())`` which writes the user
-    project to a pytester directory and runs pytest on it in a fresh interpreter.
+def run_pytest(pytester: pytest.Pytester) -> RunPytest:
+    """Return ``run(*args)``: pytest in a fresh interpreter in the pytester directory, with
+    warnings as errors, strict markers and restly's plugin loaded."""
+
+    def run(*args: str) -> pytest.RunResult:
+        pytester.makeini(
+            "[pytest]\naddopts = --strict-markers\nxfail_strict = true\nfilterwarnings = error\n"
+        )
+        # Heavy plugins the user project does not use (hypothesis is imported by
+        # schemathesis) would cost seconds per run; blocking an absent one is harmless.
+        options = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest"]
+        options.append("-v")
+        if not plugin_is_installed():
+            options += ["-p", "restly.testing.plugin"]
+        return pytester.runpytest_subprocess(*options, *args)
+
+    return run
+
+
+@pytest.fixture
+def run_project(pytester: pytest.Pytester, run_pytest: RunPytest) -> RunProject:
+    """Return ``run(urls, *, configure="both", own_globals=False, files={}, args=())``
+    which writes the user project to the pytester directory and runs pytest on it.
 
     ``urls`` is a ``db_urls`` value (tests/conftest.py); ``configure`` says which databases
     the project configures (``both``, ``sync``, ``async``, ``sync-engine``,
-    ``async-engine``); ``files`` adds or replaces files (``{"test_x.py": source}``).
+    ``async-engine``); ``own_globals`` puts the project in an ``FRGlobals`` of its own;
+    ``files`` adds files (``{"test_x.py": source}``).
     """
 
     def run(
         urls: Any,
         *,
         configure: str = "both",
+        own_globals: bool = False,
         files: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
     ) -> pytest.RunResult:
@@ -65,16 +89,11 @@ def run_project(pytester: pytest.Pytester) -> RunProject:
             f"SYNC_URL = {urls.sync_url!r}\n"
             f"ASYNC_URL = {urls.async_url!r}\n"
             f"CONFIGURE = {configure!r}\n"
+            f"OWN_GLOBALS = {own_globals!r}\n"
             f"SUFFIX = {uuid.uuid4().hex[:10]!r}\n"
         )
         for name, text in (files or {}).items():
             (pytester.path / name).write_text(text)
-        pytester.makeini(
-            "[pytest]\naddopts = --strict-markers\nxfail_strict = true\nfilterwarnings = error\n"
-        )
-        options = ["-p", "no:cacheprovider", "-v"]
-        if not plugin_is_installed():
-            options += ["-p", "restly.testing.plugin"]
-        return pytester.runpytest_subprocess(*options, *args)
+        return run_pytest(*args)
 
     return run

@@ -44,3 +44,57 @@ def test_async_only_project(run_project: RunProject, db_urls: Any, configure: st
 def test_sync_only_project(run_project: RunProject, db_urls: Any, configure: str) -> None:
     result = run_project(db_urls, configure=configure, args=node_ids(*SYNC_TESTS, *CHECKS))
     result.assert_outcomes(passed=4)
+
+
+def test_fr_globals_fixture_names_the_apps_globals(run_project: RunProject, db_urls: Any) -> None:
+    result = run_project(db_urls, own_globals=True)
+    result.assert_outcomes(passed=8)
+
+
+MIXED_LOOPS = '''
+import pytest
+
+
+@pytest.mark.anyio
+async def test_sync_client_with_async_session(client, async_session):
+    client.get("/items")
+'''
+
+
+def test_sync_client_and_async_session_in_one_test_is_explained(
+    run_project: RunProject, db_urls: Any
+) -> None:
+    result = run_project(db_urls, files={"test_mixed.py": MIXED_LOOPS}, args=("test_mixed.py",))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*RuntimeError: This test's async database connection was opened in another event "
+            "loop. The sync `client` runs the app in its own loop: in async tests use "
+            "`async_client` together with `async_session`.",
+        ]
+    )
+
+
+def test_missing_app_fixture_is_explained(pytester: pytest.Pytester, run_pytest: Any) -> None:
+    pytester.makepyfile(test_no_app="def test_uses_the_client(client):\n    pass\n")
+    result = run_pytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*restly's test clients need your FastAPI app: define a fixture named `app` in "
+            "conftest.py that returns it, e.g.",
+            "*@pytest.fixture",
+            "*def app():",
+        ]
+    )
+
+
+def test_async_fixtures_without_an_async_runner_fail_clearly(
+    pytester: pytest.Pytester, run_pytest: Any
+) -> None:
+    pytester.makepyfile(
+        test_no_runner="def test_uses_async_session(async_session):\n    pass\n"
+    )
+    result = run_pytest("-p", "no:anyio")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*async_session*"])

@@ -7,17 +7,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import restly as fr
 import settings
 from models import Base
+from runtime import APP_GLOBALS
 
-if settings.CONFIGURE in ("both", "sync"):
-    fr.configure(database_url=settings.SYNC_URL)
-if settings.CONFIGURE in ("both", "async"):
-    fr.configure(async_database_url=settings.ASYNC_URL)
-if settings.CONFIGURE == "async-engine":  # an engine passed in, no URL at all
-    fr.configure(async_engine=create_async_engine(settings.ASYNC_URL))
-if settings.CONFIGURE == "sync-engine":
-    fr.configure(engine=create_engine(settings.SYNC_URL, connect_args=(
-        {"check_same_thread": False} if settings.SYNC_URL.startswith("sqlite") else {}
-    )))
+with fr.use_fr_globals(APP_GLOBALS):
+    if settings.CONFIGURE in ("both", "sync"):
+        fr.configure(database_url=settings.SYNC_URL)
+    if settings.CONFIGURE in ("both", "async"):
+        fr.configure(async_database_url=settings.ASYNC_URL)
+    if settings.CONFIGURE == "async-engine":  # an engine passed in, no URL at all
+        fr.configure(async_engine=create_async_engine(settings.ASYNC_URL))
+    if settings.CONFIGURE == "sync-engine":
+        fr.configure(engine=create_engine(settings.SYNC_URL))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,3 +39,10 @@ def app():
     from main import app
 
     return app
+
+
+if settings.OWN_GLOBALS:
+
+    @pytest.fixture
+    def fr_globals():
+        return APP_GLOBALS

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, func, select
 import restly as fr
 import settings
 from models import Item, Note
+from runtime import APP_GLOBALS
 
 
 def count_sync(session, model):
@@ -50,7 +51,7 @@ async def test_c_async_writes(async_client, async_session):
     assert (await async_session.get(Item, created["id"])).name == "via client"
     listed = (await async_client.get("/items")).json()
     assert sorted(item["name"] for item in listed) == ["via client", "via session"]
-    async with fr.async_session() as opened:  # outside a request: the same connection
+    async with fr.async_session(APP_GLOBALS) as opened:  # outside a request: the same connection
         assert await count_async(opened, Item) == 2
 
 
@@ -88,7 +89,7 @@ def test_z_database_is_empty():
 
 
 def test_z_globals_are_restored():
-    g = fr.get_fr_globals()
+    g = APP_GLOBALS
     assert g.session_generator is None
     assert g.sync_session_generator is None
     assert g.make_session is None
