@@ -274,8 +274,18 @@ class SavepointIsolation:
     each opened only when something asks for a session of its kind — so a project that
     configured only one kind of database never needs the other.
 
-    An async connection belongs to the event loop that opened it: close it there with
-    :meth:`aclose_async` (the plugin's fixtures do).
+    An async connection belongs to the event loop that opened it and must be rolled back
+    there, so async sessions are only handed out inside an :meth:`async_scope` of the
+    running loop; the last scope of that loop to end closes the connection::
+
+        isolation = SavepointIsolation(fr.get_fr_globals())
+        isolation.install()
+        try:
+            async with isolation.async_scope():
+                async with fr.async_session() as session:
+                    ...
+        finally:
+            isolation.uninstall()
     """
 
     def __init__(self, fr_globals: FRGlobals) -> None:
@@ -285,7 +295,7 @@ class SavepointIsolation:
         self._async: _AsyncSide | None = None
         self._sync_lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
-        self._async_users = 0
+        self._scopes: dict[asyncio.AbstractEventLoop, int] = {}
 
     # -- install / uninstall -----------------------------------------------------------
 
@@ -299,21 +309,17 @@ class SavepointIsolation:
         g.session_generator = self._async_session_generator
 
     def uninstall(self) -> None:
-        """Roll back the outer transactions and restore the globals."""
+        """Roll back the sync outer transaction and restore the globals."""
         if self._saved is None:
             return
         try:
-            if self._async is not None:
-                self._close_async_from_outside()
+            if self._sync is not None:
+                opened, self._sync = self._sync, None
+                opened.close()
         finally:
-            try:
-                if self._sync is not None:
-                    self._sync.close()
-                    self._sync = None
-            finally:
-                for name, value in self._saved.items():
-                    setattr(self.fr_globals, name, value)
-                self._saved = None
+            for name, value in self._saved.items():
+                setattr(self.fr_globals, name, value)
+            self._saved = None
 
     # -- sync side ---------------------------------------------------------------------
 
@@ -334,9 +340,32 @@ class SavepointIsolation:
 
     # -- async side --------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def async_scope(self) -> AsyncIterator[SavepointIsolation]:
+        """Allow async sessions in the running event loop while the block runs; when the
+        last scope of this loop ends, roll back and close the async connection."""
+        loop = asyncio.get_running_loop()
+        self._scopes[loop] = self._scopes.get(loop, 0) + 1
+        try:
+            yield self
+        finally:
+            self._scopes[loop] -= 1
+            if not self._scopes[loop]:
+                del self._scopes[loop]
+                if self._async is not None and self._async.loop is loop:
+                    opened, self._async = self._async, None
+                    await opened.close()
+
     async def async_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         """The globals' ``async_sessionmaker``, bound to this test's async connection
         (opened in the running event loop on first use)."""
+        loop = asyncio.get_running_loop()
+        if not self._scopes.get(loop):
+            raise RuntimeError(
+                "An async session was requested in an event loop where restly.testing "
+                "cannot roll it back. In async tests request `async_session` or "
+                "`async_client` (even if unused) before opening async sessions."
+            )
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()
         async with self._async_lock:
@@ -346,7 +375,7 @@ class SavepointIsolation:
                     maker = g.get_async_sessionmaker()
                     engine = _engine_of(maker, g.get_async_engine)
                 self._async = await _AsyncSide.open(maker, engine)
-            elif self._async.loop is not asyncio.get_running_loop():
+            elif self._async.loop is not loop:
                 raise RuntimeError(
                     "This test's async database connection was opened in another event "
                     "loop. The sync `client` runs the app in its own loop: in async tests "
@@ -358,36 +387,7 @@ class SavepointIsolation:
         async with (await self.async_sessionmaker())() as session:
             yield session
 
-    @asynccontextmanager
-    async def async_scope(self) -> AsyncIterator[SavepointIsolation]:
-        """Keep the async connection open while the block runs; the last scope to leave
-        closes it (in the loop that runs the block)."""
-        self._async_users += 1
-        try:
-            yield self
-        finally:
-            self._async_users -= 1
-            if self._async_users == 0:
-                await self.aclose_async()
-
-    async def aclose_async(self) -> None:
-        """Roll back and close the async connection if it was opened in this event loop."""
-        if self._async is not None and self._async.loop is asyncio.get_running_loop():
-            opened, self._async = self._async, None
-            await opened.close()
-
-    def _close_async_from_outside(self) -> None:
-        # Reached when an async test opened sessions (e.g. fr.async_session()) without an
-        # async fixture to close them: finish in the test's loop while it still exists.
-        loop = self._async.loop  # type: ignore[union-attr]
-        if loop.is_closed() or loop.is_running():
-            self._async = None
-            raise RuntimeError(
-                "restly.testing could not roll back this test's async connection: its "
-                "event loop is gone. In async tests, request `async_session` or "
-                "`async_client` so the rollback runs in the test's loop."
-            )
-        loop.run_until_complete(self.aclose_async())
+    # -- helpers -----------------------------------------------------------------------
 
     @contextmanager
     def _explained(self, kind: str, generator: str, url: str) -> Iterator[None]:

@@ -129,12 +129,11 @@ def client(app: FastAPI, restly_savepoints: SavepointIsolation) -> Iterator[Rest
     from ._client import RestlyTestClient
 
     with RestlyTestClient(app) as test_client:
-        portal = test_client.portal
-        try:
+        if test_client.portal is None:  # pragma: no cover - set by TestClient.__enter__
+            raise RuntimeError("the TestClient did not start its event loop")
+        # The app's async sessions are opened, and rolled back, in the client's own loop.
+        with test_client.portal.wrap_async_context_manager(restly_savepoints.async_scope()):
             yield test_client
-        finally:
-            if portal is not None:  # the app's async connection lives in the client's loop
-                portal.call(restly_savepoints.aclose_async)
 
 
 @pytest.fixture

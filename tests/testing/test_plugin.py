@@ -18,9 +18,11 @@ RunProject = Callable[..., pytest.RunResult]
 SYNC_TESTS = ("test_a_sync_writes", "test_b_sync_sees_nothing")
 ASYNC_TESTS = (
     "test_c_async_writes",
+    "test_c_async_session_needs_an_async_fixture",
     "test_d_async_sees_nothing",
     "test_e_sync_client_async_view_writes",
     "test_f_sync_client_async_view_sees_nothing",
+    "test_g_client_runs_the_lifespan",
 )
 CHECKS = ("test_z_database_is_empty", "test_z_globals_are_restored")
 
@@ -31,13 +33,13 @@ def node_ids(*names: str) -> tuple[str, ...]:
 
 def test_writes_vanish_after_each_test(run_project: RunProject, db_urls: Any) -> None:
     result = run_project(db_urls)
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 @pytest.mark.parametrize("configure", ["async", "async-engine"])
 def test_async_only_project(run_project: RunProject, db_urls: Any, configure: str) -> None:
     result = run_project(db_urls, configure=configure, args=node_ids(*ASYNC_TESTS, *CHECKS))
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
 
 
 @pytest.mark.parametrize("configure", ["sync", "sync-engine"])
@@ -48,7 +50,7 @@ def test_sync_only_project(run_project: RunProject, db_urls: Any, configure: str
 
 def test_fr_globals_fixture_names_the_apps_globals(run_project: RunProject, db_urls: Any) -> None:
     result = run_project(db_urls, own_globals=True)
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 MIXED_LOOPS = '''

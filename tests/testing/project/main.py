@@ -1,12 +1,22 @@
 """The user project's app: an async view and a sync view."""
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 import restly as fr
 from models import Item, Note
 from runtime import APP_GLOBALS
 
-app = FastAPI()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    app.state.lifespan = "started"
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
 
 with fr.use_fr_globals(APP_GLOBALS):
 

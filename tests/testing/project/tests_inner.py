@@ -56,6 +56,14 @@ async def test_c_async_writes(async_client, async_session):
 
 
 @pytest.mark.anyio
+async def test_c_async_session_needs_an_async_fixture(restly_savepoints):
+    # Only async fixtures run in the test's loop, where the rollback must happen.
+    with pytest.raises(RuntimeError, match="In async tests request `async_session` or "):
+        async with fr.async_session(APP_GLOBALS):
+            pass
+
+
+@pytest.mark.anyio
 async def test_d_async_sees_nothing(async_client, async_session):
     assert await count_async(async_session, Item) == 0
     assert (await async_client.get("/items")).json() == []
@@ -72,6 +80,10 @@ def test_e_sync_client_async_view_writes(client):
 
 def test_f_sync_client_async_view_sees_nothing(client):
     assert client.get("/items").json() == []
+
+
+def test_g_client_runs_the_lifespan(client, app):
+    assert app.state.lifespan == "started"
 
 
 # -- afterwards ----------------------------------------------------------------------------
