@@ -32,7 +32,8 @@ does not emit ``BEGIN`` before a ``SAVEPOINT``, so a released savepoint would be
 for good. For the test connection only, :func:`savepoint_connection` applies SQLAlchemy's
 documented remedy: it turns the driver's own transaction handling off
 (``isolation_level = None``) and emits ``BEGIN`` itself, then restores the driver's setting
-before the connection goes back to the pool. Connections already in a real transaction
+before the connection goes back to the pool (async test connections are discarded instead,
+see :func:`async_savepoint_connection`). Connections already in a real transaction
 after ``begin()`` (Python 3.12's ``autocommit=False``, or the recipe installed on the
 engine) are left as they are.
 """
@@ -135,8 +136,9 @@ def _check_maker(maker: Any, bind: Any) -> None:
         )
     if bind is not None and not isinstance(bind, expected):
         raise TypeError(
-            f"activate_savepoint_only_mode(): a {type(maker).__name__} must be bound to a "
-            f"{expected.__name__}; got {bind!r}. Pass engine.connect() of the matching kind."
+            f"activate_savepoint_only_mode(): bind a {type(maker).__name__} to a connection "
+            f"of type {expected.__name__}; got {bind!r}. Pass engine.connect() of the "
+            "matching kind."
         )
 
 
@@ -158,8 +160,10 @@ def savepoint_connection(engine: Engine) -> Iterator[Connection]:
         try:
             yield connection
         finally:
-            transaction.rollback()
-            restore(connection)
+            try:
+                transaction.rollback()
+            finally:
+                restore(connection)  # never pool a connection left in autocommit mode
 
 
 @asynccontextmanager
@@ -195,11 +199,15 @@ def _begin_outer_transaction(connection: Connection) -> Callable[[Connection], N
     previous = adapted.isolation_level  # type: ignore[union-attr]
     # The adapter's setter (aiosqlite) runs in the driver's thread; pysqlite's is direct.
     adapted.isolation_level = None  # type: ignore[union-attr]
-    connection.exec_driver_sql("BEGIN")
 
     def restore(connection: Connection) -> None:
         connection.connection.dbapi_connection.isolation_level = previous  # type: ignore[union-attr]
 
+    try:
+        connection.exec_driver_sql("BEGIN")
+    except BaseException:
+        restore(connection)
+        raise
     return restore
 
 
@@ -313,6 +321,12 @@ class SavepointIsolation:
         if self._saved is None:
             return
         try:
+            if self._async is not None:
+                self._async = None
+                raise RuntimeError(
+                    "SavepointIsolation.uninstall(): the async connection is still open; "
+                    "leave every async_scope() first (its rollback must run in its loop)."
+                )
             if self._sync is not None:
                 opened, self._sync = self._sync, None
                 opened.close()
@@ -363,8 +377,11 @@ class SavepointIsolation:
         if not self._scopes.get(loop):
             raise RuntimeError(
                 "An async session was requested in an event loop where restly.testing "
-                "cannot roll it back. In async tests request `async_session` or "
-                "`async_client` (even if unused) before opening async sessions."
+                "cannot roll it back: it hands them out in the test's loop while "
+                "`async_session` or `async_client` is set up, and in the loop of the "
+                "`client` fixture after the app's startup. In async tests request "
+                "`async_session` or `async_client` (even if unused) before opening async "
+                "sessions."
             )
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()

@@ -40,11 +40,19 @@ share the async one. A connection of a kind is only opened when something asks f
 async-only and sync-only projects never need the other kind of engine.
 
 Async fixtures need an async test runner; the plugin does not pick one for you. With
-anyio's plugin (shipped with anyio) mark the tests ``@pytest.mark.anyio`` and define
-``anyio_backend`` to return ``"asyncio"``; with pytest-asyncio set
-``asyncio_mode = "auto"``. The app's async connection belongs to one event loop: in async
-tests use ``async_client`` (same loop as the test), not ``client`` (its own loop), when
-the test also uses ``async_session``.
+anyio's plugin (shipped with anyio) mark the tests ``@pytest.mark.anyio`` and define an
+``anyio_backend`` fixture returning ``"asyncio"``. With pytest-asyncio, set
+``asyncio_mode = "auto"`` so it runs plain ``async def`` fixtures, in the test's loop.
+
+An async connection belongs to one event loop, and its rollback must run there. So async
+sessions are only handed out in a loop a fixture manages: the test's loop while
+``async_session`` or ``async_client`` is set up (request one of them before calling
+``fr.async_session()`` in an async test), and the ``client``'s own loop once the app has
+started (so the app's startup cannot use ``fr.async_session()``; seed data in a fixture).
+In an async test that uses ``async_session``, call the app with ``async_client``, not
+``client``. Anything else fails with a ``RuntimeError`` saying so. Writes made through an
+engine directly (``engine.begin()``) bypass all of this; with ``asyncpg``, engines used
+that way in tests want ``poolclass=NullPool``, as each test runs in a new event loop.
 
 SQLite: the test connections use SQLAlchemy's recipe for real SAVEPOINTs on ``sqlite3`` and
 ``aiosqlite`` (see :func:`restly.testing.savepoint_connection`). Use a database file (an

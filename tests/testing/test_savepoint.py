@@ -110,10 +110,14 @@ def test_a_maker_is_required() -> None:
 
 def test_the_bind_must_match_the_maker() -> None:
     engine = create_engine("sqlite://")
-    with pytest.raises(TypeError, match=r"a sessionmaker must be bound to a Connection; got Engine"):
+    with pytest.raises(TypeError) as raised:
         activate_savepoint_only_mode(sessionmaker(), bind=engine)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "activate_savepoint_only_mode(): bind a sessionmaker to a connection of type "
+        f"Connection; got {engine!r}. Pass engine.connect() of the matching kind."
+    )
     with engine.connect() as connection:
-        with pytest.raises(TypeError, match=r"an? async_sessionmaker must be bound to a AsyncConnection"):
+        with pytest.raises(TypeError, match=r"bind a async_sessionmaker to a connection of type AsyncConnection; got <sqlalchemy.engine.base.Connection"):
             activate_savepoint_only_mode(async_sessionmaker(), bind=connection)
 
 
