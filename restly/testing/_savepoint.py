@@ -286,14 +286,10 @@ class SavepointIsolation:
     there, so async sessions are only handed out inside an :meth:`async_scope` of the
     running loop; the last scope of that loop to end closes the connection::
 
-        isolation = SavepointIsolation(fr.get_fr_globals())
-        isolation.install()
-        try:
+        with SavepointIsolation(fr.get_fr_globals()) as isolation:   # install() ... uninstall()
             async with isolation.async_scope():
                 async with fr.async_session() as session:
                     ...
-        finally:
-            isolation.uninstall()
     """
 
     def __init__(self, fr_globals: FRGlobals) -> None:
@@ -306,6 +302,13 @@ class SavepointIsolation:
         self._scopes: dict[asyncio.AbstractEventLoop, int] = {}
 
     # -- install / uninstall -----------------------------------------------------------
+
+    def __enter__(self) -> SavepointIsolation:
+        self.install()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.uninstall()
 
     def install(self) -> None:
         """Route every session of the globals through the savepoint connections."""

@@ -108,12 +108,8 @@ def restly_savepoints(fr_globals: FRGlobals) -> Iterator[SavepointIsolation]:
     """Savepoint mode for ``fr_globals`` during the test; everything is rolled back after."""
     from ._savepoint import SavepointIsolation
 
-    isolation = SavepointIsolation(fr_globals)
-    isolation.install()
-    try:
+    with SavepointIsolation(fr_globals) as isolation:
         yield isolation
-    finally:
-        isolation.uninstall()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, String, create_engine, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 import restly as fr
@@ -183,20 +183,22 @@ def test_sqlite_needs_the_begin_that_savepoint_connection_emits(tmp_path: Any) -
 # -- SavepointIsolation ------------------------------------------------------------------
 
 
-def test_isolation_rolls_back_sync_writes_and_restores_the_globals(engine: Engine) -> None:
+def configured(**options: Any) -> FRGlobals:
+    """A new FRGlobals configured with ``fr.configure(**options)``."""
     g = FRGlobals()
     with use_fr_globals(g):
-        fr.configure(engine=engine)
-    isolation = SavepointIsolation(g)
-    isolation.install()
-    try:
+        fr.configure(**options)
+    return g
+
+
+def test_isolation_rolls_back_sync_writes_and_restores_the_globals(engine: Engine) -> None:
+    g = configured(engine=engine)
+    with SavepointIsolation(g) as isolation:
         with use_fr_globals(g), fr.session() as opened:
             opened.add(Row(name="a"))  # fr.session() commits at the end of the block
         with isolation.sessionmaker()() as opened:
             assert opened.scalar(select(func.count()).select_from(Row)) == 1
         assert isinstance(g.get_sessionmaker().kw["bind"], Connection)
-    finally:
-        isolation.uninstall()
     assert count(engine) == 0
     assert g.make_session is None and g.sync_session_generator is None
     assert g.session_generator is None and g.async_make_session is None
@@ -206,23 +208,24 @@ def test_isolation_rolls_back_sync_writes_and_restores_the_globals(engine: Engin
 async def test_isolation_rolls_back_async_writes(engine: Engine, async_engine: AsyncEngine) -> None:
     maker = async_sessionmaker(async_engine, expire_on_commit=False)
     before = dict(maker.kw)
-    g = FRGlobals()
-    with use_fr_globals(g):
-        fr.configure(async_make_session=maker)
-    isolation = SavepointIsolation(g)
-    isolation.install()
-    try:
+    g = configured(async_make_session=maker)
+    with SavepointIsolation(g) as isolation:
         async with isolation.async_scope():
             with use_fr_globals(g):
                 async with fr.async_session() as opened:
                     opened.add(Row(name="a"))
             async with maker() as opened:  # the user's maker itself is bound for the test
                 assert await opened.scalar(select(func.count()).select_from(Row)) == 1
-    finally:
-        isolation.uninstall()
     assert maker.kw == before
     assert g.async_make_session is maker and g.session_generator is None
     assert count(engine) == 0
+
+
+@pytest.mark.anyio
+async def test_async_sessions_need_an_async_scope(engine: Engine) -> None:
+    with SavepointIsolation(configured(database_url=str(engine.url))) as isolation:
+        with pytest.raises(RuntimeError, match=r"in an event loop where restly.testing cannot"):
+            await isolation.async_sessionmaker()
 
 
 def test_isolation_sets_a_custom_generator_aside(engine: Engine) -> None:
@@ -233,17 +236,11 @@ def test_isolation_sets_a_custom_generator_aside(engine: Engine) -> None:
             opened.info["from"] = "generator"
             yield opened
 
-    g = FRGlobals()
-    with use_fr_globals(g):
-        fr.configure(make_session=maker, sync_session_generator=generator)
-    isolation = SavepointIsolation(g)
-    isolation.install()
-    try:
+    g = configured(make_session=maker, sync_session_generator=generator)
+    with SavepointIsolation(g):
         with use_fr_globals(g), fr.session() as opened:
             assert "from" not in opened.info
             opened.add(Row(name="a"))
-    finally:
-        isolation.uninstall()
     assert g.sync_session_generator is generator
     assert count(engine) == 0
 
@@ -252,16 +249,9 @@ def test_isolation_explains_a_generator_without_a_database() -> None:
     def generator() -> Iterator[Session]:
         yield Session()
 
-    g = FRGlobals()
-    with use_fr_globals(g):
-        fr.configure(sync_session_generator=generator)
-    isolation = SavepointIsolation(g)
-    isolation.install()
-    try:
+    with SavepointIsolation(configured(sync_session_generator=generator)) as isolation:
         with pytest.raises(RuntimeError) as raised:
             isolation.sessionmaker()
-    finally:
-        isolation.uninstall()
     assert str(raised.value) == (
         "restly.testing isolates sync sessions by binding the session factory of FRGlobals "
         "to a test connection, but only a sync_session_generator is configured (it is set "
@@ -271,10 +261,7 @@ def test_isolation_explains_a_generator_without_a_database() -> None:
 
 
 def test_isolation_is_installed_once() -> None:
-    isolation = SavepointIsolation(FRGlobals())
-    isolation.install()
-    try:
+    with SavepointIsolation(FRGlobals()) as isolation:
         with pytest.raises(RuntimeError, match="already installed"):
             isolation.install()
-    finally:
-        isolation.uninstall()
+    isolation.uninstall()  # a second uninstall does nothing
