@@ -15,9 +15,14 @@ import pytest
 
 RunProject = Callable[..., pytest.RunResult]
 
-SYNC_TESTS = ("test_a_sync_writes", "test_b_sync_sees_nothing")
+SYNC_TESTS = (
+    "test_a_sync_writes",
+    "test_a_sync_failed_request_rolls_back_only_its_savepoint",
+    "test_b_sync_sees_nothing",
+)
 ASYNC_TESTS = (
     "test_c_async_writes",
+    "test_c_async_failed_request_rolls_back_only_its_savepoint",
     "test_c_async_session_needs_an_async_fixture",
     "test_d_async_sees_nothing",
     "test_e_sync_client_async_view_writes",
@@ -33,24 +38,24 @@ def node_ids(*names: str) -> tuple[str, ...]:
 
 def test_writes_vanish_after_each_test(run_project: RunProject, db_urls: Any) -> None:
     result = run_project(db_urls)
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=12)
 
 
 @pytest.mark.parametrize("configure", ["async", "async-engine"])
 def test_async_only_project(run_project: RunProject, db_urls: Any, configure: str) -> None:
     result = run_project(db_urls, configure=configure, args=node_ids(*ASYNC_TESTS, *CHECKS))
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 @pytest.mark.parametrize("configure", ["sync", "sync-engine"])
 def test_sync_only_project(run_project: RunProject, db_urls: Any, configure: str) -> None:
     result = run_project(db_urls, configure=configure, args=node_ids(*SYNC_TESTS, *CHECKS))
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def test_fr_globals_fixture_names_the_apps_globals(run_project: RunProject, db_urls: Any) -> None:
     result = run_project(db_urls, own_globals=True)
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=12)
 
 
 MIXED_LOOPS = '''

@@ -16,7 +16,7 @@ class Item(Base):
     __tablename__ = f"restly_testing_items_{settings.SUFFIX}"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(50), unique=True)
 
 
 class Note(Base):
@@ -25,4 +25,4 @@ class Note(Base):
     __tablename__ = f"restly_testing_notes_{settings.SUFFIX}"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    text: Mapped[str] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(String(50), unique=True)

@@ -34,6 +34,13 @@ def test_a_sync_writes(client, session):
     ]
 
 
+def test_a_sync_failed_request_rolls_back_only_its_savepoint(client, session):
+    client.post("/notes", json={"text": "twice"})
+    client.post("/notes", json={"text": "twice"}, assert_status_code=409)
+    assert [note["text"] for note in client.get("/notes").json()] == ["twice"]
+    assert count_sync(session, Note) == 1
+
+
 def test_b_sync_sees_nothing(client, session):
     assert count_sync(session, Note) == 0
     assert client.get("/notes").json() == []
@@ -53,6 +60,14 @@ async def test_c_async_writes(async_client, async_session):
     assert sorted(item["name"] for item in listed) == ["via client", "via session"]
     async with fr.async_session(APP_GLOBALS) as opened:  # outside a request: the same connection
         assert await count_async(opened, Item) == 2
+
+
+@pytest.mark.anyio
+async def test_c_async_failed_request_rolls_back_only_its_savepoint(async_client, async_session):
+    await async_client.post("/items", json={"name": "twice"})
+    await async_client.post("/items", json={"name": "twice"}, assert_status_code=409)
+    assert [item["name"] for item in (await async_client.get("/items")).json()] == ["twice"]
+    assert await count_async(async_session, Item) == 1
 
 
 @pytest.mark.anyio
