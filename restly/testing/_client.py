@@ -56,6 +56,7 @@ def check_status_code(response: R, expected: int | None) -> R:
     ``expected=None`` skips the check. The message names the method, the URL, the
     expected and the actual status, and quotes the body (cut at ``MAX_BODY_SHOWN``).
     """
+    __tracebackhide__ = True  # pytest shows the test's line, not this one
     if expected is None or response.status_code == expected:
         return response
     request = response.request

@@ -68,17 +68,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..db import FRGlobals, get_fr_globals
+from ._savepoint import SavepointIsolation
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import Session
 
-    from ..db import FRGlobals
     from ._client import AsyncRestlyTestClient, RestlyTestClient
-    from ._savepoint import SavepointIsolation
 
-# restly is imported inside the fixtures, not here: pytest loads this module at start-up,
-# before coverage measurement begins, in every project where restly is installed.
+# The clients are imported by the fixtures that use them: pytest loads this module in every
+# project where restly is installed, and the clients need httpx / httpx2.
 
 
 @pytest.fixture
@@ -98,16 +99,12 @@ def app() -> FastAPI:
 @pytest.fixture
 def fr_globals() -> FRGlobals:
     """The runtime state to isolate: the active :class:`~restly.FRGlobals`."""
-    from ..db import get_fr_globals
-
     return get_fr_globals()
 
 
 @pytest.fixture
 def restly_savepoints(fr_globals: FRGlobals) -> Iterator[SavepointIsolation]:
     """Savepoint mode for ``fr_globals`` during the test; everything is rolled back after."""
-    from ._savepoint import SavepointIsolation
-
     with SavepointIsolation(fr_globals) as isolation:
         yield isolation
 

@@ -56,3 +56,17 @@ def test_pytest_entry_point_is_declared() -> None:
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["pytest11"] == {"restly": "restly.testing.plugin"}
+
+
+def test_plugin_loads_without_http_clients() -> None:
+    # Projects that only use the session fixtures need not install httpx / httpx2.
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = sys.modules['httpx2'] = None  # make them unimportable\n"
+        "import restly.testing.plugin\n"
+        "print('loaded')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "loaded"
