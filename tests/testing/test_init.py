@@ -14,6 +14,14 @@ import restly.testing
 ROOT = Path(__file__).parents[2]
 
 
+def run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter from the repository root; return its output."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return done.stdout.strip()
+
+
 def test_exported_names() -> None:
     assert restly.testing.__all__ == [
         "AsyncRestlyTestClient",
@@ -46,10 +54,7 @@ def test_importing_restly_needs_neither_pytest_nor_an_http_client() -> None:
         "loaded = {'pytest', 'httpx', 'httpx2', 'starlette.testclient'} & set(sys.modules)\n"
         "print(sorted(loaded))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert done.stdout.strip() == "[]"
+    assert run_python(code) == "[]"
 
 
 def test_pytest_entry_point_is_declared() -> None:
@@ -66,7 +71,4 @@ def test_plugin_loads_without_http_clients() -> None:
         "import restly.testing.plugin\n"
         "print('loaded')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert done.stdout.strip() == "loaded"
+    assert run_python(code) == "loaded"
