@@ -35,8 +35,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._isolation import SavepointIsolation
 from ._savepoint import (
-    SavepointIsolation,
     activate_savepoint_only_mode,
     async_savepoint_connection,
     deactivate_savepoint_only_mode,

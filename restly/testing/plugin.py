@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..db import FRGlobals, get_fr_globals
-from ._savepoint import SavepointIsolation
+from ._isolation import SavepointIsolation
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

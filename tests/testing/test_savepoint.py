@@ -1,5 +1,5 @@
-"""``activate_savepoint_only_mode`` / ``deactivate_savepoint_only_mode`` and
-``SavepointIsolation``, on real databases (a SQLite file, PostgreSQL)."""
+"""Savepoint mode and connections (``_savepoint.py``) and ``SavepointIsolation``
+(``_isolation.py``), on real databases (a SQLite file, PostgreSQL)."""
 
 from __future__ import annotations
 
