@@ -33,8 +33,7 @@ does not emit ``BEGIN`` before a ``SAVEPOINT``, so a released savepoint would be
 for good. For the test connection only, :func:`savepoint_connection` applies SQLAlchemy's
 documented remedy: it turns the driver's own transaction handling off
 (``isolation_level = None``) and emits ``BEGIN`` itself, then restores the driver's setting
-before the connection goes back to the pool (async test connections are discarded instead,
-see :func:`async_savepoint_connection`). Connections already in a real transaction
+before the connection goes back to the pool. Connections already in a real transaction
 after ``begin()`` (Python 3.12's ``autocommit=False``, or the recipe installed on the
 engine) are left as they are.
 """
@@ -153,20 +152,25 @@ def savepoint_connection(engine: Engine) -> Iterator[Connection]:
 async def async_savepoint_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """The async twin of :func:`savepoint_connection`.
 
-    The connection belongs to the running event loop, which may end with the test (an
-    ``asyncpg`` connection cannot be used from another loop), so it is closed for good at
-    the end instead of going back to the pool.
+    A server connection (``asyncpg``, ``psycopg``...) belongs to the running event loop,
+    which may end with the test, so it is closed for good at the end instead of going back
+    to the pool. An ``aiosqlite`` connection is not tied to a loop and goes back to the
+    pool, so an in-memory database on a single shared connection survives the test.
     """
     connection = await engine.connect()
+    reusable = False
     try:
         transaction = await connection.begin()
-        await connection.run_sync(_begin_outer_transaction)
+        restore = await connection.run_sync(_begin_outer_transaction)
         try:
             yield connection
         finally:
             await transaction.rollback()
+            await connection.run_sync(restore)
+            reusable = connection.dialect.name == "sqlite"
     finally:
-        await connection.invalidate()
+        if not reusable:
+            await connection.invalidate()
         await connection.close()
 
 

@@ -9,6 +9,7 @@ nothing, and a last one counts the rows with an engine of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -105,3 +106,73 @@ def test_async_fixtures_without_an_async_runner_fail_clearly(
     result = run_pytest("-p", "no:anyio")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*async_session*"])
+
+
+MEMORY_CONFTEST = '''
+import asyncio
+
+import pytest
+
+import restly as fr
+from models import Base
+
+# restly's engines share one connection per in-memory database (StaticPool).
+fr.configure(database_url="sqlite://", async_database_url="sqlite+aiosqlite://")
+fr.db.create_all(Base)
+asyncio.run(fr.db.async_create_all(Base))
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def app():
+    from main import app
+
+    return app
+'''
+
+MEMORY_TESTS = '''
+import pytest
+from sqlalchemy import func, select
+
+from models import Item, Note
+
+
+@pytest.mark.anyio
+async def test_a_async_writes(async_client, async_session):
+    await async_client.post("/items", json={"name": "a"})
+    assert await async_session.scalar(select(func.count()).select_from(Item)) == 1
+
+
+@pytest.mark.anyio
+async def test_b_async_sees_nothing(async_client):
+    assert (await async_client.get("/items")).json() == []
+
+
+def test_c_sync_client_on_the_async_view(client):
+    client.post("/items", json={"name": "c"})
+    assert len(client.get("/items").json()) == 1
+
+
+def test_d_sync_writes(client, session):
+    client.post("/notes", json={"text": "d"})
+    assert session.scalar(select(func.count()).select_from(Note)) == 1
+
+
+def test_e_nothing_left(client):
+    assert client.get("/items").json() == []
+    assert client.get("/notes").json() == []
+'''
+
+
+def test_in_memory_sqlite_survives_and_is_isolated(run_project: RunProject) -> None:
+    urls = SimpleNamespace(sync_url="sqlite://", async_url="sqlite+aiosqlite://")
+    result = run_project(
+        urls,
+        files={"conftest.py": MEMORY_CONFTEST, "test_memory.py": MEMORY_TESTS},
+        args=("test_memory.py",),
+    )
+    result.assert_outcomes(passed=5)
