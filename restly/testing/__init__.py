@@ -12,15 +12,18 @@ rolled back at its end — writes committed by your views included::
     def app():
         return main_app
 
-    # test_world.py
-    def test_create(client, session):
+    # test_world.py (WorldView is an fr.AsyncRestView)
+    def test_create(client):
         created = client.post("/world", json={"message": "hi"}).json()   # asserts 201
-        assert session.get(World, created["id"]) is not None
+        client.get(f"/world/{created['id']}")                             # asserts 200
 
     @pytest.mark.anyio
     async def test_create_async(async_client, async_session):
         created = (await async_client.post("/world", json={"message": "hi"})).json()
         assert await async_session.get(World, created["id"]) is not None
+
+Async views share their connection with ``async_session``, sync views (``fr.RestView``)
+with ``session``; see :mod:`restly.testing.plugin` for every fixture.
 
 Public names: :class:`RestlyTestClient`, :class:`AsyncRestlyTestClient`,
 :func:`check_status_code`, :func:`activate_savepoint_only_mode`,

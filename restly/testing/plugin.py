@@ -55,10 +55,11 @@ engine directly (``engine.begin()``) bypass all of this; with ``asyncpg``, engin
 that way in tests want ``poolclass=NullPool``, as each test runs in a new event loop.
 
 SQLite: the test connections use SQLAlchemy's recipe for real SAVEPOINTs on ``sqlite3`` and
-``aiosqlite`` (see :func:`restly.testing.savepoint_connection`). Use a database file (an
-in-memory database is only shared across threads by restly's own engines), and do not write
-through both a sync and an async connection to one SQLite file in one test: each holds the
-file's write lock until its rollback at the end of the test.
+``aiosqlite`` (see :func:`restly.testing.savepoint_connection`). A database file works, and
+so does an in-memory database on restly's own engines (one shared connection; other engines
+give each thread its own empty database). Do not write through both a sync and an async
+connection to one SQLite file in one test: each holds the file's write lock until its
+rollback at the end of the test.
 """
 
 from __future__ import annotations
