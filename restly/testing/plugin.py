@@ -42,7 +42,8 @@ async-only and sync-only projects never need the other kind of engine.
 Async fixtures need an async test runner; the plugin does not pick one for you. With
 anyio's plugin (shipped with anyio) mark the tests ``@pytest.mark.anyio`` and define an
 ``anyio_backend`` fixture returning ``"asyncio"``. With pytest-asyncio, set
-``asyncio_mode = "auto"`` so it runs plain ``async def`` fixtures, in the test's loop.
+``asyncio_mode = "auto"`` (so it runs plain ``async def`` fixtures) and
+``asyncio_default_fixture_loop_scope = "function"`` (fixtures in the test's loop).
 
 An async connection belongs to one event loop, and its rollback must run there. So async
 sessions are only handed out in a loop a fixture manages: the test's loop while
@@ -56,8 +57,8 @@ that way in tests want ``poolclass=NullPool``, as each test runs in a new event 
 
 SQLite: the test connections use SQLAlchemy's recipe for real SAVEPOINTs on ``sqlite3`` and
 ``aiosqlite`` (see :func:`restly.testing.savepoint_connection`). A database file works, and
-so does an in-memory database on restly's own engines (one shared connection; other engines
-give each thread its own empty database). Do not write through both a sync and an async
+so does an in-memory database on restly's own engines (one connection shared by every
+thread; on engines of your own, use ``StaticPool`` for that). Do not write through both a sync and an async
 connection to one SQLite file in one test: each holds the file's write lock until its
 rollback at the end of the test.
 """

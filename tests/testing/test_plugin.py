@@ -104,8 +104,10 @@ def test_async_fixtures_without_an_async_runner_fail_clearly(
         test_no_runner="def test_uses_async_session(async_session):\n    pass\n"
     )
     result = run_pytest("-p", "no:anyio")
-    assert result.ret != 0
-    result.stdout.fnmatch_lines(["*async_session*"])
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*requested an async fixture 'async_session', with no plugin or hook that handled it*"]
+    )
 
 
 MEMORY_CONFTEST = '''
