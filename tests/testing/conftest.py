@@ -71,7 +71,7 @@ def run_project(pytester: pytest.Pytester, run_pytest: RunPytest) -> RunProject:
 
     ``urls`` is a ``db_urls`` value (tests/conftest.py); ``configure`` says which databases
     the project configures (``both``, ``sync``, ``async``, ``sync-engine``,
-    ``async-engine``); ``own_globals`` puts the project in an ``FRGlobals`` of its own;
+    ``async-engine``, ``memory``: in-memory SQLite on restly's engines); ``own_globals`` puts the project in an ``FRGlobals`` of its own;
     ``files`` adds files (``{"test_x.py": source}``).
     """
 

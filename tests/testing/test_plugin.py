@@ -110,32 +110,6 @@ def test_async_fixtures_without_an_async_runner_fail_clearly(
     )
 
 
-MEMORY_CONFTEST = '''
-import asyncio
-
-import pytest
-
-import restly as fr
-from models import Base
-
-# restly's engines share one connection per in-memory database (StaticPool).
-fr.configure(database_url="sqlite://", async_database_url="sqlite+aiosqlite://")
-fr.db.create_all(Base)
-asyncio.run(fr.db.async_create_all(Base))
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def app():
-    from main import app
-
-    return app
-'''
-
 MEMORY_TESTS = '''
 import pytest
 from sqlalchemy import func, select
@@ -173,8 +147,6 @@ def test_e_nothing_left(client):
 def test_in_memory_sqlite_survives_and_is_isolated(run_project: RunProject) -> None:
     urls = SimpleNamespace(sync_url="sqlite://", async_url="sqlite+aiosqlite://")
     result = run_project(
-        urls,
-        files={"conftest.py": MEMORY_CONFTEST, "test_memory.py": MEMORY_TESTS},
-        args=("test_memory.py",),
+        urls, configure="memory", files={"test_memory.py": MEMORY_TESTS}, args=("test_memory.py",)
     )
     result.assert_outcomes(passed=5)

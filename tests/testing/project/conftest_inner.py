@@ -1,5 +1,7 @@
 """The user project's conftest: configure restly, create the tables, name the app."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -18,6 +20,10 @@ with fr.use_fr_globals(APP_GLOBALS):
         fr.configure(async_engine=create_async_engine(settings.ASYNC_URL))
     if settings.CONFIGURE == "sync-engine":
         fr.configure(engine=create_engine(settings.SYNC_URL))
+    if settings.CONFIGURE == "memory":  # restly's engines: one shared connection each
+        fr.configure(database_url="sqlite://", async_database_url="sqlite+aiosqlite://")
+        fr.db.create_all(Base)
+        asyncio.run(fr.db.async_create_all(Base))
 
 
 @pytest.fixture(scope="session", autouse=True)
