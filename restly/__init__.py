@@ -12,10 +12,11 @@
         model = World
 
 Every public name lives in a submodule (``restly.db``, ``restly.views``, ``restly.schemas``,
-``restly.query``, ``restly.exc``) and is re-exported here.
+``restly.query``, ``restly.exc``) and is re-exported here; ``restly.testing`` holds the
+test clients and the pytest plugin.
 """
 
-from . import db, exc, models, query, schemas, views
+from . import db, exc, models, query, schemas, testing, views
 from .db import (
     AsyncSessionDep,
     FRGlobals,
@@ -142,6 +143,7 @@ __all__ = [
     "save_object",
     "schemas",
     "session",
+    "testing",
     "update_object",
     "use_fr_globals",
     "views",
