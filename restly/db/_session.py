@@ -108,8 +108,23 @@ open_session = session
 
 async def get_async_session() -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: the request's async session (see :data:`AsyncSessionDep`)."""
-    async with async_session() as opened:
+    g = get_fr_globals()
+    if g.session_generator is not None:
+        async with async_session(g) as generated:
+            yield generated
+        return
+    # The common case, written out flat: this runs on every request.
+    opened = g.get_async_sessionmaker()()
+    try:
         yield opened
+    except BaseException:
+        await opened.rollback()
+        raise
+    else:
+        if opened.in_transaction():
+            await opened.commit()
+    finally:
+        await opened.close()
 
 
 async def get_session() -> AsyncIterator[Session]:

@@ -19,21 +19,20 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..query import create_list_params_schema, list_params_dependency
 from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
 from ..schemas._markers import is_write_only
-from ..schemas._refs import idref_target
-from ..schemas._refs import check_references
+from ..schemas._refs import check_references, idref_target
 from ._loading import loader_options
 
-__all__ = [
-    "Page",
-    "derive_model_view",
-]
+__all__ = ["ID_PARAMETER", "Page", "derive_model_view"]
+
+#: Name of the bound parameter of the prebuilt by-id statements.
+ID_PARAMETER = "restly_id"
 
 T = TypeVar("T")
 
@@ -104,7 +103,25 @@ def derive_model_view(cls: Any) -> list[str]:
     for name, value in derived.items():
         set_derived(cls, name, value)
     set_derived(cls, "_plain_reads", _plain_reads(cls))
+    for name, value in _prebuilt_statements(cls, model, pk_column).items():
+        set_derived(cls, name, value)
     return []
+
+
+def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]:
+    """Statements built once instead of per request, when ``build_list_query`` is restly's
+    own (an override may scope rows per request, so then they are built per request)."""
+    from ._rest import BaseRestView
+
+    default_query = cls.build_list_query is BaseRestView.build_list_query
+    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
+    flat = cls._flat_columns if cls._plain_reads else None
+    return {
+        "_default_query": default_query,
+        "_get_objects": cls._base_statement.where(by_id),
+        "_get_rows": select(*flat).where(by_id) if flat else None,
+        "_list_rows": select(*flat) if flat else None,
+    }
 
 
 def _flat_columns(

@@ -31,6 +31,7 @@ from ..exc import NotFound
 from ..query import apply_list_params, list_count_query, list_params_openapi, list_params_page
 from . import _persistence as persistence
 from ._base import View
+from ._derive import ID_PARAMETER
 from ._routing import Slot, route
 
 __all__ = ["AsyncRestView", "BaseRestView", "ErrorDetail", "RestView"]
@@ -120,6 +121,10 @@ class BaseRestView(View):
     _one_validator: ClassVar[Any]
     _flat_columns: ClassVar[tuple[Any, ...] | None]
     _plain_reads: ClassVar[bool]
+    _default_query: ClassVar[bool]
+    _get_objects: ClassVar[Select[Any]]
+    _get_rows: ClassVar[Select[Any] | None]
+    _list_rows: ClassVar[Select[Any] | None]
     _list_adapter: ClassVar[Any]
 
     # -- queries -----------------------------------------------------------------------
@@ -142,6 +147,21 @@ class BaseRestView(View):
         if not self._plain_reads or statement._with_options:
             return None
         return statement.with_only_columns(*self._flat_columns, maintain_column_froms=True)  # type: ignore[misc]
+
+    def _list_rows_statement(self, query_params: BaseModel) -> Select[Any] | None:
+        if self._default_query and self._list_rows is not None:
+            return apply_list_params(query_params, self._list_rows, self.model, self.response_schema)  # type: ignore[arg-type]
+        return self._rows(self._list_statement(query_params, None))
+
+    def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
+        if self._default_query:
+            return self._get_rows, {ID_PARAMETER: id}
+        return self._rows(self._get_statement(id)), None
+
+    def _get_objects_statement(self, id: Any) -> tuple[Select[Any], dict[str, Any] | None]:
+        if self._default_query:
+            return self._get_objects, {ID_PARAMETER: id}
+        return self._get_statement(id), None
 
     def _count_statement(self, query_params: BaseModel) -> Select[Any]:
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
@@ -195,7 +215,7 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     async def index(self, query_params: ListParams) -> Response:
-        rows = self._rows(self._list_statement(query_params, None))
+        rows = self._list_rows_statement(query_params)
         if rows is not None:
             objects: Sequence[Any] = (await self.session.execute(rows)).all()
         else:
@@ -214,9 +234,9 @@ class AsyncRestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **_GET)
     async def get(self, id: ItemId) -> Response:
-        rows = self._rows(self._get_statement(id))
+        rows, parameters = self._get_rows_statement(id)
         if rows is not None:
-            obj = self._require((await self.session.execute(rows)).first())
+            obj = self._require((await self.session.execute(rows, parameters)).first())
         else:
             obj = await self.handle_get(id)
         body = self._dump_one(obj)
@@ -248,7 +268,7 @@ class AsyncRestView(BaseRestView):
 
     async def handle_get(self, id: Any) -> Any:
         """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
-        return self._require(await self.session.scalar(self._get_statement(id)))
+        return self._require(await self.session.scalar(*self._get_objects_statement(id)))
 
     async def handle_create(self, schema_obj: Any) -> Any:
         """Create, save and return a new object from the validated body."""
@@ -300,7 +320,7 @@ class RestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     def index(self, query_params: ListParams) -> Response:
-        rows = self._rows(self._list_statement(query_params, None))
+        rows = self._list_rows_statement(query_params)
         if rows is not None:
             objects: Sequence[Any] = self.session.execute(rows).all()
         else:
@@ -318,8 +338,11 @@ class RestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **_GET)
     def get(self, id: ItemId) -> Response:
-        rows = self._rows(self._get_statement(id))
-        obj = self._require(self.session.execute(rows).first()) if rows is not None else self.handle_get(id)
+        rows, parameters = self._get_rows_statement(id)
+        if rows is not None:
+            obj = self._require(self.session.execute(rows, parameters).first())
+        else:
+            obj = self.handle_get(id)
         body = self._dump_one(obj)
         self._commit()
         return _json(body, 200)
@@ -348,7 +371,7 @@ class RestView(BaseRestView):
 
     def handle_get(self, id: Any) -> Any:
         """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
-        return self._require(self.session.scalar(self._get_statement(id)))
+        return self._require(self.session.scalar(*self._get_objects_statement(id)))
 
     def handle_create(self, schema_obj: Any) -> Any:
         """Create, save and return a new object from the validated body."""
