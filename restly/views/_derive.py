@@ -139,8 +139,8 @@ def _flat_columns(
 
 def _plain_reads(cls: Any) -> bool:
     """Whether list/get may read rows instead of ORM objects: the schema is flat and the
-    seams that would see the objects (handle_list, handle_get, to_response_schema) are
-    restly's own, so no override can tell the difference."""
+    seams that would see the objects or the count (handle_list, handle_get, count_index,
+    to_response_schema) are restly's own, so no override can tell the difference."""
     from ._rest import AsyncRestView, BaseRestView, RestView
 
     if cls._flat_columns is None:
@@ -148,6 +148,7 @@ def _plain_reads(cls: Any) -> bool:
     own = {
         "handle_list": (AsyncRestView.handle_list, RestView.handle_list),
         "handle_get": (AsyncRestView.handle_get, RestView.handle_get),
+        "count_index": (AsyncRestView.count_index, RestView.count_index),
         "to_response_schema": (BaseRestView.to_response_schema,),
     }
     return all(getattr(cls, name) in functions for name, functions in own.items())

@@ -24,7 +24,7 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Body, Path, Response
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 
 from ..db._session import AsyncSessionDep, SessionDep
 from ..exc import NotFound
@@ -148,10 +148,19 @@ class BaseRestView(View):
             return None
         return statement.with_only_columns(*self._flat_columns, maintain_column_froms=True)  # type: ignore[misc]
 
-    def _list_rows_statement(self, query_params: BaseModel) -> Select[Any] | None:
-        if self._default_query and self._list_rows is not None:
-            return apply_list_params(query_params, self._list_rows, self.model, self.response_schema)  # type: ignore[arg-type]
-        return self._rows(self._list_statement(query_params, None))
+    def _list_rows_statements(
+        self, query_params: BaseModel
+    ) -> tuple[Select[Any] | None, Select[Any] | None]:
+        """The page and count statements reading rows, or ``(None, None)`` when whole
+        objects are needed. With the default query, filters are built once for both, and
+        the count is a plain ``count(*)`` over the same WHERE clause."""
+        if not (self._default_query and self._list_rows is not None):
+            return self._rows(self._list_statement(query_params, None)), None
+        model, schema = self.model, self.response_schema
+        filtered = apply_list_params(query_params, self._list_rows, model, schema, order=False, paginate=False)  # type: ignore[arg-type]
+        page = apply_list_params(query_params, filtered, model, schema, filters=False)  # type: ignore[arg-type]
+        total = filtered.with_only_columns(func.count(), maintain_column_froms=True)
+        return page, total
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         if self._default_query:
@@ -215,12 +224,17 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     async def index(self, query_params: ListParams) -> Response:
-        rows = self._list_rows_statement(query_params)
+        rows, count = self._list_rows_statements(query_params)
         if rows is not None:
             objects: Sequence[Any] = (await self.session.execute(rows)).all()
         else:
             objects = await self.handle_list(query_params)
-        total = await self.count_index(query_params) if self.include_pagination_metadata else None
+        total = None
+        if self.include_pagination_metadata:
+            if count is not None:
+                total = int(await self.session.scalar(count) or 0)
+            else:
+                total = await self.count_index(query_params)
         body = self._dump_list(objects, query_params, total)
         await self._commit()
         return _json(body, 200)
@@ -320,12 +334,17 @@ class RestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     def index(self, query_params: ListParams) -> Response:
-        rows = self._list_rows_statement(query_params)
+        rows, count = self._list_rows_statements(query_params)
         if rows is not None:
             objects: Sequence[Any] = self.session.execute(rows).all()
         else:
             objects = self.handle_list(query_params)
-        total = self.count_index(query_params) if self.include_pagination_metadata else None
+        total = None
+        if self.include_pagination_metadata:
+            if count is not None:
+                total = int(self.session.scalar(count) or 0)
+            else:
+                total = self.count_index(query_params)
         body = self._dump_list(objects, query_params, total)
         self._commit()
         return _json(body, 200)
