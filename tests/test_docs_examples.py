@@ -477,6 +477,8 @@ async def test_references(load: Any, fr_globals: fr.FRGlobals) -> None:
         assert disagree.json()["detail"][0]["msg"] == (
             "Value error, author (1) and author_id (2) disagree; send one of them"
         )
+        by_publisher = (await client.get("/books", params={"publisher_id": 1})).json()
+        assert [b["id"] for b in by_publisher] == [1]
         patched = await client.patch("/books/1", json={"author": 2, "tags": []})
         assert (patched.json()["author"], patched.json()["tags"]) == (2, [])
 
