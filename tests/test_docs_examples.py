@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import restly as fr
 
@@ -497,6 +497,24 @@ async def test_references(load: Any, fr_globals: fr.FRGlobals) -> None:
         listed = (await client.get("/book-details", params={"author.name": "Ann"})).json()
         assert [b["id"] for b in listed] == [2, 3]
         assert all("email" not in b["author"] for b in listed)
+
+        for title in ("A", "B", "C", "D"):
+            await client.post("/books", json={"title": title, "author": 2, "tags": [1, 2]})
+        engine = fr_globals.get_async_engine().sync_engine
+        statements: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            everything = (await client.get("/book-details")).json()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert len(everything) == 7 and everything[-1]["tags"] == [
+            {"id": 1, "label": "sf"}, {"id": 2, "label": "classic"}
+        ]
+        assert len(statements) == 3  # the books, then one IN query for authors, one for tags
     assert list(example.BookDetailView.creation_schema.model_fields) == ["title", "author_id"]
 
 
@@ -563,13 +581,17 @@ async def test_react_admin(load: Any, fr_globals: fr.FRGlobals) -> None:
         record = {"id": 99, "title": "Renamed", "views": 10, "author_id": 1}
         put = await client.put("/posts/1", json=record)
         assert (put.status_code, put.json()) == (200, {**record, "id": 1})
+        patched = await client.patch("/posts/1", json={"views": 11})
+        assert (patched.status_code, patched.json()["views"]) == (200, 11)
+        record["views"] = 11
         deleted = await client.delete("/posts/1")
         assert (deleted.status_code, deleted.json()) == (200, {**record, "id": 1})
         assert (await client.get("/posts/1")).status_code == 404
 
+        fields = "id, title, views, author_id"
         errors = {
-            "sort": ('["colour","ASC"]', 'cannot sort by unknown field "colour"; sort by: id, title, views, author_id'),
-            "filter": ('{"colour":1}', 'unknown filter field "colour"; filter on: id, title, views, author_id'),
+            "sort": ('["colour","ASC"]', f'cannot sort by unknown field "colour"; sort by: {fields}'),
+            "filter": ('{"colour":1}', f'unknown filter field "colour"; filter on: {fields}'),
             "range": ("[0,5000]", "range [0, 5000] asks for 5001 rows; at most 1000 rows per request"),
             "page": ("1", 'unknown query parameter "page"; react-admin lists take sort, range and filter'),
         }
