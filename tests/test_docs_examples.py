@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from importlib.metadata import entry_points
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import restly as fr
 
@@ -78,9 +79,21 @@ async def serve(
                 yield client
 
 
+# Examples that are a small pytest project, run by pytest in a subprocess: file -> name there.
+PYTEST_PROJECT = {
+    "testing_main": "main.py",
+    "testing_conftest": "conftest.py",
+    "testing_test_notes": "test_notes.py",
+}
+
+
 def test_every_example_is_tested() -> None:
     source = Path(__file__).read_text()
-    untested = [p.stem for p in EXAMPLES.glob("*.py") if f'load("{p.stem}")' not in source]
+    untested = [
+        p.stem
+        for p in EXAMPLES.glob("*.py")
+        if f'load("{p.stem}")' not in source and p.stem not in PYTEST_PROJECT
+    ]
     assert untested == []
 
 
@@ -373,6 +386,247 @@ async def test_list_params(load: Any, fr_globals: fr.FRGlobals) -> None:
         assert (await client.get("/books", params={"page_size": 101})).status_code == 422
         unknown = await client.get("/books", params={"colour": "red"})
         assert unknown.status_code == 422 and "colour" in unknown.text
+
+
+async def test_list_params_filters(load: Any, fr_globals: fr.FRGlobals) -> None:
+    import datetime as dt
+
+    example = load("list_params_filters")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with fr.async_session(fr_globals) as session:
+        ann, bob = example.Author(name="Ann Leckie"), example.Author(name="Bob Shaw")
+        book = example.Book
+        session.add_all([
+            book(title="Ancillary Justice", pages=386, status="live",
+                 published=dt.date(2013, 10, 1), author=ann),
+            book(title="Ancillary Sword", pages=356, status="live",
+                 published=dt.date(2014, 10, 7), author=ann),
+            book(title="Orbitsville", pages=220, status="draft", author=bob),
+            book(title="Night Walk", pages=160, status="archived",
+                 published=dt.date(1967, 1, 1), author=bob),
+        ])
+    async with serve(example.app, fr_globals) as client:
+
+        async def ids(query: str) -> list[int]:
+            response = await client.get("/books?" + query)
+            assert response.status_code == 200, response.text
+            return [b["id"] for b in response.json()]
+
+        assert await ids("status=live") == [1, 2]
+        assert await ids("id=1,3") == [1, 3]
+        assert await ids("pages__gte=300") == [1, 2]
+        assert await ids("pages__gt=200&pages__lte=356") == [2, 3]
+        assert await ids("status__ne=live,draft") == [4]
+        assert await ids("published__isnull=true") == [3]
+        assert await ids("published__lt=2000-01-01") == [4]
+        assert await ids("title__contains=sword ANCILLARY") == [2]
+        assert await ids("author.name=Bob Shaw") == [3, 4]
+        assert await ids("author.name__contains=ann") == [1, 2]
+        assert await ids("order_by=-pages&page=2&page_size=2") == [3, 4]
+        assert await ids("order_by=author.name,-pages") == [1, 2, 3, 4]
+        assert await ids("q=shaw") == [3, 4]  # the extra parameter, applied by handle_list
+        assert await ids("q=sword&pages__gt=100") == [2]
+        bad = await client.get("/books?pages=many")
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["query", "pages", 0]
+        unknown = await client.get("/books?colour=red")
+        assert unknown.status_code == 422
+        assert unknown.json()["detail"][0]["loc"] == ["query", "colour"]
+        not_text = await client.get("/books?id__contains=1")
+        assert not_text.status_code == 422
+        bad_sort = await client.get("/books?order_by=colour")
+        assert bad_sort.json()["detail"][0]["msg"] == (
+            "Unknown sort key 'colour'; sort by one of: id, title, pages, status, published, "
+            "author_id, author.id, author.name"
+        )
+        titles = await client.get("/titles", params={"author.name": "Ann Leckie", "order_by": "-pages"})
+        assert titles.json() == ["Ancillary Justice", "Ancillary Sword"]
+        assert (await client.get("/titles", params={"page_size": 51})).status_code == 422
+        parameters = (await client.get("/openapi.json")).json()["paths"]["/books"]["get"]["parameters"]
+        names = [p["name"] for p in parameters]
+        assert {"q", "author.name__contains", "published__isnull", "order_by"} <= set(names)
+        assert "pages__isnull" not in names and "pages__contains" not in names
+
+
+# -- references and relationships -----------------------------------------------------------
+
+
+async def test_references(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("references")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with fr.async_session(fr_globals) as session:
+        session.add_all([
+            example.Author(name="Ann", email="ann@example.com"), example.Author(name="Bob"),
+            example.Tag(label="sf"), example.Tag(label="classic"), example.Publisher(name="Ace"),
+        ])
+    async with serve(example.app, fr_globals) as client:
+        sent = {"title": "Dune", "author": 1, "publisher_id": {"id": 1}, "tags": [2, {"id": 1}]}
+        created = await client.post("/books", json=sent)
+        assert created.status_code == 201, created.text
+        assert created.json() == {
+            "id": 1, "title": "Dune", "author": 1, "author_id": 1, "publisher_id": 1, "tags": [1, 2]
+        }
+        missing = await client.post("/books", json={"title": "X", "author": 9})
+        assert (missing.status_code, missing.json()) == (404, {"detail": "Id not found for author: 9"})
+        several = await client.post("/books", json={"title": "X", "author": 1, "tags": [1, 7, 8]})
+        assert several.json() == {"detail": "Ids not found for tags: 7, 8"}
+        no_publisher = await client.post("/books", json={"title": "X", "author": 1, "publisher_id": 5})
+        assert no_publisher.json() == {"detail": "Id not found for publisher_id: 5"}
+        disagree = await client.post("/books", json={"title": "X", "author": 1, "author_id": 2})
+        assert disagree.status_code == 422
+        assert disagree.json()["detail"][0]["msg"] == (
+            "Value error, author (1) and author_id (2) disagree; send one of them"
+        )
+        by_publisher = (await client.get("/books", params={"publisher_id": 1})).json()
+        assert [b["id"] for b in by_publisher] == [1]
+        patched = await client.patch("/books/1", json={"author": 2, "tags": []})
+        assert (patched.json()["author"], patched.json()["tags"]) == (2, [])
+
+        nested = await client.post("/books-with-ids", json={"title": "N", "author": {"id": 1}})
+        assert nested.status_code == 201
+        assert nested.json() == {"id": 2, "title": "N", "author": {"id": 1}}
+        assert (await client.post("/books-with-ids", json={"title": "N", "author": 1})).status_code == 422
+
+        detail = await client.post(
+            "/book-details", json={"title": "T", "author_id": 1, "tags": [{"id": 1, "label": "x"}]}
+        )
+        assert detail.status_code == 201
+        assert detail.json() == {
+            "id": 3, "title": "T", "author_id": 1, "author": {"id": 1, "name": "Ann"}, "tags": []
+        }
+        listed = (await client.get("/book-details", params={"author.name": "Ann"})).json()
+        assert [b["id"] for b in listed] == [2, 3]
+        assert all("email" not in b["author"] for b in listed)
+
+        for title in ("A", "B", "C", "D"):
+            await client.post("/books", json={"title": title, "author": 2, "tags": [1, 2]})
+        engine = fr_globals.get_async_engine().sync_engine
+        statements: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            everything = (await client.get("/book-details")).json()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert len(everything) == 7 and everything[-1]["tags"] == [
+            {"id": 1, "label": "sf"}, {"id": 2, "label": "classic"}
+        ]
+        assert len(statements) == 3  # the books, then one IN query for authors, one for tags
+    assert list(example.BookDetailView.creation_schema.model_fields) == ["title", "author_id"]
+
+
+# -- model helpers --------------------------------------------------------------------------
+
+
+async def test_models_helpers(load: Any, fr_globals: fr.FRGlobals) -> None:
+    import dataclasses
+    from datetime import datetime, timedelta, timezone
+
+    example = load("models_helpers")
+    assert list(example.Article.__table__.c.keys()) == ["id", "title", "created_at", "updated_at"]
+    assert (example.Article.__tablename__, example.Tag.__tablename__) == ("article", "tag")
+    assert dataclasses.is_dataclass(example.Tag) and example.Tag(name="x").id is None
+    assert list(example.ArticleView.creation_schema.model_fields) == ["title"]
+    async with serve(example.app, fr_globals) as client:
+        sent = {"title": "Hello", "created_at": "2000-01-01T00:00:00Z"}
+        created = (await client.post("/articles", json=sent)).json()
+        stamp = datetime.fromisoformat(created["created_at"].replace("Z", "+00:00"))
+        assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
+        assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)  # not 2000
+        assert created["updated_at"] == created["created_at"]
+        patched = (await client.patch("/articles/1", json={"title": "Hi"})).json()
+        assert patched["created_at"] == created["created_at"]
+        assert patched["updated_at"] > created["updated_at"]
+        first = await client.put("/tags/by-name/news")
+        assert first.json() == {"id": 1, "name": "news", "created": True}
+        again = await client.put("/tags/by-name/news")
+        assert again.json() == {"id": 1, "name": "news", "created": False}
+        assert (await client.get("/tags")).json() == [{"id": 1, "name": "news"}]
+
+
+# -- react-admin ------------------------------------------------------------------------------
+
+
+async def test_react_admin(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("react_admin")
+    await fr.db.async_create_all(example.Base, fr_globals.get_async_engine())
+    async with fr.async_session(fr_globals) as session:
+        session.add_all([example.Author(name="Ann"), example.Author(name="Bob")])
+        await session.flush()
+        session.add_all(
+            example.Post(title=f"Post {i}", views=i * 10, author_id=1 + i % 2) for i in range(1, 31)
+        )
+    async with serve(example.app, fr_globals) as client:
+
+        async def listed(**params: str) -> tuple[list[int], str]:
+            response = await client.get("/posts", params=params)
+            assert response.status_code == 200, response.text
+            assert response.headers["Access-Control-Expose-Headers"] == "Content-Range"
+            return [p["id"] for p in response.json()], response.headers["Content-Range"]
+
+        assert await listed() == (list(range(1, 26)), "items 0-24/30")
+        page = await listed(sort='["views","DESC"]', range="[0,4]", filter='{"author_id":2}')
+        assert page == ([29, 27, 25, 23, 21], "items 0-4/15")
+        assert await listed(filter='{"id":[3,5,7]}') == ([3, 5, 7], "items 0-2/3")
+        assert await listed(filter='{"views_gte":250,"title_q":"post 2"}') == (
+            [25, 26, 27, 28, 29], "items 0-4/5"
+        )
+        assert await listed(filter='{"q":"post 3"}') == ([3, 13, 23, 30], "items 0-3/4")
+        assert await listed(filter='{"views_neq":[10,20]}', range="[0,1]") == ([3, 4], "items 0-1/28")
+        assert await listed(range="[40,49]") == ([], "items */30")
+
+        record = {"id": 99, "title": "Renamed", "views": 10, "author_id": 1}
+        put = await client.put("/posts/1", json=record)
+        assert (put.status_code, put.json()) == (200, {**record, "id": 1})
+        patched = await client.patch("/posts/1", json={"views": 11})
+        assert (patched.status_code, patched.json()["views"]) == (200, 11)
+        record["views"] = 11
+        deleted = await client.delete("/posts/1")
+        assert (deleted.status_code, deleted.json()) == (200, {**record, "id": 1})
+        assert (await client.get("/posts/1")).status_code == 404
+
+        fields = "id, title, views, author_id"
+        errors = {
+            "sort": ('["colour","ASC"]', f'cannot sort by unknown field "colour"; sort by: {fields}'),
+            "filter": ('{"colour":1}', f'unknown filter field "colour"; filter on: {fields}'),
+            "range": ("[0,5000]", "range [0, 5000] asks for 5001 rows; at most 1000 rows per request"),
+            "page": ("1", 'unknown query parameter "page"; react-admin lists take sort, range and filter'),
+        }
+        for key, (value, message) in errors.items():
+            answer = await client.get("/posts", params={key: value})
+            assert (answer.status_code, answer.json()) == (400, {"detail": message})
+        options = await client.options(
+            "/posts",
+            headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "PUT"},
+        )
+        assert options.status_code == 200
+
+
+# -- testing ----------------------------------------------------------------------------------
+
+
+def test_testing_plugin_project(tmp_path: Path) -> None:
+    for example, name in PYTEST_PROJECT.items():
+        (tmp_path / name).write_text((EXAMPLES / f"{example}.py").read_text())
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\nfilterwarnings = error\n")
+    options = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest"]
+    if not any(e.value == "restly.testing.plugin" for e in entry_points(group="pytest11")):
+        options += ["-p", "restly.testing.plugin"]
+    root = str(EXAMPLES.parent.parent)
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *options, "-v"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
 
 
 # -- configuration --------------------------------------------------------------------------
