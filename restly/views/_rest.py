@@ -204,7 +204,8 @@ class BaseRestView(View):
             return items  # type: ignore[no-any-return]
         page, page_size = list_params_page(query_params)
         page = page or 1
-        size = page_size or max(total, 1)
+        # An unpaginated list is still cut at max_page_size: that is its page size.
+        size = page_size or self.max_page_size or max(total, 1)
         pages = math.ceil(total / size) if total else 0
         tail = f',"total":{total},"page":{page},"page_size":{size},"total_pages":{pages}}}'
         return b'{"items":' + items + tail.encode()

@@ -371,3 +371,19 @@ async def test_list_filters_order_and_reject_unknown_keys(view_base: type, clien
     assert bad_value.status_code == 422
     parameters = {p["name"] for p in app.openapi()["paths"]["/authors"]["get"]["parameters"]}
     assert {"name", "name__contains", "rating__gte", "order_by", "page", "page_size"} <= parameters
+
+
+async def test_envelope_of_an_unpaginated_list_cut_at_max_page_size(
+    view_base: type, client_for: Any
+) -> None:
+    client = client_for(author_app(view_base, include_pagination_metadata=True, max_page_size=3))
+    for index in range(5):
+        await client.post("/authors", json={"name": f"A{index}"})
+    body = (await client.get("/authors")).json()
+    assert len(body["items"]) == 3
+    assert {k: v for k, v in body.items() if k != "items"} == {
+        "total": 5,
+        "page": 1,
+        "page_size": 3,
+        "total_pages": 2,
+    }
