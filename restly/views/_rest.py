@@ -43,10 +43,6 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
-# Label of the window count the list page carries with the pagination envelope.
-_TOTAL = "restly_total"
-
-
 def _label(action: str) -> Slot:
     return Slot("model", lambda model: f"{action} {model.__name__}")
 
@@ -156,32 +152,15 @@ class BaseRestView(View):
         self, query_params: BaseModel
     ) -> tuple[Select[Any] | None, Select[Any] | None]:
         """The page and count statements reading rows, or ``(None, None)`` when whole
-        objects are needed. With the default query, filters are built once for both; with
-        the pagination envelope the page also carries the total (``count(*) OVER ()``),
-        so the count statement runs only for a page past the last row."""
+        objects are needed. With the default query, filters are built once for both, and
+        the count is a plain ``count(*)`` over the same WHERE clause."""
         if not (self._default_query and self._list_rows is not None):
             return self._rows(self._list_statement(query_params, None)), None
         model, schema = self.model, self.response_schema
         filtered = apply_list_params(query_params, self._list_rows, model, schema, order=False, paginate=False)  # type: ignore[arg-type]
         page = apply_list_params(query_params, filtered, model, schema, filters=False)  # type: ignore[arg-type]
-        if not self.include_pagination_metadata:
-            return page, None
-        page = page.add_columns(func.count().over().label(_TOTAL))
-        return page, filtered.with_only_columns(func.count(), maintain_column_froms=True)
-
-    async def _async_total(self, rows: Sequence[Any], count: Select[Any], query_params: Any) -> int:
-        if rows:
-            return int(rows[0]._mapping[_TOTAL])
-        if list_params_page(query_params)[0] in (None, 1):
-            return 0  # the first page is empty: so is the whole list
-        return int(await self.session.scalar(count) or 0)  # type: ignore[attr-defined]
-
-    def _sync_total(self, rows: Sequence[Any], count: Select[Any], query_params: Any) -> int:
-        if rows:
-            return int(rows[0]._mapping[_TOTAL])
-        if list_params_page(query_params)[0] in (None, 1):
-            return 0
-        return int(self.session.scalar(count) or 0)  # type: ignore[attr-defined]
+        total = filtered.with_only_columns(func.count(), maintain_column_froms=True)
+        return page, total
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         if self._default_query:
@@ -254,7 +233,7 @@ class AsyncRestView(BaseRestView):
         total = None
         if self.include_pagination_metadata:
             if count is not None:
-                total = await self._async_total(objects, count, query_params)
+                total = int(await self.session.scalar(count) or 0)
             else:
                 total = await self.count_index(query_params)
         body = self._dump_list(objects, query_params, total)
@@ -364,7 +343,7 @@ class RestView(BaseRestView):
         total = None
         if self.include_pagination_metadata:
             if count is not None:
-                total = self._sync_total(objects, count, query_params)
+                total = int(self.session.scalar(count) or 0)
             else:
                 total = self.count_index(query_params)
         body = self._dump_list(objects, query_params, total)
