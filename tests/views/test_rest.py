@@ -387,3 +387,17 @@ async def test_envelope_of_an_unpaginated_list_cut_at_max_page_size(
         "page_size": 3,
         "total_pages": 2,
     }
+
+
+async def test_envelope_totals_past_the_last_page_and_for_empty_results(
+    view_base: type, client_for: Any
+) -> None:
+    client = client_for(author_app(view_base, include_pagination_metadata=True))
+    for index in range(5):
+        await client.post("/authors", json={"name": f"A{index}", "rating": index})
+    beyond = (await client.get("/authors", params={"page": 9, "page_size": 2})).json()
+    assert beyond == {"items": [], "total": 5, "page": 9, "page_size": 2, "total_pages": 3}
+    empty = (await client.get("/authors", params={"rating__gt": 99})).json()
+    assert empty["items"] == [] and empty["total"] == 0 and empty["total_pages"] == 0
+    filtered = (await client.get("/authors", params={"rating__gte": 3, "page_size": 1})).json()
+    assert [a["name"] for a in filtered["items"]] == ["A3"] and filtered["total"] == 2
