@@ -1,18 +1,18 @@
 """restly: class-based REST resources for FastAPI from SQLAlchemy 2.0 models.
 
-::
+```python
+import restly as fr
 
-    import restly as fr
+fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
 
-    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
+@fr.include_view(app)
+class WorldView(fr.AsyncRestView):
+    prefix = "/world"
+    model = World
+```
 
-    @fr.include_view(app)
-    class WorldView(fr.AsyncRestView):
-        prefix = "/world"
-        model = World
-
-Every public name lives in a submodule (``restly.db``, ``restly.views``, ``restly.schemas``,
-``restly.query``, ``restly.exc``) and is re-exported here; ``restly.testing`` holds the
+Every public name lives in a submodule (`restly.db`, `restly.views`, `restly.schemas`,
+`restly.query`, `restly.exc`) and is re-exported here; `restly.testing` holds the
 test clients and the pytest plugin.
 """
 

@@ -1,24 +1,28 @@
 """Exceptions raised by restly.
 
-The hierarchy::
+The hierarchy:
 
-    RestlyError                       base of everything restly raises itself
-    ├── RestlyConfigurationError      a view class is misconfigured (also a TypeError),
-    │                                 raised when the class statement runs
-    └── RestlyHTTPError               an error meant for the client (also an HTTPException)
-        ├── NotFound                  404 {"detail": "Not Found"}
-        ├── Conflict                  409, e.g. a unique constraint was violated
-        ├── BadRequest                400, e.g. a malformed react-admin parameter
-        ├── PayloadTooLarge           413, the request body exceeds the configured limit
-        └── ServiceUnavailable        503, the database cannot be reached in time
+```python
+RestlyError                       base of everything restly raises itself
+├── RestlyConfigurationError      a view class is misconfigured (also a TypeError),
+│                                 raised when the class statement runs
+└── RestlyHTTPError               an error meant for the client (also an HTTPException)
+    ├── NotFound                  404 {"detail": "Not Found"}
+    ├── Conflict                  409, e.g. a unique constraint was violated
+    ├── BadRequest                400, e.g. a malformed react-admin parameter
+    ├── PayloadTooLarge           413, the request body exceeds the configured limit
+    └── ServiceUnavailable        503, the database cannot be reached in time
+```
 
-Example::
+Example:
 
-    from restly.exc import NotFound
+```python
+from restly.exc import NotFound
 
-    async def handle_get(self, id):
-        if not allowed(id):
-            raise NotFound()
+async def handle_get(self, id):
+    if not allowed(id):
+        raise NotFound()
+```
 """
 
 from __future__ import annotations
@@ -45,9 +49,9 @@ class RestlyError(Exception):
 
 
 class RestlyConfigurationError(RestlyError, TypeError):
-    """A view class (or a call such as ``configure``) is misconfigured.
+    """A view class (or a call such as `configure`) is misconfigured.
 
-    Raised while the ``class`` statement runs, never at request time. The message names the
+    Raised while the `class` statement runs, never at request time. The message names the
     class, the attribute, what was given and how to fix it; several problems found in one class
     are reported together.
     """
@@ -58,7 +62,7 @@ class RestlyConfigurationError(RestlyError, TypeError):
 
     @classmethod
     def for_class(cls, owner: type, problems: Sequence[str]) -> RestlyConfigurationError:
-        """Build one error listing every problem found in ``owner``."""
+        """Build one error listing every problem found in `owner`."""
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
         lines = [f"{owner.__name__} is misconfigured ({count} {noun}):"]
@@ -67,7 +71,7 @@ class RestlyConfigurationError(RestlyError, TypeError):
 
 
 class RestlyHTTPError(RestlyError, HTTPException):
-    """An error answered to the client with ``status_code`` and a JSON ``detail``."""
+    """An error answered to the client with `status_code` and a JSON `detail`."""
 
     status_code: ClassVar[int] = 500  # type: ignore[misc]
     default_detail: ClassVar[str] = "Internal Server Error"

@@ -1,18 +1,18 @@
-"""Mount view classes on a FastAPI app or ``APIRouter``.
+"""Mount view classes on a FastAPI app or `APIRouter`.
 
-::
+```python
+@fr.include_view(app)              # as a decorator (the usual form)
+class WorldView(fr.AsyncRestView):
+    prefix = "/world"
+    model = World
 
-    @fr.include_view(app)              # as a decorator (the usual form)
-    class WorldView(fr.AsyncRestView):
-        prefix = "/world"
-        model = World
-
-    fr.include_view(app, UserView, PostView)   # named views
-    fr.include_views(app)                       # every view of the active FRGlobals
+fr.include_view(app, UserView, PostView)   # named views
+fr.include_views(app)                       # every view of the active FRGlobals
+```
 
 Mounting is idempotent per app or router: a view is never added twice. Routes are added
 straight to the target router (no intermediate router is copied); a collection answers both
-``/world`` and ``/world/`` without a redirect, and OpenAPI shows ``/world`` once.
+`/world` and `/world/` without a redirect, and OpenAPI shows `/world` once.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ _route_classes: WeakKeyDictionary[FRGlobals, type[RestlyRoute]] = WeakKeyDiction
 
 
 class RestlyRoute(APIRoute):
-    """An ``APIRoute`` that makes its view's :class:`FRGlobals` active for the whole request:
+    """An `APIRoute` that makes its view's `FRGlobals` active for the whole request:
     dependencies, handler, response and teardown all see the globals the view is bound to.
 
-    Cheaper than a dependency doing the same: one ``ContextVar.set`` per request.
+    Cheaper than a dependency doing the same: one `ContextVar.set` per request.
     """
 
     fr_globals: ClassVar[FRGlobals]
@@ -54,7 +54,7 @@ class RestlyRoute(APIRoute):
 
 
 def _route_class(fr_globals: FRGlobals) -> type[RestlyRoute]:
-    """The route class bound to ``fr_globals`` (one per globals, reused by all its views)."""
+    """The route class bound to `fr_globals` (one per globals, reused by all its views)."""
     route_class = _route_classes.get(fr_globals)
     if route_class is None:
         route_class = type("RestlyRoute", (RestlyRoute,), {"fr_globals": fr_globals})
@@ -69,7 +69,7 @@ def include_view(app: FastAPI | APIRouter, view: type, /, *views: type) -> None:
 
 
 def include_view(app: FastAPI | APIRouter, *views: type) -> Callable[[V], V] | None:
-    """Mount ``views`` on ``app``; with no views, return a class decorator that mounts one."""
+    """Mount `views` on `app`; with no views, return a class decorator that mounts one."""
     if not views:
 
         def decorator(view: V) -> V:
@@ -83,7 +83,7 @@ def include_view(app: FastAPI | APIRouter, *views: type) -> Callable[[V], V] | N
 
 
 def include_views(app: FastAPI | APIRouter, *, globals: FRGlobals | None = None) -> None:  # noqa: A002
-    """Mount every view registered in ``globals`` (default: the active one), in order."""
+    """Mount every view registered in `globals` (default: the active one), in order."""
     for view in (globals or get_fr_globals()).registry:
         _mount(app, view)
 

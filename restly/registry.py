@@ -1,17 +1,19 @@
 """The view registry: every concrete view class, in declaration order.
 
-Each :class:`~restly.db.FRGlobals` owns one registry. ``ResourceMeta`` adds a view class to the
+Each `FRGlobals` owns one registry. `ResourceMeta` adds a view class to the
 registry of the globals active when the class statement runs (or the one named with the
-``globals=`` class keyword); :func:`restly.include_views` mounts all of them::
+`globals=` class keyword); `restly.include_views` mounts all of them:
 
-    g = fr.FRGlobals()
-    with fr.use_fr_globals(g):
-        class WorldView(fr.AsyncRestView):
-            prefix = "/world"
-            model = World
+```python
+g = fr.FRGlobals()
+with fr.use_fr_globals(g):
+    class WorldView(fr.AsyncRestView):
+        prefix = "/world"
+        model = World
 
-    assert list(g.registry) == [WorldView]
-    fr.include_views(app, globals=g)
+assert list(g.registry) == [WorldView]
+fr.include_views(app, globals=g)
+```
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ class ViewRegistry:
         self._views: dict[type, None] = {}
 
     def add(self, view: type) -> None:
-        """Register ``view``; registering it again keeps its first position."""
+        """Register `view`; registering it again keeps its first position."""
         self._views.setdefault(view, None)
 
     def remove(self, view: type) -> None:
-        """Forget ``view``; raises ``KeyError`` when it is not registered."""
+        """Forget `view`; raises `KeyError` when it is not registered."""
         del self._views[view]
 
     def clear(self) -> None:

@@ -1,21 +1,23 @@
-"""``ResourceMeta``: the metaclass that checks, prepares and registers every view class.
+"""`ResourceMeta`: the metaclass that checks, prepares and registers every view class.
 
-When a ``class ...(fr.AsyncRestView)`` statement runs, ``ResourceMeta``:
+When a `class ...(fr.AsyncRestView)` statement runs, `ResourceMeta`:
 
-1. decides whether the class is abstract (no ``model``/``prefix``/routes of its own, or
-   ``__abstract__ = True`` in its own body) and if so stops there;
+1. decides whether the class is abstract (no `model`/`prefix`/routes of its own, or
+   `__abstract__ = True` in its own body) and if so stops there;
 2. validates its configuration, collecting every problem into one
-   :class:`~restly.exc.RestlyConfigurationError`;
+   `RestlyConfigurationError`;
 3. derives what requests need (schemas, list parameters, id type, endpoints), once; a view
-   base class may add its own step as a classmethod ``__restly_prepare__(cls) -> list[str]``
+   base class may add its own step as a classmethod `__restly_prepare__(cls) -> list[str]`
    (run after the schemas are derived and before the endpoints are compiled; it returns
    problems, as the checks do);
-4. registers it in the registry of the active :class:`~restly.db.FRGlobals`, or of the one
-   given with the ``globals=`` class keyword, and binds it to that globals::
+4. registers it in the registry of the active `FRGlobals`, or of the one
+   given with the `globals=` class keyword, and binds it to that globals:
 
-    class WorldView(fr.AsyncRestView, globals=app_a_globals):
-        prefix = "/world"
-        model = World
+   ```python
+   class WorldView(fr.AsyncRestView, globals=app_a_globals):
+       prefix = "/world"
+       model = World
+   ```
 
 Configuration precedence, for every option: the value the nearest class in the MRO declared
 itself wins; values restly derived for a parent are derived afresh for each class.
@@ -34,7 +36,7 @@ _DERIVED = "__restly_derived__"
 
 
 class ResourceMeta(type):
-    """Metaclass of :class:`~restly.View` and every view class built on it."""
+    """Metaclass of `View` and every view class built on it."""
 
     def __new__(
         mcs,
@@ -62,12 +64,12 @@ class ResourceMeta(type):
 
 
 def is_model_view(cls: type) -> bool:
-    """Return whether ``cls`` is a model-backed view (``RestView`` and friends)."""
+    """Return whether `cls` is a model-backed view (`RestView` and friends)."""
     return bool(getattr(cls, "__restly_model_view__", False))
 
 
 def declared(cls: type, name: str, default: Any = None) -> Any:
-    """Return the value of option ``name`` the user declared nearest in the MRO.
+    """Return the value of option `name` the user declared nearest in the MRO.
 
     Values that restly derived and stored on a class are skipped, so a subclass with
     another model gets its own derived schemas instead of its parent's.
@@ -79,7 +81,7 @@ def declared(cls: type, name: str, default: Any = None) -> Any:
 
 
 def set_derived(cls: type, name: str, value: Any) -> None:
-    """Store a derived option on ``cls``, remembering it was not declared by the user."""
+    """Store a derived option on `cls`, remembering it was not declared by the user."""
     setattr(cls, name, value)
     derived = cls.__dict__.get(_DERIVED)
     if derived is None:
@@ -134,6 +136,6 @@ def _prepare(cls: type) -> list[str]:
 
 
 def _register(cls: type, fr_globals: FRGlobals) -> None:
-    """Bind ``cls`` to ``fr_globals`` and add it to that globals' registry."""
+    """Bind `cls` to `fr_globals` and add it to that globals' registry."""
     cls.__restly_globals__ = fr_globals
     fr_globals.registry.add(cls)

@@ -1,14 +1,14 @@
 """Database configuration and sessions, per application.
 
-::
+```python
+import restly as fr
+from restly.db import FRGlobals, use_fr_globals
 
-    import restly as fr
-    from restly.db import FRGlobals, use_fr_globals
+fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
 
-    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
-
-    async with fr.async_session() as session:
-        ...
+async with fr.async_session() as session:
+    ...
+```
 """
 
 from ._config import configure

@@ -1,11 +1,11 @@
-"""``configure``: set the database and error handling of the active :class:`FRGlobals`.
+"""`configure`: set the database and error handling of the active `FRGlobals`.
 
-::
-
-    fr.configure(async_database_url="sqlite+aiosqlite:///app.db")          # async views
-    fr.configure(database_url="postgresql+psycopg://localhost/app")        # sync views
-    fr.configure(session_generator=my_get_db)                              # your own sessions
-    fr.configure(app=app)                                                  # + 409/503 handlers
+```python
+fr.configure(async_database_url="sqlite+aiosqlite:///app.db")          # async views
+fr.configure(database_url="postgresql+psycopg://localhost/app")        # sync views
+fr.configure(session_generator=my_get_db)                              # your own sessions
+fr.configure(app=app)                                                  # + 409/503 handlers
+```
 
 Each call changes only what it is given.
 """
@@ -52,26 +52,26 @@ def configure(
     default_page_size: int | None = _UNSET,
     max_page_size: int = _UNSET,
 ) -> None:
-    """Configure the active :class:`~restly.db.FRGlobals`; only the arguments given change.
+    """Configure the active `FRGlobals`; only the arguments given change.
 
     Args:
-        app: when given (and ``install_default_exception_handlers``), restly's exception
+        app: when given (and `install_default_exception_handlers`), restly's exception
             handlers are installed on it now (mounting a view on an app does it too).
-        async_database_url: URL of the async engine restly builds (e.g. ``sqlite+aiosqlite``).
+        async_database_url: URL of the async engine restly builds (e.g. `sqlite+aiosqlite`).
         async_engine: an async engine to use as given.
-        async_make_session: an ``async_sessionmaker`` to use as given.
-        database_url: URL of the sync engine restly builds (e.g. ``postgresql+psycopg``).
+        async_make_session: an `async_sessionmaker` to use as given.
+        database_url: URL of the sync engine restly builds (e.g. `postgresql+psycopg`).
         engine: a sync engine to use as given.
-        make_session: a ``sessionmaker`` to use as given.
-        session_generator: an async generator function yielding an ``AsyncSession`` for
-            each request of async views and for ``fr.async_session()``.
-        sync_session_generator: a generator function yielding a ``Session`` for sync
-            views and ``fr.session()``.
-        install_default_exception_handlers: ``False`` leaves error handling to you (restly
+        make_session: a `sessionmaker` to use as given.
+        session_generator: an async generator function yielding an `AsyncSession` for
+            each request of async views and for `fr.async_session()`.
+        sync_session_generator: a generator function yielding a `Session` for sync
+            views and `fr.session()`.
+        install_default_exception_handlers: `False` leaves error handling to you (restly
             then installs no handler, neither here nor when views are mounted).
-        default_page_size: page size of list requests that send ``page`` without
-            ``page_size``, for views created afterwards.
-        max_page_size: the largest ``page_size`` (and the most rows of any list), for views
+        default_page_size: page size of list requests that send `page` without
+            `page_size`, for views created afterwards.
+        max_page_size: the largest `page_size` (and the most rows of any list), for views
             created afterwards.
     """
     g = get_fr_globals()

@@ -1,18 +1,20 @@
-"""Runtime state per application: :class:`FRGlobals` and :func:`use_fr_globals`.
+"""Runtime state per application: `FRGlobals` and `use_fr_globals`.
 
-One ``FRGlobals`` holds everything an app needs at run time: database URLs, engines, session
+One `FRGlobals` holds everything an app needs at run time: database URLs, engines, session
 factories, session generators, the view registry and list defaults. A module-level default
-instance is active unless a ``use_fr_globals`` block activates another::
+instance is active unless a `use_fr_globals` block activates another:
 
-    app_a = FRGlobals()
-    with use_fr_globals(app_a):
-        fr.configure(async_database_url="postgresql+asyncpg://host-a/db")
+```python
+app_a = FRGlobals()
+with use_fr_globals(app_a):
+    fr.configure(async_database_url="postgresql+asyncpg://host-a/db")
 
-        class ItemView(fr.AsyncRestView):      # registered in app_a, bound to it forever
-            prefix = "/items"
-            model = Item
+    class ItemView(fr.AsyncRestView):      # registered in app_a, bound to it forever
+        prefix = "/items"
+        model = Item
+```
 
-The active instance lives in a ``ContextVar``, so each asyncio task sees the globals that were
+The active instance lives in a `ContextVar`, so each asyncio task sees the globals that were
 active when it started. A view remembers the globals it was registered in and activates them
 while it handles a request.
 """
@@ -44,7 +46,7 @@ class FRGlobals:
     """The runtime state of one restly application.
 
     Create one per app when several apps share a process; otherwise the module-level default
-    is used. Attributes are set by :func:`restly.configure` while this instance is active.
+    is used. Attributes are set by `restly.configure` while this instance is active.
     """
 
     def __init__(
@@ -57,14 +59,14 @@ class FRGlobals:
         self.async_database_url: str | URL | None = None
         #: URL for the sync engine restly builds when none is given.
         self.database_url: str | URL | None = None
-        #: An async engine to use as given (else built from ``async_database_url``).
+        #: An async engine to use as given (else built from `async_database_url`).
         self.async_engine: AsyncEngine | None = None
-        #: A sync engine to use as given (else built from ``database_url``).
+        #: A sync engine to use as given (else built from `database_url`).
         self.engine: Engine | None = None
         #: Factory of async sessions (default: ``async_sessionmaker(autoflush=False,
         #: expire_on_commit=False)`` over the async engine).
         self.async_make_session: async_sessionmaker[AsyncSession] | None = None
-        #: Factory of sync sessions (default: ``sessionmaker(expire_on_commit=False)``).
+        #: Factory of sync sessions (default: `sessionmaker(expire_on_commit=False)`).
         self.make_session: sessionmaker[Session] | None = None
         #: Async generator yielding the session of each async request; owns its lifecycle.
         self.session_generator: AsyncSessionGenerator | None = None
@@ -72,11 +74,11 @@ class FRGlobals:
         self.sync_session_generator: SessionGenerator | None = None
         #: Whether mounting a view on an app installs restly's exception handlers.
         self.install_default_exception_handlers: bool = True
-        #: Page size used when a list request sends ``page`` but no ``page_size``; read
-        #: when a view class is created (a view's own ``default_page_size`` wins).
+        #: Page size used when a list request sends `page` but no `page_size`; read
+        #: when a view class is created (a view's own `default_page_size` wins).
         self.default_page_size: int | None = default_page_size
-        #: Upper bound of ``page_size`` and of any unpaginated list; read when a view class
-        #: is created (a view's own ``max_page_size`` wins).
+        #: Upper bound of `page_size` and of any unpaginated list; read when a view class
+        #: is created (a view's own `max_page_size` wins).
         self.max_page_size: int = max_page_size
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
@@ -165,13 +167,13 @@ _ACTIVE: ContextVar[FRGlobals] = ContextVar("restly_fr_globals", default=_DEFAUL
 
 
 def get_fr_globals() -> FRGlobals:
-    """Return the active :class:`FRGlobals` (the module default outside any block)."""
+    """Return the active `FRGlobals` (the module default outside any block)."""
     return _ACTIVE.get()
 
 
 @contextmanager
 def use_fr_globals(fr_globals: FRGlobals) -> Iterator[FRGlobals]:
-    """Make ``fr_globals`` the active runtime state inside the ``with`` block."""
+    """Make `fr_globals` the active runtime state inside the `with` block."""
     token = _ACTIVE.set(fr_globals)
     try:
         yield fr_globals
@@ -180,10 +182,10 @@ def use_fr_globals(fr_globals: FRGlobals) -> Iterator[FRGlobals]:
 
 
 def activate(fr_globals: FRGlobals) -> Any:
-    """Activate ``fr_globals`` without a block; returns the token for :func:`deactivate`."""
+    """Activate `fr_globals` without a block; returns the token for `deactivate`."""
     return _ACTIVE.set(fr_globals)
 
 
 def deactivate(token: Any) -> None:
-    """Undo :func:`activate`."""
+    """Undo `activate`."""
     _ACTIVE.reset(token)

@@ -1,20 +1,24 @@
 """Sessions: context managers for scripts and FastAPI dependencies for requests.
 
-Outside a request (background tasks, scripts)::
+Outside a request (background tasks, scripts):
 
-    async with fr.async_session() as session:
-        session.add(World(message="hi"))
-    # committed here; rolled back instead if the block raised
+```python
+async with fr.async_session() as session:
+    session.add(World(message="hi"))
+# committed here; rolled back instead if the block raised
+```
 
-In a request, declare the dependency on a view or a route::
+In a request, declare the dependency on a view or a route:
 
-    class Stats(fr.View):
-        prefix = "/stats"
-        session: fr.AsyncSessionDep
+```python
+class Stats(fr.View):
+    prefix = "/stats"
+    session: fr.AsyncSessionDep
+```
 
 A session used by a request is committed before the response is sent when it still holds a
 transaction, and rolled back when the handler raised: no partial write survives a failed request.
-A configured ``session_generator`` / ``sync_session_generator`` owns its session's lifecycle
+A configured `session_generator` / `sync_session_generator` owns its session's lifecycle
 (creation and closing); restly still commits or rolls back around the handler.
 """
 
@@ -53,7 +57,7 @@ __all__ = [
 async def async_session(fr_globals: FRGlobals | None = None) -> AsyncIterator[AsyncSession]:
     """Open an async session from the active globals; commit on success, roll back on error.
 
-    Uses the configured ``session_generator`` when there is one, else the configured
+    Uses the configured `session_generator` when there is one, else the configured
     async sessionmaker.
     """
     g = fr_globals or get_fr_globals()
@@ -82,7 +86,7 @@ async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
 def session(fr_globals: FRGlobals | None = None) -> Iterator[Session]:
     """Open a sync session from the active globals; commit on success, roll back on error.
 
-    Uses the configured ``sync_session_generator`` when there is one, else the configured
+    Uses the configured `sync_session_generator` when there is one, else the configured
     sessionmaker.
     """
     g = fr_globals or get_fr_globals()
@@ -107,7 +111,7 @@ open_session = session
 
 
 async def get_async_session() -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: the request's async session (see :data:`AsyncSessionDep`)."""
+    """FastAPI dependency: the request's async session (see `AsyncSessionDep`)."""
     g = get_fr_globals()
     if g.session_generator is not None:
         async with async_session(g) as generated:
@@ -128,9 +132,9 @@ async def get_async_session() -> AsyncIterator[AsyncSession]:
 
 
 async def get_session() -> AsyncIterator[Session]:
-    """FastAPI dependency: the request's sync session (see :data:`SessionDep`).
+    """FastAPI dependency: the request's sync session (see `SessionDep`).
 
-    An async generator on purpose: creating a ``Session`` does no I/O, so the request
+    An async generator on purpose: creating a `Session` does no I/O, so the request
     avoids two threadpool hops; the commit, which does I/O, runs in the threadpool only
     when the handler left a transaction open.
     """
@@ -184,10 +188,10 @@ def _rollback_and_exit(
 
 
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session, scope="function")]
-"""The request's ``AsyncSession``: committed before the response, rolled back on error."""
+"""The request's `AsyncSession`: committed before the response, rolled back on error."""
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-"""The request's sync ``Session``: committed before the response, rolled back on error."""
+"""The request's sync `Session`: committed before the response, rolled back on error."""
 
 
 def get_async_engine() -> AsyncEngine:
@@ -201,12 +205,12 @@ def get_engine() -> Engine:
 
 
 def create_all(base: Any, engine: Engine | None = None) -> None:
-    """Create the tables of ``base`` (a declarative base or a ``MetaData``)."""
+    """Create the tables of `base` (a declarative base or a `MetaData`)."""
     _metadata(base).create_all(engine or get_engine())
 
 
 async def async_create_all(base: Any, engine: AsyncEngine | None = None) -> None:
-    """Create the tables of ``base`` (a declarative base or a ``MetaData``), async."""
+    """Create the tables of `base` (a declarative base or a `MetaData`), async."""
     async with (engine or get_async_engine()).begin() as connection:
         await connection.run_sync(_metadata(base).create_all)
 

@@ -1,16 +1,20 @@
 """Base classes for restly schemas.
 
-``BaseSchema`` is a Pydantic v2 model that reads ORM objects (``from_attributes=True``) and
-accepts both field names and aliases on input. ``IDSchema`` adds a read-only ``id``::
+`BaseSchema` is a Pydantic v2 model that reads ORM objects (`from_attributes=True`) and
+accepts both field names and aliases on input. `IDSchema` adds a read-only `id`:
 
-    class WorldSchema(fr.IDSchema):
-        message: str
+```python
+class WorldSchema(fr.IDSchema):
+    message: str
+```
 
-``IDSchema[Model]`` is a reference to one ``Model`` row in nested form, ``{"id": 5}`` (see
-``restly.schemas._refs``)::
+`IDSchema[Model]` is a reference to one `Model` row in nested form, `{"id": 5}` (see
+`restly.schemas._refs`):
 
-    class BookSchema(fr.IDSchema):
-        author: fr.IDSchema[Author]
+```python
+class BookSchema(fr.IDSchema):
+    author: fr.IDSchema[Author]
+```
 """
 
 from __future__ import annotations
@@ -34,10 +38,10 @@ class BaseSchema(BaseModel):
 
 
 class IDSchema(BaseSchema):
-    """A schema with a read-only integer ``id``: the usual base for resource schemas.
+    """A schema with a read-only integer `id`: the usual base for resource schemas.
 
-    ``IDSchema[Model]`` is the nested reference form: ``{"id": <Model's primary key>}``,
-    required and writable, resolved to the ``Model`` row on write.
+    `IDSchema[Model]` is the nested reference form: `{"id": <Model's primary key>}`,
+    required and writable, resolved to the `Model` row on write.
     """
 
     id: ReadOnly[int]

@@ -1,15 +1,17 @@
-"""Field markers: ``ReadOnly[T]`` and ``WriteOnly[T]``.
+"""Field markers: `ReadOnly[T]` and `WriteOnly[T]`.
 
-``ReadOnly`` fields appear in responses but are never accepted on input: they are dropped from
-the derived creation and update schemas, so a client cannot mass-assign them. ``WriteOnly``
-fields are accepted on input but never appear in any response, nested ones included::
+`ReadOnly` fields appear in responses but are never accepted on input: they are dropped from
+the derived creation and update schemas, so a client cannot mass-assign them. `WriteOnly`
+fields are accepted on input but never appear in any response, nested ones included:
 
-    class UserSchema(fr.IDSchema):
-        email: str
-        password: fr.WriteOnly[str]
-        created_at: fr.ReadOnly[datetime]
+```python
+class UserSchema(fr.IDSchema):
+    email: str
+    password: fr.WriteOnly[str]
+    created_at: fr.ReadOnly[datetime]
+```
 
-Both are ``Annotated`` aliases, so type checkers see plain ``str`` / ``datetime``.
+Both are `Annotated` aliases, so type checkers see plain `str` / `datetime`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ T = TypeVar("T")
 
 
 class _AccessMarker:
-    """Metadata object placed in ``Annotated``; also sets readOnly/writeOnly in JSON schema."""
+    """Metadata object placed in `Annotated`; also sets readOnly/writeOnly in JSON schema."""
 
     __slots__ = ("keyword",)
 
@@ -56,12 +58,12 @@ WriteOnly = Annotated[T, WRITE_ONLY]
 
 
 def is_read_only(field: FieldInfo) -> bool:
-    """Return whether a pydantic field was declared ``ReadOnly[...]``."""
+    """Return whether a pydantic field was declared `ReadOnly[...]`."""
     return _has_marker(field, READ_ONLY)
 
 
 def is_write_only(field: FieldInfo) -> bool:
-    """Return whether a pydantic field was declared ``WriteOnly[...]``."""
+    """Return whether a pydantic field was declared `WriteOnly[...]`."""
     return _has_marker(field, WRITE_ONLY)
 
 

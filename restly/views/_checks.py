@@ -1,9 +1,11 @@
-"""Configuration checks run by ``ResourceMeta`` when a view class is created.
+"""Configuration checks run by `ResourceMeta` when a view class is created.
 
 Each check returns a list of messages; each message names the class and the attribute, says
-what was given and how to fix it, e.g.::
+what was given and how to fix it, e.g.:
 
-    ArticleView.prefix must start with '/'; got 'articles'. Use prefix = "/articles".
+```python
+ArticleView.prefix must start with '/'; got 'articles'. Use prefix = "/articles".
+```
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _SCHEMA_OPTIONS = ("schema", "creation_schema", "update_schema", "response_schem
 
 
 def check_prefix(cls: type, *, required: bool) -> list[str]:
-    """``prefix`` is ``""`` (plain views only) or starts with '/' and has no trailing '/'."""
+    """`prefix` is `""` (plain views only) or starts with '/' and has no trailing '/'."""
     owner = cls.__name__
     prefix = getattr(cls, "prefix", None)
     if prefix is None or (required and prefix == ""):
@@ -46,7 +48,7 @@ def check_prefix(cls: type, *, required: bool) -> list[str]:
 
 
 def check_model_view(cls: type) -> list[str]:
-    """Check ``model``, declared schemas, ``id_type``, ``exclude_routes`` and list options."""
+    """Check `model`, declared schemas, `id_type`, `exclude_routes` and list options."""
     problems = _check_model(cls)
     for option in _SCHEMA_OPTIONS:
         problems += _check_schema_option(cls, option)

@@ -1,6 +1,6 @@
 """Turn the route methods of a view class into FastAPI endpoints, once per class.
 
-A view method ``async def get(self, id: int)`` becomes an endpoint whose signature holds the
+A view method `async def get(self, id: int)` becomes an endpoint whose signature holds the
 method's own parameters plus one parameter per class-level dependency (``session:
 fr.AsyncSessionDep``). FastAPI resolves them all; the endpoint builds the view instance, sets
 the dependencies as attributes and calls the method. Sync methods give sync endpoints, which
@@ -37,7 +37,7 @@ class CompiledRoute:
 
 
 def class_dependencies(view: type) -> dict[str, Any]:
-    """Return ``{attribute: annotation}`` of the class-level dependencies along the MRO."""
+    """Return `{attribute: annotation}` of the class-level dependencies along the MRO."""
     found: dict[str, Any] = {}
     for klass in reversed(view.__mro__):
         for attribute, annotation in _own_annotations(klass).items():
@@ -55,11 +55,11 @@ def class_dependencies(view: type) -> dict[str, Any]:
 
 
 def collect_routes(view: type) -> dict[str, tuple[Callable[..., Any], RouteSpec]]:
-    """Return ``{method name: (implementation, spec)}`` for the routes of ``view``.
+    """Return `{method name: (implementation, spec)}` for the routes of `view`.
 
     The implementation is the most derived definition of the name; the spec is the most
     derived one recorded for it, so overriding a route method without re-decorating it
-    keeps the route. A name set to ``None`` in a subclass removes the route.
+    keeps the route. A name set to `None` in a subclass removes the route.
     """
     specs: dict[str, RouteSpec] = {}
     for klass in reversed(view.__mro__):
@@ -80,7 +80,7 @@ def collect_routes(view: type) -> dict[str, tuple[Callable[..., Any], RouteSpec]
 def compile_routes(
     view: type, prefix: str, excluded: frozenset[str]
 ) -> tuple[list[CompiledRoute], list[str]]:
-    """Build the endpoints of ``view``; return them with any problems found (conflicts)."""
+    """Build the endpoints of `view`; return them with any problems found (conflicts)."""
     dependencies = class_dependencies(view)
     compiled: list[CompiledRoute] = []
     seen: dict[tuple[str, str], str] = {}
@@ -114,7 +114,7 @@ def compile_routes(
 
 
 def join_path(prefix: str, path: str) -> str:
-    """Join a view prefix and a route path (``"/" + "/{id}"`` is ``"/{id}"``)."""
+    """Join a view prefix and a route path (`"/" + "/{id}"` is `"/{id}"`)."""
     joined = prefix.rstrip("/") + path
     return joined or "/"
 
@@ -127,10 +127,10 @@ def _static_first(path: str) -> tuple[int, ...]:
 def _build_endpoint(
     view: type, name: str, implementation: Callable[..., Any], dependencies: dict[str, Any]
 ) -> Callable[..., Any]:
-    # eval_str: modules using ``from __future__ import annotations`` hold strings that
+    # eval_str: modules using `from __future__ import annotations` hold strings that
     # FastAPI would try to resolve in *this* module's namespace.
     signature = inspect.signature(implementation, eval_str=True)
-    own = list(signature.parameters.values())[1:]  # drop ``self``
+    own = list(signature.parameters.values())[1:]  # drop `self`
     parameters = [
         parameter.replace(
             kind=inspect.Parameter.KEYWORD_ONLY,
@@ -179,7 +179,7 @@ def _build_endpoint(
 
 
 def _resolve(value: Any, view: type) -> Any:
-    """Replace slots (also inside ``Annotated``) with what they name on ``view``."""
+    """Replace slots (also inside `Annotated`) with what they name on `view`."""
     if isinstance(value, Slot):
         return value.resolve(view)
     if typing.get_origin(value) is Annotated:

@@ -1,15 +1,17 @@
 """Free helpers that turn validated schema objects into ORM objects and save them.
 
 The generated REST views call these through their override seams; they are public so custom
-routes can do the same::
+routes can do the same:
 
-    obj = fr.make_new_object(session, World, creation_schema_obj)
-    fr.save_object(session, obj)            # flush, then refresh server-set values
+```python
+obj = fr.make_new_object(session, World, creation_schema_obj)
+fr.save_object(session, obj)            # flush, then refresh server-set values
+```
 
 Only the fields a client sent (plus schema defaults) are written, so column defaults and
-server defaults apply to everything else. Reference fields (``fr.IDRef[Model]``,
-``fr.IDSchema[Model]``) are resolved to the referenced rows first, one query per field; a
-missing id answers 404 (see ``restly.schemas._refs``).
+server defaults apply to everything else. Reference fields (`fr.IDRef[Model]`,
+`fr.IDSchema[Model]`) are resolved to the referenced rows first, one query per field; a
+missing id answers 404 (see `restly.schemas._refs`).
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ M = TypeVar("M")
 
 
 def schema_values(schema_obj: BaseModel, *, include_defaults: bool) -> dict[str, Any]:
-    """Return ``{attribute: value}`` for the fields the client sent.
+    """Return `{attribute: value}` for the fields the client sent.
 
-    With ``include_defaults`` the schema's own non-``None`` defaults are added for fields
-    that were not sent (a ``status: str = "draft"`` default reaches the database).
+    With `include_defaults` the schema's own non-`None` defaults are added for fields
+    that were not sent (a `status: str = "draft"` default reaches the database).
     """
     sent = schema_obj.model_fields_set
     fields = set(sent)
@@ -67,10 +69,10 @@ def _fields_with_defaults(schema: type[BaseModel]) -> frozenset[str]:
 
 
 def make_new_object(session: Session | AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
-    """Build a ``model`` instance from ``schema_obj`` and add it to ``session``.
+    """Build a `model` instance from `schema_obj` and add it to `session`.
 
     Reference fields are resolved to the referenced rows (404 for a missing id); with an
-    ``AsyncSession`` use :func:`async_make_new_object` for schemas that have some.
+    `AsyncSession` use `async_make_new_object` for schemas that have some.
     """
     values = schema_values(schema_obj, include_defaults=True)
     values = resolve_references(session, model, type(schema_obj), values)
@@ -80,7 +82,7 @@ def make_new_object(session: Session | AsyncSession, model: type[M], schema_obj:
 
 
 def update_object(session: Session | AsyncSession, obj: M, schema_obj: BaseModel) -> M:
-    """Apply the fields the client sent in ``schema_obj`` to ``obj``.
+    """Apply the fields the client sent in `schema_obj` to `obj`.
 
     Reference fields are resolved to the referenced rows (404 for a missing id).
     """
@@ -92,9 +94,9 @@ def update_object(session: Session | AsyncSession, obj: M, schema_obj: BaseModel
 
 
 def save_object(session: Session, obj: M, *, options: Sequence[ORMOption] = ()) -> M:
-    """Flush ``obj``, then reload only the attributes the database set and did not return.
+    """Flush `obj`, then reload only the attributes the database set and did not return.
 
-    With loader ``options`` (a view passes the ones its responses need), an object that is
+    With loader `options` (a view passes the ones its responses need), an object that is
     new or whose relationships or foreign keys changed is re-selected with them instead,
     so the relationships a response shows are loaded and current.
     """
@@ -125,13 +127,13 @@ def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
 
 
 def delete_object(session: Session, obj: Any) -> None:
-    """Delete ``obj`` and flush, so constraint errors surface inside the request."""
+    """Delete `obj` and flush, so constraint errors surface inside the request."""
     session.delete(obj)
     session.flush()
 
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
-    """Async twin of :func:`make_new_object`."""
+    """Async twin of `make_new_object`."""
     if references_in(type(schema_obj), model):
         # Resolving queries the database: run the sync code on the session's greenlet.
         return await session.run_sync(make_new_object, model, schema_obj)
@@ -141,7 +143,7 @@ async def async_make_new_object(session: AsyncSession, model: type[M], schema_ob
 
 
 async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseModel) -> M:
-    """Async twin of :func:`update_object`.
+    """Async twin of `update_object`.
 
     With references, the sync code runs on the session's greenlet: it queries the database,
     and replacing a collection loads its old members.
@@ -154,7 +156,7 @@ async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseMod
 async def async_save_object(
     session: AsyncSession, obj: M, *, options: Sequence[ORMOption] = ()
 ) -> M:
-    """Async twin of :func:`save_object`."""
+    """Async twin of `save_object`."""
     session.add(obj)
     reload = _needs_reload(inspect(obj), options)
     await session.flush()
@@ -169,6 +171,6 @@ async def async_save_object(
 
 
 async def async_delete_object(session: AsyncSession, obj: Any) -> None:
-    """Async twin of :func:`delete_object`."""
+    """Async twin of `delete_object`."""
     await session.delete(obj)
     await session.flush()

@@ -1,17 +1,17 @@
-"""Route decorators for view methods: ``route``, ``get``, ``post``, ``put``, ``patch``, ``delete``.
+"""Route decorators for view methods: `route`, `get`, `post`, `put`, `patch`, `delete`.
 
-::
+```python
+class Health(fr.View):
+    prefix = "/health"
 
-    class Health(fr.View):
-        prefix = "/health"
+    @fr.get("")
+    async def status(self) -> dict[str, str]:
+        return {"status": "ok"}
+```
 
-        @fr.get("")
-        async def status(self) -> dict[str, str]:
-            return {"status": "ok"}
-
-A decorator only records a :class:`RouteSpec` on the function; ``ResourceMeta`` turns the
+A decorator only records a `RouteSpec` on the function; `ResourceMeta` turns the
 methods of a view class into FastAPI endpoints when the class is created. Paths are relative
-to the view's ``prefix``.
+to the view's `prefix`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class Slot:
-    """A placeholder filled per view class: ``getattr(view, name)`` wrapped by ``wrap``.
+    """A placeholder filled per view class: `getattr(view, name)` wrapped by `wrap`.
 
     The generated REST routes use slots in their signatures (body schema, id type, list
     parameters) so that one method on the base class serves every subclass.
@@ -60,10 +60,10 @@ def route(
     status_code: int | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
-    """Make a view method an endpoint answering ``methods`` at ``prefix + path``.
+    """Make a view method an endpoint answering `methods` at `prefix + path`.
 
-    ``options`` are passed to FastAPI's ``add_api_route`` (``response_model``, ``summary``,
-    ``responses``, ``dependencies``, ``tags``, ...).
+    `options` are passed to FastAPI's `add_api_route` (`response_model`, `summary`,
+    `responses`, `dependencies`, `tags`, ...).
     """
     if not isinstance(path, str) or (path and not path.startswith("/")):
         raise ValueError(f"route paths must be '' or start with '/'; got {path!r}")
@@ -88,7 +88,7 @@ def _method_decorator(method: str, default_status: int) -> Callable[..., Callabl
     decorator.__name__ = method.lower()
     decorator.__qualname__ = method.lower()
     decorator.__doc__ = (
-        f"Make a view method a ``{method}`` endpoint (status {default_status} by default)."
+        f"Make a view method a `{method}` endpoint (status {default_status} by default)."
     )
     return decorator
 
@@ -101,5 +101,5 @@ delete = _method_decorator("DELETE", 204)
 
 
 def route_spec(function: Any) -> RouteSpec | None:
-    """Return the :class:`RouteSpec` a decorator recorded on ``function``, if any."""
+    """Return the `RouteSpec` a decorator recorded on `function`, if any."""
     return getattr(function, _ROUTE_ATTRIBUTE, None)
