@@ -13,6 +13,10 @@
 Mounting is idempotent per app or router: a view is never added twice. Routes are added
 straight to the target router (no intermediate router is copied); a collection answers both
 ``/world`` and ``/world/`` without a redirect, and OpenAPI shows ``/world`` once.
+
+Every route is hardened (see ``restly._limits``): strict JSON bodies, no NUL characters in
+URLs, and the body limit of the view's ``FRGlobals.max_body_size`` unless the route decorator
+passed its own ``max_body_size``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, Depends, FastAPI
 
 from ._handlers import install_exception_handlers
+from ._limits import hardened_route_class
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 
@@ -75,8 +80,11 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
     fr_globals: FRGlobals = view.__restly_globals__  # type: ignore[attr-defined]
     shared_dependencies = [Depends(_activator(fr_globals)), *(view.dependencies or ())]  # type: ignore[attr-defined]
     prefix = getattr(view, "prefix", "")
+    route_class = hardened_route_class(router.route_class)
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)
+        options.setdefault("max_body_size", fr_globals.max_body_size)
+        options.setdefault("route_class_override", route_class)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
         arguments = dict(
             methods=list(compiled.methods),
