@@ -2,7 +2,7 @@
 
 ::
 
-    classify(error)  # -> "unavailable" | "conflict" | "invalid" | None
+    classify(error)  # -> "unavailable" | "conflict" | "constraint" | "invalid" | None
 
 - ``"unavailable"`` (answered 503 with ``Retry-After``): the server cannot be reached or went
   away, a connection was invalidated, the pool had no connection in time, SQLite is locked or
@@ -12,6 +12,9 @@
   ``LOCKED``, ``IOERR``, ``FULL``, ``CANTOPEN``.
 - ``"conflict"`` (409): a serialization failure or deadlock between concurrent transactions
   (SQLSTATE ``40001``/``40P01``, MySQL 1213); the client may retry.
+- ``"constraint"`` (409, like an ``IntegrityError``): a CHECK constraint failed where the
+  driver reports it as an operational error (MySQL 3819, MariaDB 4025 — MariaDB checks JSON
+  columns with ``JSON_VALID``, which refuses more than 32 levels of nesting).
 - ``"invalid"`` (422): the database refused a value (``DataError``, SQLSTATE class ``22``,
   MySQL 1264/1292/1366/1406): too long, out of range, not representable.
 - ``None``: a programming error (no such table, syntax error, wrong column...). restly does
@@ -26,7 +29,7 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 
 __all__ = ["Fault", "classify"]
 
-Fault = Literal["unavailable", "conflict", "invalid"]
+Fault = Literal["unavailable", "conflict", "constraint", "invalid"]
 
 _PG_UNAVAILABLE_CLASSES = ("08", "53")
 _PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "57014", "55P03"})
@@ -34,6 +37,7 @@ _PG_CONFLICT = frozenset({"40001", "40P01"})
 
 _MYSQL_UNAVAILABLE = frozenset({1040, 1205, 2002, 2003, 2006, 2013, 2055, 3024, 4031})
 _MYSQL_CONFLICT = frozenset({1213})
+_MYSQL_CONSTRAINT = frozenset({3819, 4025})  # CHECK failed (MySQL, MariaDB; e.g. JSON_VALID)
 _MYSQL_INVALID = frozenset({1264, 1292, 1366, 1406})
 
 # sqlite3 primary result codes: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
@@ -48,12 +52,12 @@ def classify(error: DBAPIError) -> Fault | None:
     if isinstance(error, DataError):
         return "invalid"
     original = error.orig
+    code = _mysql_code(original)  # before SQLSTATE: PyMySQL sets a coarse one too
+    if code is not None:
+        return _mysql(code)
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if isinstance(sqlstate, str):
         return _postgres(sqlstate)
-    code = _mysql_code(original)
-    if code is not None:
-        return _mysql(code)
     sqlite_code = getattr(original, "sqlite_errorcode", None)
     if isinstance(sqlite_code, int):
         return "unavailable" if sqlite_code & 0xFF in _SQLITE_UNAVAILABLE else None
@@ -77,6 +81,8 @@ def _postgres(sqlstate: str) -> Fault | None:
         return "unavailable"
     if sqlstate.startswith("22"):
         return "invalid"
+    if sqlstate.startswith("23"):
+        return "constraint"
     return None
 
 
@@ -92,6 +98,8 @@ def _mysql(code: int) -> Fault | None:
         return "unavailable"
     if code in _MYSQL_CONFLICT:
         return "conflict"
+    if code in _MYSQL_CONSTRAINT:
+        return "constraint"
     if code in _MYSQL_INVALID:
         return "invalid"
     return None

@@ -7,6 +7,7 @@ exception                                             status  why
 ``StaleDataError``                                    409     the row changed or vanished
                                                               under a concurrent request
 ``DBAPIError`` of a serialization failure/deadlock    409     concurrent transactions collided
+``DBAPIError`` of a failed CHECK (MySQL/MariaDB)      409     a constraint was violated
 ``DBAPIError`` the database refused a value           422     e.g. out of range, not storable
 ``DBAPIError`` unreachable / locked / timed out       503     transient; ``Retry-After: 1``
 ``sqlalchemy.exc.TimeoutError`` (pool exhausted)      503     transient; ``Retry-After: 1``
@@ -61,6 +62,8 @@ async def _database_error_handler(request: Request, error: Exception) -> JSONRes
         return _unavailable()
     if fault == "conflict":
         return JSONResponse({"detail": _CONCURRENT}, status_code=409)
+    if fault == "constraint":
+        return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
     if fault == "invalid":
         return JSONResponse({"detail": _INVALID}, status_code=422)
     raise error  # a programming error: the server error middleware answers 500

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["describe_integrity_error"]
 
 
-def describe_integrity_error(error: IntegrityError) -> str:
+def describe_integrity_error(error: DBAPIError) -> str:
     return "Integrity constraint violated"

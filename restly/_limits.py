@@ -8,6 +8,7 @@ own route class, so the checks run before FastAPI validates anything::
     POST /authors  {"name": "a\\u0000b"}       -> 422 (NUL character)
     POST /authors  [[[[ ... 10,000 levels       -> 422 (nested too deeply)
     GET  /countries/a%00b                      -> 422 (NUL character in the path)
+    GET  /authors?name=%ff                     -> 422 (not UTF-8)
     POST /authors  <2 MiB of JSON>             -> 413 {"detail": "Content Too Large"}
 
 The body is parsed once, here, strictly (``NaN``, ``Infinity``, numbers that overflow a float
@@ -15,9 +16,12 @@ and more than :data:`MAX_JSON_DEPTH` levels of nesting are refused); FastAPI the
 parsed value. NUL characters and lone surrogates are refused on every backend, because
 PostgreSQL cannot store them and no JSON encoder can answer them back.
 
-The size limit is FastAPI's own per-route ``max_body_size``; restly passes
-``FRGlobals.max_body_size`` (``fr.configure(max_body_size=...)``, default 1 MiB, ``None`` for
-no limit) when it mounts a view, unless the route decorator set ``max_body_size`` itself.
+The size limit is ``FRGlobals.max_body_size`` (``fr.configure(max_body_size=...)``, default
+1 MiB, ``None`` for no limit), read when a view is mounted. A declared ``Content-Length`` above
+it is refused before reading; a body without one is counted while it is read. restly enforces
+it itself rather than through FastAPI's ``max_body_size`` route option, whose 413 answer is
+plain text; a route decorator may still pass FastAPI's option (it applies as well). Form and
+multipart bodies are left to FastAPI's form limits (only their ``Content-Length`` is checked).
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ import re
 from collections.abc import Callable, Coroutine
 from functools import cache
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+
+from .exc import PayloadTooLarge
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -48,6 +55,7 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 MAX_JSON_DEPTH = 100
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOO_LARGE = "Content Too Large"
 # "\ud800".."\udfff" written as JSON escapes; raw UTF-8 cannot encode surrogates at all.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _NUL_ESCAPE = b"\\u0000"
@@ -118,6 +126,11 @@ def _check_strings(value: Any) -> None:
                 raise _JSONRefused(f"strings cannot contain a {kind}")
 
 
+def _is_form(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").lower()
+    return content_type.startswith(("multipart/", "application/x-www-form-urlencoded"))
+
+
 def _is_json(request: Request) -> bool:
     content_type = request.headers.get("content-type")
     if content_type is None:
@@ -142,13 +155,13 @@ def _json_error(reason: str) -> RequestValidationError:
     )
 
 
-def _nul_error(location: str) -> RequestValidationError:
+def _url_error(location: str) -> RequestValidationError:
     return RequestValidationError(
         [
             {
-                "type": "string_pattern_mismatch",
+                "type": "value_error",
                 "loc": (location,),
-                "msg": f"The {location} cannot contain a NUL character",
+                "msg": f"The {location} must be valid UTF-8 without NUL characters",
                 "input": None,
             }
         ]
@@ -156,26 +169,56 @@ def _nul_error(location: str) -> RequestValidationError:
 
 
 def _check_url(request: Request) -> None:
+    """Refuse NUL characters and invalid UTF-8 in the path and the query string."""
     scope = request.scope
-    if "\x00" in scope.get("path", ""):
-        raise _nul_error("path")
-    if b"%00" in scope.get("query_string", b""):
-        raise _nul_error("query")
+    raw_path = scope.get("raw_path")
+    if "\x00" in scope.get("path", "") or (raw_path is not None and not _decodes(raw_path)):
+        raise _url_error("path")
+    query = scope.get("query_string", b"")
+    if b"%00" in query or not _decodes(query):
+        raise _url_error("query")
 
 
-async def _read_strict_json(request: Request) -> None:
-    if request.method not in _BODY_METHODS or not _is_json(request):
-        return
-    body = await request.body()
-    if not body:
+def _decodes(raw: bytes) -> bool:
+    """Whether percent-decoded ``raw`` is valid UTF-8 (ASCII-only is, and is the usual case)."""
+    if raw.isascii() and b"%" not in raw:
+        return True
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def _read_body(request: Request, limit: int | None) -> bytes | None:
+    """Read the body (JSON or raw), refusing it with 413 past ``limit`` bytes."""
+    if limit is not None:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(_TOO_LARGE)
+    if request.method not in _BODY_METHODS or _is_form(request):
+        return None  # forms stream through FastAPI's own form limits
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise PayloadTooLarge(_TOO_LARGE)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's cache: FastAPI reads the body from here
+    return body
+
+
+def _parse_json_body(request: Request, body: bytes) -> None:
+    if not body or not _is_json(request):
         return
     try:
         parsed = parse_json_strictly(body)
     except (ValueError, RecursionError) as error:
         reason = str(error) if isinstance(error, _JSONRefused) else _reason(error)
         raise _json_error(reason) from None
-    # Starlette caches the parsed body here; FastAPI's ``await request.json()`` reuses it.
-    request._json = parsed
+    request._json = parsed  # Starlette's cache: ``await request.json()`` returns it
 
 
 def _reason(error: BaseException) -> str:
@@ -190,15 +233,23 @@ def _reason(error: BaseException) -> str:
 
 @cache
 def hardened_route_class(route_class: type[APIRoute]) -> type[APIRoute]:
-    """Return a subclass of ``route_class`` whose handler checks URLs and JSON bodies first."""
+    """Return a subclass of ``route_class`` whose handler checks URLs and bodies first.
+
+    The body limit is the route's ``restly_max_body_size`` attribute (bytes, or ``None``).
+    """
 
     class HardenedRoute(route_class):  # type: ignore[valid-type, misc]
+        restly_max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
+
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handle = super().get_route_handler()
+            route = self
 
             async def hardened(request: Request) -> Response:
                 _check_url(request)
-                await _read_strict_json(request)
+                body = await _read_body(request, route.restly_max_body_size)
+                if body is not None:
+                    _parse_json_body(request, body)
                 return await handle(request)
 
             return hardened

@@ -14,9 +14,8 @@ Mounting is idempotent per app or router: a view is never added twice. Routes ar
 straight to the target router (no intermediate router is copied); a collection answers both
 ``/world`` and ``/world/`` without a redirect, and OpenAPI shows ``/world`` once.
 
-Every route is hardened (see ``restly._limits``): strict JSON bodies, no NUL characters in
-URLs, and the body limit of the view's ``FRGlobals.max_body_size`` unless the route decorator
-passed its own ``max_body_size``.
+Every route is hardened (see ``restly._limits``): strict JSON bodies, no NUL characters or
+invalid UTF-8 in URLs, and the body limit of the view's ``FRGlobals.max_body_size``.
 """
 
 from __future__ import annotations
@@ -83,7 +82,6 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
     route_class = hardened_route_class(router.route_class)
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)
-        options.setdefault("max_body_size", fr_globals.max_body_size)
         options.setdefault("route_class_override", route_class)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
         arguments = dict(
@@ -95,10 +93,12 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
             **options,
         )
         router.add_api_route(compiled.path, compiled.endpoint, **arguments)
+        router.routes[-1].restly_max_body_size = fr_globals.max_body_size  # type: ignore[attr-defined]
         if prefix and compiled.path == prefix:
             # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
             arguments.update(include_in_schema=False, name=f"{arguments['name']}/")
             router.add_api_route(compiled.path + "/", compiled.endpoint, **arguments)
+            router.routes[-1].restly_max_body_size = fr_globals.max_body_size  # type: ignore[attr-defined]
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document

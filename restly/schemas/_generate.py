@@ -12,8 +12,9 @@ This is what a view uses when it declares no ``schema``::
 
 Rules, per column:
 
-- the type comes from the column type (``String(n)`` adds ``max_length=n``, integer columns
-  get their storage range, ``Enum`` becomes the enum class or a ``Literal``);
+- the type comes from the column type (``String(n)`` adds ``max_length=n``, integer and
+  ``Numeric(p, s)`` columns get their storage range, floats refuse NaN and infinities,
+  ``Enum`` becomes the enum class or a ``Literal``);
 - nullable columns accept ``None``;
 - ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
   read-only; a column with a default, a server default or that is nullable is optional on
@@ -129,7 +130,8 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
         return Annotated[float, Field(allow_inf_nan=False)]
     if isinstance(sql_type, types.Numeric):
-        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False)]
+        bounds = _numeric_range(sql_type)
+        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False, **bounds)]
     if isinstance(sql_type, types.Uuid):
         return uuid.UUID
     if isinstance(sql_type, types.JSON):
@@ -137,6 +139,15 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.ARRAY):
         return list[column_python_type(sql_type.item_type)]  # type: ignore[misc]
     return _python_type(sql_type)
+
+
+def _numeric_range(sql_type: types.Numeric[Any]) -> dict[str, int]:
+    """``Numeric(p, s)`` stores fewer than ``p - s`` integer digits: bound the input to it."""
+    precision = getattr(sql_type, "precision", None)
+    if not isinstance(precision, int):
+        return {}
+    bound = 10 ** (precision - (sql_type.scale or 0))
+    return {"gt": -bound, "lt": bound}
 
 
 def _python_type(sql_type: types.TypeEngine[Any]) -> Any:
