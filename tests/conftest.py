@@ -149,3 +149,4 @@ async def database(
     finally:
         await fr_globals.dispose()
         base.metadata.drop_all(engine)
+        engine.dispose()  # a test may have reconfigured: this engine is no longer the globals'

@@ -7,8 +7,10 @@
 - Timeouts, so a request never hangs on the database: connecting gives up after
   ``connect_timeout`` seconds, waiting for a pooled connection after ``connect_timeout`` too
   (``pool_timeout``), SQLite waits that long for a lock, and with ``statement_timeout``
-  PostgreSQL cancels statements running longer. The errors they raise answer 503
-  (see ``restly._faults``).
+  PostgreSQL cancels statements running longer (PyMySQL: every socket read is bounded by
+  it). The errors they raise answer 503 (see ``restly._faults``). MySQL drivers apply
+  ``connect_timeout`` to the TCP connect only: a server that accepts and never answers is
+  bounded only by ``statement_timeout`` (PyMySQL), not at all with aiomysql.
 
 Engines passed to :func:`restly.configure` are used exactly as given.
 """
@@ -71,7 +73,7 @@ def engine_options(
 def _timeout_args(
     url: URL, connect_timeout: float | None, statement_timeout: float | None
 ) -> dict[str, Any]:
-    """Driver arguments for the connect timeout (and PostgreSQL's statement timeout)."""
+    """Driver arguments for the connect timeout and the statement timeout."""
     driver = url.get_driver_name()
     backend = url.get_backend_name()
     found: dict[str, Any] = {}
@@ -82,6 +84,10 @@ def _timeout_args(
             found["timeout"] = connect_timeout
         elif backend in ("postgresql", "mysql", "mariadb"):
             found["connect_timeout"] = max(1, round(connect_timeout))
+    if statement_timeout is not None and driver == "pymysql":
+        # No server-side equivalent shared by MySQL and MariaDB: bound every socket read,
+        # which also bounds a server that accepts connections and never answers.
+        found["read_timeout"] = found["write_timeout"] = statement_timeout
     if statement_timeout is not None and backend == "postgresql":
         milliseconds = str(max(1, round(statement_timeout * 1000)))
         if driver == "asyncpg":

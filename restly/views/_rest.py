@@ -26,7 +26,7 @@ from fastapi import Body, Path, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 
-from ..db._session import AsyncSessionDep, SessionDep
+from ..db._session import AsyncSessionDep, SessionDep, async_commit, commit
 from ..exc import NotFound
 from ..query import apply_list_params, list_params_page
 from . import _persistence as persistence
@@ -267,8 +267,7 @@ class AsyncRestView(BaseRestView):
         await persistence.async_delete_object(self.session, obj)
 
     async def _commit(self) -> None:
-        if self.session.in_transaction():
-            await self.session.commit()
+        await async_commit(self.session)  # rolls back if COMMIT fails
 
 
 class RestView(BaseRestView):
@@ -360,5 +359,4 @@ class RestView(BaseRestView):
         persistence.delete_object(self.session, obj)
 
     def _commit(self) -> None:
-        if self.session.in_transaction():
-            self.session.commit()
+        commit(self.session)  # rolls back if COMMIT fails

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     Numeric,
     SmallInteger,
@@ -64,6 +65,20 @@ class Thing(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class Tag(Base):
+    """A foreign key checked at COMMIT where the backend can defer it (PostgreSQL, SQLite)."""
+
+    __tablename__ = "rel_tag"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_id"], ["rel_owner.id"], deferrable=True, initially="DEFERRED"
+        ).ddl_if(dialect=("postgresql", "sqlite")),
+        ForeignKeyConstraint(["owner_id"], ["rel_owner.id"]).ddl_if(dialect="mysql"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int]
 
 
 def view_base(kind: str) -> type:
