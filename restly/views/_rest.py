@@ -48,30 +48,44 @@ def _label(action: str) -> Slot:
 
 _NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
 _CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
+_TOO_LARGE = {413: {"model": ErrorDetail, "description": "The request body is too large"}}
+_UNAVAILABLE = {
+    503: {
+        "model": ErrorDetail,
+        "description": "The database is unreachable, locked or timed out; retry later",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
 
 ListParams = Annotated[Any, Slot("list_params_schema"), Query()]
 ItemId = Annotated[Any, Slot("id_annotation"), Path()]
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
-_LIST = dict(response_model=Slot("list_response_model"), summary=_label("List"))
+_LIST = dict(
+    response_model=Slot("list_response_model"), summary=_label("List"), responses=_UNAVAILABLE
+)
 _CREATE = dict(
     status_code=201,
     response_model=Slot("response_schema"),
     summary=_label("Create"),
-    responses=_CONFLICT,
+    responses={**_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
-_GET = dict(response_model=Slot("response_schema"), summary=_label("Get"), responses=_NOT_FOUND)
+_GET = dict(
+    response_model=Slot("response_schema"),
+    summary=_label("Get"),
+    responses={**_NOT_FOUND, **_UNAVAILABLE},
+)
 _UPDATE = dict(
     response_model=Slot("response_schema"),
     summary=_label("Update"),
-    responses={**_NOT_FOUND, **_CONFLICT},
+    responses={**_NOT_FOUND, **_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
 _DELETE = dict(
     status_code=204,
     response_class=Response,
     summary=_label("Delete"),
-    responses={**_NOT_FOUND, **_CONFLICT},
+    responses={**_NOT_FOUND, **_CONFLICT, **_UNAVAILABLE},
 )
 
 

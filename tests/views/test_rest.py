@@ -352,4 +352,4 @@ async def test_openapi_documents_each_route_once_with_derived_schemas(view_base:
     assert {"id", "created_at"} <= set(schemas["Author"]["properties"])
     post = document["paths"]["/authors"]["post"]
     assert post["summary"] == "Create Author"
-    assert set(post["responses"]) == {"201", "409", "422"}
+    assert set(post["responses"]) == {"201", "409", "413", "422", "503"}
