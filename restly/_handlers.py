@@ -8,7 +8,8 @@ exception                                             status  why
                                                               under a concurrent request
 ``DBAPIError`` of a serialization failure/deadlock    409     concurrent transactions collided
 ``DBAPIError`` of a failed CHECK (MySQL/MariaDB)      409     a constraint was violated
-``DBAPIError`` the database refused a value           422     e.g. out of range, not storable
+``DBAPIError`` the database refused a value           422     e.g. out of range, not storable;
+                                                              FastAPI's ``detail`` list shape
 ``DBAPIError`` unreachable / locked / timed out       503     transient; ``Retry-After: 1``
 ``sqlalchemy.exc.TimeoutError`` (pool exhausted)      503     transient; ``Retry-After: 1``
 ``ConnectionError``, ``TimeoutError`` (builtins)      503     a driver failed to connect
@@ -65,7 +66,9 @@ async def _database_error_handler(request: Request, error: Exception) -> JSONRes
     if fault == "constraint":
         return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
     if fault == "invalid":
-        return JSONResponse({"detail": _INVALID}, status_code=422)
+        # Shaped like FastAPI's validation answer, which is what OpenAPI documents for 422.
+        detail = [{"type": "value_error", "loc": [], "msg": _INVALID, "input": None}]
+        return JSONResponse({"detail": detail}, status_code=422)
     raise error  # a programming error: the server error middleware answers 500
 
 

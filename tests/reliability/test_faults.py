@@ -282,3 +282,67 @@ async def test_integrity_errors_still_answer_409(database: Any, kind: str, clien
     assert missing_owner.status_code == 409
     assert [o["name"] for o in (await client.get(owners)).json()] == ["Ann"]
     assert Owner.__tablename__ in {t.name for t in Base.metadata.sorted_tables}
+
+
+def cast_view() -> type:
+    """A custom route whose SQL the database refuses for its value, not its syntax."""
+
+    class Cast(fr.View):
+        prefix = "/cast"
+        session: fr.AsyncSessionDep
+
+        @fr.get("")
+        async def cast(self, value: str) -> int:
+            from sqlalchemy import Integer, cast, literal, select
+
+            return int(await self.session.scalar(select(cast(literal(value), Integer))) or 0)
+
+    return Cast
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_urls", ["postgresql"], indirect=True)
+async def test_a_value_the_database_refuses_answers_422_in_fastapis_shape(
+    database: Any, client_for: Any
+) -> None:
+    app = FastAPI()
+    fr.include_view(app, cast_view())
+    client = client_for(app)
+    assert (await client.get("/cast", params={"value": "12"})).json() == 12
+    for value in ("abc", "99999999999"):
+        response = await client.get("/cast", params={"value": value})
+        assert response.status_code == 422
+        assert strict_json(response) == {
+            "detail": [
+                {
+                    "type": "value_error",
+                    "loc": [],
+                    "msg": "The database refused a value of this request",
+                    "input": None,
+                }
+            ]
+        }
+
+
+def test_faults_are_classified_by_driver_codes() -> None:
+    import pymysql
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+
+    from restly._faults import classify
+
+    def wrap(kind: type[DBAPIError], original: Exception) -> DBAPIError:
+        return kind("SELECT 1", {}, original)
+
+    mysql = pymysql.err.OperationalError
+    assert classify(wrap(OperationalError, mysql(2003, "Can't connect"))) == "unavailable"
+    assert classify(wrap(OperationalError, mysql(1205, "Lock wait timeout"))) == "unavailable"
+    assert classify(wrap(OperationalError, mysql(1213, "Deadlock found"))) == "conflict"
+    assert classify(wrap(OperationalError, mysql(4025, "CONSTRAINT failed"))) == "constraint"
+    assert classify(wrap(OperationalError, mysql(1054, "Unknown column"))) is None
+    locked = sqlite3.OperationalError("database is locked")
+    assert classify(wrap(OperationalError, locked)) == "unavailable"
+    no_table = sqlite3.OperationalError("no such table: x")
+    assert classify(wrap(OperationalError, no_table)) is None
+    assert classify(wrap(ProgrammingError, sqlite3.ProgrammingError("bad"))) is None
+    assert classify(wrap(InterfaceError, Exception("connection closed"))) == "unavailable"
+    assert classify(wrap(OperationalError, ConnectionResetError())) == "unavailable"

@@ -72,7 +72,8 @@ def fuzz_globals(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[FRGl
 
 def test_the_api_honours_its_openapi_contract(fuzz_globals: FRGlobals) -> None:
     app = make_app()
-    schema = schemathesis.openapi.from_dict(app.openapi())
+    document = without_interim_query_gaps(app.openapi(), fuzz_globals)
+    schema = schemathesis.openapi.from_dict(document)
     tally = {"cases": 0, "5xx": 0}
     failures: list[str] = []
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -86,17 +87,28 @@ def test_the_api_honours_its_openapi_contract(fuzz_globals: FRGlobals) -> None:
     assert tally["5xx"] == 0
 
 
-def is_list(operation: Any) -> bool:
-    return operation.method.upper() == "GET" and not operation.path.endswith("}")
+def without_interim_query_gaps(document: dict[str, Any], g: FRGlobals) -> dict[str, Any]:
+    """The document minus what the interim list engine (restly.query, being replaced by the
+    full query engine) is known to answer 500 to; the rest of every route is fuzzed.
+
+    - ``order_by`` with an unknown key (every backend);
+    - on SQLite, integers beyond 64 bits in ``page`` or in filters (the driver raises
+      ``OverflowError``): list routes are left out there entirely.
+    """
+    sqlite = g.get_engine().dialect.name == "sqlite"
+    for path, item in list(document["paths"].items()):
+        if sqlite and not path.endswith("}"):
+            item.pop("get", None)
+        for operation in item.values():
+            operation["parameters"] = [
+                p for p in operation.get("parameters", []) if p["name"] != "order_by"
+            ]
+    return document
 
 
 def fuzz(schema: Any, client: TestClient, tally: dict[str, int], failures: list[str]) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
-        if is_list(operation):
-            # List parameters belong to the query engine (restly.query), which is being
-            # replaced; the interim one answers 500 to unknown ``order_by`` keys.
-            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             fuzz_operation(operation, mode, client, tally, failures)
 
