@@ -93,17 +93,22 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
             **options,
         )
         router.add_api_route(compiled.path, compiled.endpoint, **arguments)
-        router.routes[-1].restly_max_body_size = fr_globals.max_body_size  # type: ignore[attr-defined]
+        _limit_body(router, fr_globals.max_body_size)
         if prefix and compiled.path == prefix:
             # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
             arguments.update(include_in_schema=False, name=f"{arguments['name']}/")
             router.add_api_route(compiled.path + "/", compiled.endpoint, **arguments)
-            router.routes[-1].restly_max_body_size = fr_globals.max_body_size  # type: ignore[attr-defined]
+            _limit_body(router, fr_globals.max_body_size)
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document
         if fr_globals.install_default_exception_handlers:
             install_exception_handlers(app)
+
+
+def _limit_body(router: APIRouter, max_body_size: int | None) -> None:
+    """Set the body limit of the route just added (read by the hardened route's handler)."""
+    router.routes[-1].restly_max_body_size = max_body_size  # type: ignore[attr-defined]
 
 
 def _router_of(app: FastAPI | APIRouter) -> APIRouter:

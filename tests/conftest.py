@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from restly import FRGlobals, configure, use_fr_globals
 
@@ -150,3 +152,19 @@ async def database(
         await fr_globals.dispose()
         base.metadata.drop_all(engine)
         engine.dispose()  # a test may have reconfigured: this engine is no longer the globals'
+
+
+@pytest.fixture
+async def client_for() -> AsyncIterator[Callable[[FastAPI], httpx.AsyncClient]]:
+    """Make an HTTP client for an app; raised app errors become 500 answers, as in production."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(app: FastAPI) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        client = httpx.AsyncClient(transport=transport, base_url="http://test")
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()

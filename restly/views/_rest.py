@@ -53,7 +53,9 @@ _UNAVAILABLE = {
     503: {
         "model": ErrorDetail,
         "description": "The database is unreachable, locked or timed out; retry later",
-        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
     }
 }
 

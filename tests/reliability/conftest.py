@@ -1,34 +1,16 @@
-"""Fixtures of the reliability tests: an HTTP client over the representative app."""
+"""Fixtures of the reliability tests (``client_for`` comes from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 
 @pytest.fixture(params=["async", "sync"])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-async def client_for() -> AsyncIterator[Callable[[FastAPI], httpx.AsyncClient]]:
-    """Make an HTTP client for an app; raised app errors become 500 answers, as in production."""
-    clients: list[httpx.AsyncClient] = []
-
-    def make(app: FastAPI) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://test")
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
 
 
 def strict_json(response: httpx.Response) -> Any:

@@ -23,13 +23,20 @@ __all__ = ["Base"]  # the ``database`` fixture creates the tables of this module
 
 pytestmark = pytest.mark.anyio
 
+NOWHERE = "/nonexistent-restly-dir/db.sqlite3"
 UNREACHABLE = {
-    "sqlite": ("sqlite:////nonexistent-restly-dir/db.sqlite3", "sqlite+aiosqlite:////nonexistent-restly-dir/db.sqlite3"),
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:1/x", "postgresql+asyncpg://postgres@127.0.0.1:1/x"),
+    "sqlite": (f"sqlite:///{NOWHERE}", f"sqlite+aiosqlite:///{NOWHERE}"),
+    "postgresql": (
+        "postgresql+psycopg://postgres@127.0.0.1:1/x",
+        "postgresql+asyncpg://postgres@127.0.0.1:1/x",
+    ),
     "mariadb": ("mysql+pymysql://root@127.0.0.1:1/x", "mysql+aiomysql://root@127.0.0.1:1/x"),
 }
 SILENT = {
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:{port}/x", "postgresql+asyncpg://postgres@127.0.0.1:{port}/x"),
+    "postgresql": (
+        "postgresql+psycopg://postgres@127.0.0.1:{port}/x",
+        "postgresql+asyncpg://postgres@127.0.0.1:{port}/x",
+    ),
 }
 
 
