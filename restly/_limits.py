@@ -60,7 +60,7 @@ _TOO_LARGE = "Content Too Large"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _NUL_ESCAPE = b"\\u0000"
 _FORBIDDEN_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 

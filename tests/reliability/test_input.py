@@ -211,6 +211,10 @@ async def test_nesting_up_to_the_limit_is_stored(
         else:  # MariaDB's JSON_VALID check refuses more than 32 levels
             assert created.status_code == 409, created.text[:200]
             assert strict_json(created)["detail"] == "Integrity constraint violated"
+    brackets_in_strings = thing(notes='\\"' + "[" * 300, data=["{" * 300, '\\"]]'])
+    created = await client.post(things, json=brackets_in_strings)
+    assert created.status_code == 201, created.text[:200]
+    assert created.json()["notes"] == brackets_in_strings["notes"]
 
 
 async def test_bodies_over_the_limit_answer_413_with_json(
