@@ -1,20 +1,54 @@
 """Exception handlers restly installs on an app: database errors become clean JSON answers.
 
-``IntegrityError`` -> 409 with a short message naming the constraint (never SQL text).
-Installed by ``fr.configure(app=app)`` or when a view is first mounted on an app; a handler the
-user registered for the same exception wins, and ``install_default_exception_handlers=False``
-opts out.
+====================================================  ======  =================================
+exception                                             status  why
+====================================================  ======  =================================
+``IntegrityError``                                    409     a constraint was violated
+``StaleDataError``                                    409     the row changed or vanished
+                                                              under a concurrent request
+``DBAPIError`` of a serialization failure/deadlock    409     concurrent transactions collided
+``DBAPIError`` of a failed CHECK (MySQL/MariaDB)      409     a constraint was violated
+``DBAPIError`` the database refused a value           422     e.g. out of range, not storable;
+                                                              FastAPI's ``detail`` list shape
+``DBAPIError`` unreachable / locked / timed out       503     transient; ``Retry-After: 1``
+``sqlalchemy.exc.TimeoutError`` (pool exhausted)      503     transient; ``Retry-After: 1``
+``ConnectionError``, ``TimeoutError`` (builtins)      503     a driver failed to connect
+any other ``DBAPIError`` (no such table, syntax...)   500     a bug: not disguised as a 503
+``RequestValidationError``                            422     FastAPI's answer, with inputs made
+                                                              JSON-safe (no NaN, no surrogates)
+====================================================  ======  =================================
+
+Bodies are ``{"detail": "..."}`` and never contain SQL text. See ``restly._faults`` for the
+classification. Installed by ``fr.configure(app=app)`` or when a view is first mounted on an
+app; a handler the user registered for the same exception wins, and
+``install_default_exception_handlers=False`` opts out.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ._faults import classify
 from ._integrity import describe_integrity_error
 
 __all__ = ["install_exception_handlers"]
+
+RETRY_AFTER_SECONDS = 1
+
+_UNAVAILABLE = "The database is unavailable or busy; retry shortly"
+_CONCURRENT = "The object was changed or deleted by a concurrent request; reload and retry"
+_INVALID = "The database refused a value of this request"
 
 
 async def _integrity_error_handler(request: Request, error: Exception) -> JSONResponse:
@@ -22,7 +56,68 @@ async def _integrity_error_handler(request: Request, error: Exception) -> JSONRe
     return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
 
 
-_HANDLERS = {IntegrityError: _integrity_error_handler}
+async def _database_error_handler(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DBAPIError)
+    fault = classify(error)
+    if fault == "unavailable":
+        return _unavailable()
+    if fault == "conflict":
+        return JSONResponse({"detail": _CONCURRENT}, status_code=409)
+    if fault == "constraint":
+        return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
+    if fault == "invalid":
+        # Shaped like FastAPI's validation answer, which is what OpenAPI documents for 422.
+        detail = [{"type": "value_error", "loc": [], "msg": _INVALID, "input": None}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    raise error  # a programming error: the server error middleware answers 500
+
+
+async def _unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    return _unavailable()
+
+
+async def _stale_data_handler(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": _CONCURRENT}, status_code=409)
+
+
+def _unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": _UNAVAILABLE},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _validation_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 answer, with every echoed input made JSON-safe first."""
+    assert isinstance(error, RequestValidationError)
+    detail = _json_safe(jsonable_encoder(error.errors()))
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace what strict JSON cannot carry: non-finite floats, lone surrogates."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+_HANDLERS: dict[type[Exception], Handler] = {
+    IntegrityError: _integrity_error_handler,
+    DBAPIError: _database_error_handler,
+    StaleDataError: _stale_data_handler,
+    PoolTimeoutError: _unavailable_handler,
+    ConnectionError: _unavailable_handler,
+    TimeoutError: _unavailable_handler,
+}
 
 
 def install_exception_handlers(app: FastAPI) -> None:
@@ -30,3 +125,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     for exception_class, handler in _HANDLERS.items():
         if exception_class not in app.exception_handlers:
             app.add_exception_handler(exception_class, handler)
+    # FastAPI registers its own 422 handler on every app; replace only that default one.
+    current = app.exception_handlers.get(RequestValidationError)
+    if current is None or current is request_validation_exception_handler:
+        app.add_exception_handler(RequestValidationError, _validation_error_handler)

@@ -13,19 +13,25 @@ fr.include_views(app)                       # every view of the active FRGlobals
 Mounting is idempotent per app or router: a view is never added twice. Routes are added
 straight to the target router (no intermediate router is copied); a collection answers both
 `/world` and `/world/` without a redirect, and OpenAPI shows `/world` once.
+
+Every route is hardened (see `restly._limits`): strict JSON bodies, no NUL characters or
+invalid UTF-8 in URLs, and the body limit of the view's `FRGlobals.max_body_size`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar, overload
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ._handlers import install_exception_handlers
+from ._limits import harden_handler
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 
@@ -33,14 +39,19 @@ __all__ = ["RestlyRoute", "include_view", "include_views"]
 
 V = TypeVar("V", bound=type)
 
-_route_classes: WeakKeyDictionary[FRGlobals, type[RestlyRoute]] = WeakKeyDictionary()
+_route_classes: WeakKeyDictionary[FRGlobals, dict[type[APIRoute], type[RestlyRoute]]] = (
+    WeakKeyDictionary()
+)
 
 
 class RestlyRoute(APIRoute):
-    """An `APIRoute` that makes its view's `FRGlobals` active for the whole request:
-    dependencies, handler, response and teardown all see the globals the view is bound to.
+    """The route class of every route a view contributes.
 
-    Cheaper than a dependency doing the same: one `ContextVar.set` per request.
+    - It makes the view's `FRGlobals` active for the whole request: dependencies, handler,
+      response and teardown all see the globals the view is bound to (one
+      `ContextVar.set` per request, cheaper than a dependency doing the same).
+    - It checks URLs and bodies before FastAPI does (strict JSON, the body size limit of
+      the view's globals; see `restly._limits`).
     """
 
     fr_globals: ClassVar[FRGlobals]
@@ -52,13 +63,20 @@ class RestlyRoute(APIRoute):
         finally:
             deactivate(token)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        fr_globals = self.fr_globals
+        return harden_handler(super().get_route_handler(), lambda: fr_globals.max_body_size)
 
-def _route_class(fr_globals: FRGlobals) -> type[RestlyRoute]:
-    """The route class bound to `fr_globals` (one per globals, reused by all its views)."""
-    route_class = _route_classes.get(fr_globals)
+
+def _route_class(fr_globals: FRGlobals, base: type[APIRoute]) -> type[RestlyRoute]:
+    """The route class bound to `fr_globals` over the router's own route class (one per
+    pair, reused by all views of that globals)."""
+    by_base = _route_classes.setdefault(fr_globals, {})
+    route_class = by_base.get(base)
     if route_class is None:
-        route_class = type("RestlyRoute", (RestlyRoute,), {"fr_globals": fr_globals})
-        _route_classes[fr_globals] = route_class
+        bases = (RestlyRoute,) if issubclass(RestlyRoute, base) else (RestlyRoute, base)
+        route_class = type("RestlyRoute", bases, {"fr_globals": fr_globals})
+        by_base[base] = route_class
     return route_class
 
 
@@ -102,7 +120,7 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         return
     fr_globals: FRGlobals = view.__restly_globals__  # type: ignore[attr-defined]
     shared_dependencies = list(view.dependencies or ())  # type: ignore[attr-defined]
-    route_class = _route_class(fr_globals)
+    route_class = _route_class(fr_globals, router.route_class)
     prefix = getattr(view, "prefix", "")
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)

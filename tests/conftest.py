@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from restly import FRGlobals, configure, use_fr_globals
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 
 
 @pytest.fixture
@@ -48,6 +51,31 @@ def postgres_unavailable_reason() -> str | None:
     return None
 
 
+@cache
+def mysql_unavailable_reason() -> str | None:
+    """Return why MariaDB/MySQL can't be used for tests, or None when it can."""
+    url = os.environ.get("RESTLY_TEST_MYSQL_URL", DEFAULT_MYSQL_URL)
+    try:
+        import aiomysql  # noqa: F401
+        import pymysql
+        from sqlalchemy.engine import make_url
+    except ImportError:  # pragma: no cover - the test extra installs them
+        return "pymysql/aiomysql are not installed (pip install -e '.[test]')"
+    parsed = make_url(url)
+    try:
+        pymysql.connect(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 3306,
+            user=parsed.username or "root",
+            password=parsed.password or "",
+            database=parsed.database,
+            connect_timeout=3,
+        ).close()
+    except Exception as error:  # noqa: BLE001 - any failure means "skip with the reason"
+        return f"MariaDB unreachable at {url} ({type(error).__name__}); set RESTLY_TEST_MYSQL_URL"
+    return None
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip a test needing an unreachable server, or fail it where servers are required (CI)."""
     if os.environ.get("RESTLY_REQUIRE_SERVICES") == "1":
@@ -66,18 +94,35 @@ def postgres_urls() -> DatabaseURLs:
     )
 
 
+def mysql_urls() -> DatabaseURLs:
+    reason = mysql_unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    url = os.environ.get("RESTLY_TEST_MYSQL_URL", DEFAULT_MYSQL_URL)
+    rest = url.split("://", 1)[1]
+    return DatabaseURLs("mariadb", f"mysql+pymysql://{rest}", f"mysql+aiomysql://{rest}")
+
+
 def sqlite_urls(tmp_path: Path) -> DatabaseURLs:
     path = tmp_path / "restly-test.sqlite3"
     return DatabaseURLs("sqlite", f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
 def db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseURLs]:
     """URLs of an empty database on each backend; tests create and drop their own tables."""
     if request.param == "sqlite":
         yield sqlite_urls(tmp_path)
-    else:
+    elif request.param == "postgresql":
         yield postgres_urls()
+    else:
+        yield mysql_urls()
 
 
 @pytest.fixture
@@ -106,3 +151,20 @@ async def database(
     finally:
         await fr_globals.dispose()
         base.metadata.drop_all(engine)
+        engine.dispose()  # a test may have reconfigured: this engine is no longer the globals'
+
+
+@pytest.fixture
+async def client_for() -> AsyncIterator[Callable[[FastAPI], httpx.AsyncClient]]:
+    """Make an HTTP client for an app; raised app errors become 500 answers, as in production."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(app: FastAPI) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        client = httpx.AsyncClient(transport=transport, base_url="http://test")
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()

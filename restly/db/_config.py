@@ -51,6 +51,9 @@ def configure(
     install_default_exception_handlers: bool = _UNSET,
     default_page_size: int | None = _UNSET,
     max_page_size: int = _UNSET,
+    max_body_size: int | None = _UNSET,
+    connect_timeout: float | None = _UNSET,
+    statement_timeout: float | None = _UNSET,
 ) -> None:
     """Configure the active `FRGlobals`; only the arguments given change.
 
@@ -73,11 +76,21 @@ def configure(
             `page_size`, for views created afterwards.
         max_page_size: the largest `page_size` (and the most rows of any list), for views
             created afterwards.
+        max_body_size: request body limit in bytes of views mounted afterwards (413 above
+            it; default 1 MiB; `None` for none).
+        connect_timeout: seconds restly-built engines wait to connect, for a pooled
+            connection or for a SQLite lock (default 10); past it the request answers 503.
+        statement_timeout: seconds after which PostgreSQL cancels a statement of
+            restly-built engines (default: no limit); the request answers 503.
     """
     g = get_fr_globals()
     _check_generators(session_generator, sync_session_generator)
-    if async_database_url is not _UNSET or database_url is not _UNSET:
-        g.reset_database()
+    _check_limits(max_body_size, connect_timeout, statement_timeout)
+    if any(
+        value is not _UNSET
+        for value in (async_database_url, database_url, connect_timeout, statement_timeout)
+    ):
+        g.reset_database()  # engines restly built are rebuilt with the new settings
     for name, value in (
         ("async_database_url", async_database_url),
         ("async_engine", async_engine),
@@ -90,6 +103,9 @@ def configure(
         ("default_page_size", default_page_size),
         ("max_page_size", max_page_size),
         ("install_default_exception_handlers", install_default_exception_handlers),
+        ("max_body_size", max_body_size),
+        ("connect_timeout", connect_timeout),
+        ("statement_timeout", statement_timeout),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -101,6 +117,27 @@ def configure(
         from .._handlers import install_exception_handlers
 
         install_exception_handlers(app)
+
+
+def _check_limits(max_body_size: Any, *timeouts: Any) -> None:
+    problems = []
+    if max_body_size not in (_UNSET, None) and (
+        isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0
+    ):
+        problems.append(
+            "configure(max_body_size=...) must be a number of bytes (an int >= 0) or None; "
+            f"got {max_body_size!r}. Use e.g. max_body_size=1024 * 1024."
+        )
+    for name, value in zip(("connect_timeout", "statement_timeout"), timeouts):
+        if value not in (_UNSET, None) and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+        ):
+            problems.append(
+                f"configure({name}=...) must be a positive number of seconds or None; "
+                f"got {value!r}. Use e.g. {name}=10."
+            )
+    if problems:
+        raise RestlyConfigurationError("\n".join(problems), problems)
 
 
 def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:

@@ -4,6 +4,13 @@
   an in-memory database uses one shared connection (``StaticPool``) so every thread and
   session sees the same data.
 - PostgreSQL: ``pool_pre_ping=True`` so a restarted server does not fail the next request.
+- Timeouts, so a request never hangs on the database: connecting gives up after
+  ``connect_timeout`` seconds, waiting for a pooled connection after ``connect_timeout`` too
+  (``pool_timeout``), SQLite waits that long for a lock, and with ``statement_timeout``
+  PostgreSQL cancels statements running longer (PyMySQL: every socket read is bounded by
+  it). The errors they raise answer 503 (see ``restly._faults``). MySQL drivers apply
+  ``connect_timeout`` to the TCP connect only: a server that accepts and never answers is
+  bounded only by ``statement_timeout`` (PyMySQL), not at all with aiomysql.
 
 Engines passed to :func:`restly.configure` are used exactly as given.
 """
@@ -18,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "async_url_for",
     "build_async_engine",
     "build_engine",
@@ -30,33 +38,95 @@ _ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiom
 _SYNC_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg", "mysql": "pymysql"}
 
 
-def engine_options(url: URL) -> dict[str, Any]:
+#: Seconds to wait for a connection (new or from the pool) or a SQLite lock by default.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def engine_options(
+    url: URL,
+    *,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+) -> dict[str, Any]:
     """Return the keyword arguments restly passes to ``create_engine`` for ``url``."""
     backend = url.get_backend_name()
+    options: dict[str, Any]
     if backend == "sqlite":
-        options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        options = {"connect_args": {"check_same_thread": False}}
         if _is_memory_sqlite(url):
             options["poolclass"] = StaticPool
-        return options
-    if backend == "postgresql":
-        return {"pool_pre_ping": True}
-    if backend in ("mysql", "mariadb"):
-        return {"pool_pre_ping": True, "pool_recycle": 3600}
-    return {}
+    elif backend == "postgresql":
+        options = {"pool_pre_ping": True}
+    elif backend in ("mysql", "mariadb"):
+        options = {"pool_pre_ping": True, "pool_recycle": 3600}
+    else:
+        return {}
+    connect_args = options.setdefault("connect_args", {})
+    connect_args.update(_timeout_args(url, connect_timeout, statement_timeout))
+    if connect_timeout is not None and options.get("poolclass") is not StaticPool:
+        options["pool_timeout"] = connect_timeout
+    if not connect_args:
+        del options["connect_args"]
+    return options
 
 
-def build_engine(url: str | URL, **overrides: Any) -> Engine:
+def _timeout_args(
+    url: URL, connect_timeout: float | None, statement_timeout: float | None
+) -> dict[str, Any]:
+    """Driver arguments for the connect timeout and the statement timeout."""
+    driver = url.get_driver_name()
+    backend = url.get_backend_name()
+    found: dict[str, Any] = {}
+    if connect_timeout is not None:
+        if backend == "sqlite":
+            found["timeout"] = connect_timeout  # how long to wait for a locked database
+        elif driver == "asyncpg":
+            found["timeout"] = connect_timeout
+        elif backend in ("postgresql", "mysql", "mariadb"):
+            found["connect_timeout"] = max(1, round(connect_timeout))
+    if statement_timeout is not None and driver == "pymysql":
+        # No server-side equivalent shared by MySQL and MariaDB: bound every socket read,
+        # which also bounds a server that accepts connections and never answers.
+        found["read_timeout"] = found["write_timeout"] = statement_timeout
+    if statement_timeout is not None and backend == "postgresql":
+        milliseconds = str(max(1, round(statement_timeout * 1000)))
+        if driver == "asyncpg":
+            found["server_settings"] = {"statement_timeout": milliseconds}
+        else:
+            found["options"] = f"-c statement_timeout={milliseconds}"
+    return found
+
+
+def build_engine(
+    url: str | URL,
+    *,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+    **overrides: Any,
+) -> Engine:
     """Create a sync engine for ``url`` with restly's defaults (``overrides`` win)."""
     parsed = make_url(url)
-    engine = create_engine(parsed, **{**engine_options(parsed), **overrides})
+    defaults = engine_options(
+        parsed, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+    )
+    engine = create_engine(parsed, **{**defaults, **overrides})
     _install_sqlite_pragmas(engine)
     return engine
 
 
-def build_async_engine(url: str | URL, **overrides: Any) -> AsyncEngine:
+def build_async_engine(
+    url: str | URL,
+    *,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+    **overrides: Any,
+) -> AsyncEngine:
     """Create an async engine for ``url`` with restly's defaults (``overrides`` win)."""
     parsed = make_url(url)
-    engine = create_async_engine(parsed, **{**engine_options(parsed), **overrides})
+    defaults = engine_options(
+        parsed, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+    )
+    engine = create_async_engine(parsed, **{**defaults, **overrides})
     _install_sqlite_pragmas(engine.sync_engine)
     return engine
 

@@ -32,7 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..registry import ViewRegistry
-from ._engine import async_url_for, build_async_engine, build_engine, sync_url_for
+from .._limits import DEFAULT_MAX_BODY_SIZE
+from ._engine import (
+    DEFAULT_CONNECT_TIMEOUT,
+    async_url_for,
+    build_async_engine,
+    build_engine,
+    sync_url_for,
+)
 
 __all__ = ["FRGlobals", "get_fr_globals", "use_fr_globals"]
 
@@ -80,6 +87,15 @@ class FRGlobals:
         #: Upper bound of `page_size` and of any unpaginated list; read when a view class
         #: is created (a view's own `max_page_size` wins).
         self.max_page_size: int = max_page_size
+        #: Largest request body (bytes) the routes of its views accept; larger -> 413.
+        #: Read when a view is mounted; ``None`` disables the limit.
+        self.max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
+        #: Seconds restly-built engines wait to connect, for a pooled connection, or for a
+        #: SQLite lock before failing (the request then answers 503); ``None``: driver default.
+        self.connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+        #: Seconds after which PostgreSQL cancels a statement of restly-built engines (503);
+        #: ``None`` (default) leaves statements unbounded.
+        self.statement_timeout: float | None = None
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         # Engines restly built itself (and so disposes); never ones the user passed in.
@@ -98,8 +114,14 @@ class FRGlobals:
                 url = async_url_for(self.database_url)
             if url is None:
                 raise RuntimeError(_unconfigured("async", "async_database_url"))
-            self._built_async_engine = build_async_engine(url)
+            self._built_async_engine = build_async_engine(url, **self._timeouts())
         return self._built_async_engine
+
+    def _timeouts(self) -> dict[str, float | None]:
+        return {
+            "connect_timeout": self.connect_timeout,
+            "statement_timeout": self.statement_timeout,
+        }
 
     def get_engine(self) -> Engine:
         """Return the sync engine, building it from the configured URL on first use."""
@@ -111,7 +133,7 @@ class FRGlobals:
                 url = sync_url_for(self.async_database_url)
             if url is None:
                 raise RuntimeError(_unconfigured("sync", "database_url"))
-            self._built_engine = build_engine(url)
+            self._built_engine = build_engine(url, **self._timeouts())
         return self._built_engine
 
     # -- session factories -------------------------------------------------------------

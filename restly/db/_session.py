@@ -78,8 +78,34 @@ async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     except BaseException:
         await session.rollback()
         raise
-    if session.in_transaction():
+    await async_commit(session)
+
+
+def commit(session: Session) -> None:
+    """Commit ``session`` if it holds a transaction; roll back explicitly if COMMIT fails.
+
+    The explicit rollback matters on SQLite: a COMMIT refused by a deferred constraint leaves
+    the transaction open on the connection, and the pool would hand it, writes included, to
+    the next request.
+    """
+    if not session.in_transaction():
+        return
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+async def async_commit(session: AsyncSession) -> None:
+    """Async twin of :func:`commit`."""
+    if not session.in_transaction():
+        return
+    try:
         await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
 
 
 @contextmanager
@@ -101,8 +127,7 @@ def session(fr_globals: FRGlobals | None = None) -> Iterator[Session]:
         except BaseException:
             opened.rollback()
             raise
-        if opened.in_transaction():
-            opened.commit()
+        commit(opened)
 
 
 open_async_session = async_session
@@ -163,15 +188,14 @@ async def get_session() -> AsyncIterator[Session]:
 
 def _commit_and_close(opened: Session) -> None:
     try:
-        opened.commit()
+        commit(opened)
     finally:
         opened.close()
 
 
 def _commit_and_exit(opened: Session, manager: AbstractContextManager[Any]) -> None:
     try:
-        if opened.in_transaction():
-            opened.commit()
+        commit(opened)
     except BaseException as error:
         _rollback_and_exit(opened, manager, error)
         raise

@@ -9,7 +9,13 @@ From one schema a view gets three more, built once when the view class is create
   (what every response is serialised with).
 
 Derived schemas keep the source's configuration, aliases, constraints and validators.
-A schema without fields to drop is reused as it is.
+
+Unknown fields in a body are refused (422 ``extra_forbidden``), so a typo such as
+``{"nmae": "Ann"}`` surfaces instead of silently doing nothing: the derived input schemas get
+``extra="forbid"`` unless the source schema's configuration sets ``extra`` itself (then that
+choice is kept). Read-only fields sent anyway are ignored, not refused, so a client may send
+back an object it read (react-admin's ``PUT`` does). A source schema that sets ``extra`` and
+has no fields to drop is reused as it is, as is one without write-only fields for responses.
 """
 
 from __future__ import annotations
@@ -121,18 +127,53 @@ def _derive(
     if key in _derived:
         return _derived[key]
     fields: dict[str, tuple[Any, FieldInfo]] = {}
+    ignored: set[str] = set()
     for name, field in schema.model_fields.items():
         if is_read_only(field) or name in read_only:
+            ignored.update(_wire_names(name, field))
             continue
         if optional and field.is_required():
             field = FieldInfo.merge_field_infos(field, default=None)
         fields[name] = (field.annotation, field)
-    unchanged = len(fields) == len(schema.model_fields) and not (
-        optional and any(f.is_required() for f in schema.model_fields.values())
+    config = schema.model_config
+    user_set_extra = "extra" in config
+    unchanged = (
+        user_set_extra
+        and not ignored
+        and not (optional and any(f.is_required() for f in schema.model_fields.values()))
     )
-    derived = schema if unchanged else _rebuild(schema, _derived_name(schema, suffix), fields)
+    if unchanged:
+        derived = schema
+    else:
+        derived = _rebuild(
+            schema,
+            _derived_name(schema, suffix),
+            fields,
+            config=config if user_set_extra else {**config, "extra": "forbid"},
+            ignored=frozenset(ignored),
+        )
     _derived[key] = derived
     return derived
+
+
+def _wire_names(name: str, field: FieldInfo) -> set[str]:
+    """Every key under which a client may send ``field``."""
+    names = {name}
+    for alias in (field.alias, field.validation_alias):
+        if isinstance(alias, str):
+            names.add(alias)
+    return names
+
+
+def _ignoring(keys: frozenset[str]) -> Any:
+    """A before-validator dropping ``keys`` (read-only fields) from dict input."""
+
+    def drop_read_only_fields(cls: Any, data: Any) -> Any:
+        if isinstance(data, dict) and not keys.isdisjoint(data):
+            return {key: value for key, value in data.items() if key not in keys}
+        return data
+
+    return model_validator(mode="before")(classmethod(drop_read_only_fields))
 
 
 def _derived_name(schema: type[BaseModel], suffix: str) -> str:
@@ -143,15 +184,24 @@ def _derived_name(schema: type[BaseModel], suffix: str) -> str:
 
 
 def _rebuild(
-    schema: type[BaseModel], name: str, fields: dict[str, tuple[Any, FieldInfo]]
+    schema: type[BaseModel],
+    name: str,
+    fields: dict[str, tuple[Any, FieldInfo]],
+    *,
+    config: Any = None,
+    ignored: frozenset[str] = frozenset(),
 ) -> type[BaseModel]:
-    """Create a model like ``schema`` with exactly ``fields``, keeping config and validators."""
+    """Create a model like ``schema`` with exactly ``fields``, keeping config and validators
+    (``config`` replaces the configuration; ``ignored`` keys are dropped from input)."""
+    validators = _validators(schema, set(fields))
+    if ignored:
+        validators["restly_drop_read_only_fields"] = _ignoring(ignored)
     derived: type[BaseModel] = create_model(  # type: ignore[call-overload]
         name,
-        __config__=schema.model_config,
+        __config__=schema.model_config if config is None else config,
         __doc__=schema.__doc__,
         __module__=schema.__module__,
-        __validators__=_validators(schema, set(fields)),
+        __validators__=validators,
         **fields,
     )
     return derived

@@ -12,8 +12,10 @@ This is what a view uses when it declares no ``schema``::
 
 Rules, per column:
 
-- the type comes from the column type (``String(n)`` adds ``max_length=n``, integer columns
-  get their storage range, ``Enum`` becomes the enum class or a ``Literal``);
+- the type comes from the column type (``String(n)`` adds ``max_length=n``, integer and
+  ``Numeric(p, s)`` columns get their storage range, floats refuse NaN and infinities,
+  ``Enum`` becomes the enum class or a ``Literal``; ``DateTime(timezone=True)`` values are
+  converted to UTC, naive ones read as UTC);
 - nullable columns accept ``None``;
 - ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
   read-only; a column with a default, a server default or that is nullable is optional on
@@ -25,9 +27,10 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import Field, create_model
+from pydantic import AfterValidator, Field, create_model
 from sqlalchemy import Column, inspect, types
 from sqlalchemy.orm import ColumnProperty, Mapper
 
@@ -129,7 +132,10 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
         return Annotated[float, Field(allow_inf_nan=False)]
     if isinstance(sql_type, types.Numeric):
-        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False)]
+        bounds = _numeric_range(sql_type)
+        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False, **bounds)]
+    if isinstance(sql_type, types.DateTime) and sql_type.timezone:
+        return Annotated[datetime, AfterValidator(_as_utc)]
     if isinstance(sql_type, types.Uuid):
         return uuid.UUID
     if isinstance(sql_type, types.JSON):
@@ -137,6 +143,23 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.ARRAY):
         return list[column_python_type(sql_type.item_type)]  # type: ignore[misc]
     return _python_type(sql_type)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Timezone-aware columns hold UTC: convert input to it, and read naive values as it
+    (SQLite and MySQL store no offset), so every answer is an RFC 3339 date-time."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _numeric_range(sql_type: types.Numeric[Any]) -> dict[str, int]:
+    """``Numeric(p, s)`` stores fewer than ``p - s`` integer digits: bound the input to it."""
+    precision = getattr(sql_type, "precision", None)
+    if not isinstance(precision, int):
+        return {}
+    bound = 10 ** (precision - (sql_type.scale or 0))
+    return {"gt": -bound, "lt": bound}
 
 
 def _python_type(sql_type: types.TypeEngine[Any]) -> Any:

@@ -22,13 +22,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
-from sqlalchemy import inspect
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.interfaces import ORMOption
 
 from ..schemas._refs import references_in, resolve_references
 from ._loading import relationship_keys
+
+from ..exc import NotFound
 
 __all__ = [
     "async_delete_object",
@@ -127,9 +129,27 @@ def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
 
 
 def delete_object(session: Session, obj: Any) -> None:
-    """Delete `obj` and flush, so constraint errors surface inside the request."""
+    """Delete `obj` and flush, so constraint errors surface inside the request.
+
+    On server databases the row is locked first; if a concurrent request deleted it in the
+    meantime, `NotFound` is raised (404) instead of deleting nothing.
+    """
+    lock = _row_lock(session, obj)
+    if lock is not None and session.execute(lock).first() is None:
+        raise NotFound()
     session.delete(obj)
     session.flush()
+
+
+def _row_lock(session: Session | AsyncSession, obj: Any) -> Select[Any] | None:
+    """``SELECT pk ... FOR UPDATE`` of ``obj``'s row; ``None`` on SQLite (one writer anyway)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return None
+    state = inspect(obj)
+    if state.identity is None:
+        return None
+    keys = state.mapper.primary_key
+    return select(*keys).where(*(k == v for k, v in zip(keys, state.identity))).with_for_update()
 
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
@@ -172,5 +192,8 @@ async def async_save_object(
 
 async def async_delete_object(session: AsyncSession, obj: Any) -> None:
     """Async twin of `delete_object`."""
+    lock = _row_lock(session, obj)
+    if lock is not None and (await session.execute(lock)).first() is None:
+        raise NotFound()
     await session.delete(obj)
     await session.flush()

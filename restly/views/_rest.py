@@ -26,7 +26,7 @@ from fastapi import Body, Path, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func
 
-from ..db._session import AsyncSessionDep, SessionDep
+from ..db._session import AsyncSessionDep, SessionDep, async_commit, commit
 from ..exc import NotFound
 from ..query import apply_list_params, list_count_query, list_params_openapi, list_params_page
 from . import _persistence as persistence
@@ -49,6 +49,16 @@ def _label(action: str) -> Slot:
 
 _NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
 _CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
+_TOO_LARGE = {413: {"model": ErrorDetail, "description": "The request body is too large"}}
+_UNAVAILABLE = {
+    503: {
+        "model": ErrorDetail,
+        "description": "The database is unreachable, locked or timed out; retry later",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
+    }
+}
 
 ListParams = Annotated[Any, Slot("list_params_annotation")]
 ItemId = Annotated[Any, Slot("id_annotation"), Path()]
@@ -58,25 +68,30 @@ UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 _LIST = dict(
     response_model=Slot("list_response_model"),
     summary=_label("List"),
+    responses=_UNAVAILABLE,
     openapi_extra=Slot("list_params_schema", list_params_openapi),
 )
 _CREATE = dict(
     status_code=201,
     response_model=Slot("response_schema"),
     summary=_label("Create"),
-    responses=_CONFLICT,
+    responses={**_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
-_GET = dict(response_model=Slot("response_schema"), summary=_label("Get"), responses=_NOT_FOUND)
+_GET = dict(
+    response_model=Slot("response_schema"),
+    summary=_label("Get"),
+    responses={**_NOT_FOUND, **_UNAVAILABLE},
+)
 _UPDATE = dict(
     response_model=Slot("response_schema"),
     summary=_label("Update"),
-    responses={**_NOT_FOUND, **_CONFLICT},
+    responses={**_NOT_FOUND, **_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
 _DELETE = dict(
     status_code=204,
     response_class=Response,
     summary=_label("Delete"),
-    responses={**_NOT_FOUND, **_CONFLICT},
+    responses={**_NOT_FOUND, **_CONFLICT, **_UNAVAILABLE},
 )
 
 
@@ -320,8 +335,7 @@ class AsyncRestView(BaseRestView):
         await persistence.async_delete_object(self.session, obj)
 
     async def _commit(self) -> None:
-        if self.session.in_transaction():
-            await self.session.commit()
+        await async_commit(self.session)  # rolls back if COMMIT fails
 
 
 class RestView(BaseRestView):
@@ -425,5 +439,4 @@ class RestView(BaseRestView):
         persistence.delete_object(self.session, obj)
 
     def _commit(self) -> None:
-        if self.session.in_transaction():
-            self.session.commit()
+        commit(self.session)  # rolls back if COMMIT fails

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pytest
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import restly as fr
 from restly.schemas import creation_schema_for, response_schema_for, update_schema_for
@@ -69,12 +69,36 @@ def test_response_schema_hides_write_only_fields_also_when_nested() -> None:
 
 def test_schemas_without_fields_to_drop_are_reused() -> None:
     class Plain(fr.BaseSchema):
+        model_config = ConfigDict(extra="ignore")
         title: str
 
     assert creation_schema_for(Plain) is Plain
     assert response_schema_for(Plain) is Plain
     assert update_schema_for(Plain) is not Plain
     assert creation_schema_for(UserSchema) is creation_schema_for(UserSchema)
+
+
+def test_input_schemas_refuse_unknown_fields_unless_the_schema_chose_otherwise() -> None:
+    class Plain(fr.BaseSchema):
+        title: str
+
+    class Lenient(fr.BaseSchema):
+        model_config = ConfigDict(extra="ignore")
+        title: str
+
+    for derive in (creation_schema_for, update_schema_for):
+        with pytest.raises(ValidationError, match="extra_forbidden"):
+            derive(Plain).model_validate({"title": "t", "titel": "typo"})
+        assert derive(Lenient).model_validate({"title": "t", "titel": "x"}).title == "t"
+    assert creation_schema_for(Plain).__name__ == "PlainCreate"
+
+
+def test_read_only_fields_sent_as_input_are_ignored_not_refused() -> None:
+    for derive in (creation_schema_for, update_schema_for):
+        obj = derive(UserSchema).model_validate(
+            {"id": 7, "displayName": "ann", "password": "x"}
+        )
+        assert "id" not in obj.model_fields_set and not hasattr(obj, "id")
 
 
 def test_markers_document_themselves_in_json_schema() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -65,19 +65,9 @@ def view_base(kind: str) -> type:
 
 
 @pytest.fixture
-async def client_for(database: Any) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
-    """Make an HTTP client for an app; raised app errors become 500 answers, as in production."""
-    clients: list[httpx.AsyncClient] = []
-
-    def make(app: FastAPI) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://test")
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+def client_for(database: Any, client_for: Callable[..., httpx.AsyncClient]) -> Any:
+    """The shared ``client_for`` (tests/conftest.py), over a configured database."""
+    return client_for
 
 
 def author_app(view_base: type, **options: Any) -> FastAPI:
@@ -352,7 +342,7 @@ async def test_openapi_documents_each_route_once_with_derived_schemas(view_base:
     assert {"id", "created_at"} <= set(schemas["Author"]["properties"])
     post = document["paths"]["/authors"]["post"]
     assert post["summary"] == "Create Author"
-    assert set(post["responses"]) == {"201", "409", "422"}
+    assert set(post["responses"]) == {"201", "409", "413", "422", "503"}
 
 
 async def test_list_filters_order_and_reject_unknown_keys(view_base: type, client_for: Any) -> None:
