@@ -80,7 +80,7 @@ _INT_BOUNDS: tuple[tuple[type[sa.types.TypeEngine[Any]], tuple[int, int]], ...] 
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FilterSpec:
     """One accepted filter key: ``key`` on the wire, ``field_name`` on the params class."""
 
@@ -96,7 +96,7 @@ class FilterSpec:
         return f"Filter on `{self.target.key}`: {_DESCRIPTIONS[self.op]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListPlan:
     """Everything a list request may ask for, compiled once per params class."""
 

@@ -24,6 +24,7 @@ Rules, per column:
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from typing import Annotated, Any, Literal, Optional
 
@@ -106,7 +107,7 @@ def _field_for(prop: ColumnProperty[Any], *, forced_read_only: bool) -> tuple[An
         annotation = Annotated[annotation, READ_ONLY]
     optional = read_only or _has_default(column) or getattr(column, "nullable", True)
     if optional:
-        return annotation, Field(default=None)
+        return annotation, None
     return annotation, ...
 
 
@@ -123,13 +124,13 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.Integer):
         for int_type, bound in _INT_RANGES:
             if isinstance(sql_type, int_type):
-                return Annotated[int, Field(ge=-bound, le=bound - 1)]
+                return _constrained(int, ge=-bound, le=bound - 1)
     if isinstance(sql_type, types.String) and sql_type.length:
-        return Annotated[str, Field(max_length=sql_type.length)]
+        return _constrained(str, max_length=sql_type.length)
     if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
-        return Annotated[float, Field(allow_inf_nan=False)]
+        return _constrained(float, allow_inf_nan=False)
     if isinstance(sql_type, types.Numeric):
-        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False)]
+        return _constrained(_python_type(sql_type), allow_inf_nan=False)
     if isinstance(sql_type, types.Uuid):
         return uuid.UUID
     if isinstance(sql_type, types.JSON):
@@ -137,6 +138,16 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.ARRAY):
         return list[column_python_type(sql_type.item_type)]  # type: ignore[misc]
     return _python_type(sql_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _constrained(python_type: Any, **constraints: Any) -> Any:
+    """``Annotated[python_type, Field(**constraints)]``, one object per distinct arguments.
+
+    Every model of an application has ``id`` and ``String(n)`` columns: sharing their types
+    spares pydantic re-reading equal annotations, and the garbage collector fresh objects.
+    """
+    return Annotated[python_type, Field(**constraints)]
 
 
 def _python_type(sql_type: types.TypeEngine[Any]) -> Any:
