@@ -120,7 +120,9 @@ def create_list_params_schema(
     )
     # Deferred for this class only, not for the annotations that name it: FastAPI builds its
     # TypeAdapter(Annotated[Params, Query()]) at once and expects it complete.
-    params_class.model_config = ListParams.model_config.copy()
+    config = params_class.model_config.copy()
+    config.pop("defer_build", None)
+    params_class.model_config = config
     # replace() keeps the models already bound: they share the same cache.
     params_class.__list_plan__ = replace(plan, extra_fields=tuple(extras))
     if extras:

@@ -52,8 +52,6 @@ MAX_CONTAINS_WORDS = 20
 INT64_BOUNDS = (-(2**63), 2**63 - 1)
 """Integers outside this range would overflow the database driver, so they answer 422."""
 
-_type_schemas: dict[int, tuple[Any, dict[str, Any]]] = {}
-
 # Decimal filters must stay within what PostgreSQL's NUMERIC accepts in a comparison;
 # "1e999999" would otherwise fail inside the database.
 _DECIMAL_LIMIT = decimal.Decimal("1e100")
@@ -247,6 +245,9 @@ def _check_words(value: str) -> str:
 def contains_type() -> Any:
     """Optional type of a ``__contains`` filter: text of at most MAX_CONTAINS_WORDS words."""
     return Annotated[str, AfterValidator(_no_nul), AfterValidator(_check_words)] | None
+
+
+_type_schemas: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def value_type_schema(value_type: Any) -> dict[str, Any]:

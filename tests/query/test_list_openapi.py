@@ -156,10 +156,11 @@ def test_validator_is_built_on_first_use() -> None:
 @pytest.mark.anyio
 async def test_a_fresh_class_works_as_a_fastapi_query_model() -> None:
     params_class = create_list_params_schema(BookSchema, model=Book)
+    Params = Annotated[params_class, fastapi.Query()]  # type: ignore[valid-type]
     app = fastapi.FastAPI()
 
     @app.get("/books")
-    async def list_books(params: Annotated[params_class, fastapi.Query()]) -> Any:  # type: ignore[valid-type]
+    async def list_books(params: Params) -> Any:
         return params.model_dump(exclude_unset=True)
 
     async with make_client(app) as client:
