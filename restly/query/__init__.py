@@ -24,11 +24,13 @@ every one of the ~10 keys per field on each request.
 
 Module map: ``_values`` (how one value parses) -> ``_targets`` (which schema values exist,
 where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_params`` (the
-pydantic class) -> ``_sql`` (the plan bound to a model) -> ``_apply`` (per request).
+pydantic class) -> ``_openapi`` (its documentation) -> ``_sql`` (the plan bound to a model)
+-> ``_apply`` (per request).
 """
 
 from ._apply import apply_list_params, list_count_query
-from ._dependency import list_params_dependency, list_params_openapi
+from ._dependency import list_params_dependency
+from ._openapi import list_params_openapi
 from ._params import (
     MAX_PAGE,
     ListParams,

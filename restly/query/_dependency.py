@@ -1,10 +1,10 @@
-"""A one-pass FastAPI dependency for list parameters, and their OpenAPI description.
+"""A one-pass FastAPI dependency for list parameters.
 
 ``Annotated[Params, fastapi.Query()]`` works, but FastAPI then inspects every field of the
 params class on every request, and a schema with ten fields already has ~100 filter keys
 (about 4 microseconds each). ``list_params_dependency`` reads only the keys the client sent
 and validates them in one pydantic call, with the same 422 answers; ``list_params_openapi``
-documents the same parameters, for the route's ``openapi_extra``::
+(``restly.query._openapi``) documents the same parameters, for the route's ``openapi_extra``::
 
     Params = create_list_params_schema(BookSchema, model=Book)
     ParamsDep = Annotated[Params, fastapi.Depends(list_params_dependency(Params))]
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ._params import list_plan
 from ._values import unwrap
 
-__all__ = ["list_params_dependency", "list_params_openapi"]
+__all__ = ["list_params_dependency"]
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -80,41 +80,3 @@ def list_params_dependency(params_class: type[P]) -> Callable[[Request], Awaitab
             ) from None
 
     return read_list_params
-
-
-def list_params_openapi(params_class: type[BaseModel]) -> dict[str, Any]:
-    """``{"parameters": [...]}`` describing ``params_class``, for a route's ``openapi_extra``.
-
-    Each parameter has the schema FastAPI would generate, with shared definitions (enums)
-    written inline, since ``openapi_extra`` cannot add components.
-    """
-    schema = params_class.model_json_schema(by_alias=True)
-    definitions = schema.get("$defs", {})
-    parameters = []
-    required = set(schema.get("required", ()))
-    for key, property_schema in schema["properties"].items():
-        property_schema = _inline(property_schema, definitions)
-        if "default" in property_schema and property_schema["default"] is None:
-            del property_schema["default"]  # FastAPI does not show a None default either
-        parameter: dict[str, Any] = {
-            "name": key,
-            "in": "query",
-            "required": key in required,
-            "schema": property_schema,
-        }
-        if "description" in property_schema:
-            parameter["description"] = property_schema["description"]
-        parameters.append(parameter)
-    return {"parameters": parameters}
-
-
-def _inline(value: Any, definitions: dict[str, Any]) -> Any:
-    """Replace ``{"$ref": "#/$defs/X"}`` with a copy of definition X, recursively."""
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(definitions[ref.removeprefix("#/$defs/")], definitions)
-        return {key: _inline(item, definitions) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_inline(item, definitions) for item in value]
-    return value

@@ -9,6 +9,11 @@ FastAPI validates the query string against it (``extra="forbid"``: an unknown ke
     async def list_users(params: Annotated[UserListParams, fastapi.Query()]): ...
 
     # GET /users?name__contains=jo&age__gte=18&order_by=-age&page=2
+
+The class is built with ``defer_build``: pydantic compiles its validator (a few milliseconds
+for ~60 keys) on first use, not for every view at import. Creation still fails at once on
+anything that could not validate: each filter value type is checked (once per type, see
+``value_type_schema``), and a class with ``extra_query_params`` is built right away.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from ..exc import RestlyConfigurationError
 from ._plan import ListPlan, check_extra_names, compile_plan, python_name
-from ._values import split_commas
+from ._values import split_commas, value_type_schema
 
 __all__ = [
     "MAX_PAGE",
@@ -39,6 +44,7 @@ __all__ = [
     "list_params_extras",
     "list_params_page",
     "list_plan",
+    "paging_openapi",
 ]
 
 MAX_PAGE = 2**31 - 1
@@ -93,6 +99,8 @@ def create_list_params_schema(
     plan = compile_plan(
         schema, model=model, default_page_size=default_page_size, max_page_size=max_page_size
     )
+    for spec in plan.filters:
+        value_type_schema(spec.value_type)  # fails here, not on the first request
     fields: dict[str, Any] = {
         spec.field_name: (
             spec.value_type,
@@ -107,17 +115,44 @@ def create_list_params_schema(
         name or f"{schema.__name__}ListParams",
         __base__=ListParams,
         __module__=schema.__module__,
+        __cls_kwargs__={"defer_build": True},
         **fields,
     )
+    # Deferred for this class only, not for the annotations that name it: FastAPI builds its
+    # TypeAdapter(Annotated[Params, Query()]) at once and expects it complete.
+    config = params_class.model_config.copy()
+    config.pop("defer_build", None)
+    params_class.model_config = config
     # replace() keeps the models already bound: they share the same cache.
     params_class.__list_plan__ = replace(plan, extra_fields=tuple(extras))
+    if extras:
+        params_class.model_rebuild()  # any annotation may be given: check it now
     return params_class
 
 
+_PAGE_DESCRIPTION = "Page number, counted from 1."
+_ORDER_BY_DESCRIPTION = (
+    "Comma-separated sort keys; a leading '-' sorts descending. Ties are broken by the primary key."
+)
+
+
+def _page_size_description(plan: ListPlan) -> str:
+    default = plan.default_page_size
+    size_default = f"default {default}" if default else "unpaginated when omitted"
+    return f"Rows per page, at most {plan.max_page_size}; {size_default}."
+
+
+def _allowed_sort_keys(plan: ListPlan) -> frozenset[str]:
+    return frozenset(plan.sort_keys) | frozenset(f"-{key}" for key in plan.sort_keys)
+
+
 def _paging_fields(plan: ListPlan) -> dict[str, Any]:
-    """``page``, ``page_size`` and ``order_by``, with this plan's limits and sort keys."""
+    """``page``, ``page_size`` and ``order_by``, with this plan's limits and sort keys.
+
+    ``paging_openapi`` writes their JSON schemas: change both together.
+    """
     sort_keys = plan.sort_keys
-    allowed = frozenset(sort_keys) | frozenset(f"-{key}" for key in sort_keys)
+    allowed = _allowed_sort_keys(plan)
 
     def known_sort_key(key: str) -> str:
         if key not in allowed:
@@ -135,32 +170,45 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
     ]
     most_keys = Field(max_length=max(len(sort_keys), 1))
     sort_list = Annotated[list[sort_item], most_keys]  # type: ignore[valid-type]
-    default = plan.default_page_size
-    size_default = f"default {default}" if default else "unpaginated when omitted"
     return {
         "page": (
             int | None,
-            Field(None, ge=1, le=MAX_PAGE, description="Page number, counted from 1."),
+            Field(None, ge=1, le=MAX_PAGE, description=_PAGE_DESCRIPTION),
         ),
         "page_size": (
             int | None,
-            Field(
-                None,
-                ge=1,
-                le=plan.max_page_size,
-                description=f"Rows per page, at most {plan.max_page_size}; {size_default}.",
-            ),
+            Field(None, ge=1, le=plan.max_page_size, description=_page_size_description(plan)),
         ),
         "order_by": (
             Annotated[sort_list | None, BeforeValidator(split_commas)],
-            Field(
-                None,
-                description=(
-                    "Comma-separated sort keys; a leading '-' sorts descending. "
-                    "Ties are broken by the primary key."
-                ),
-            ),
+            Field(None, description=_ORDER_BY_DESCRIPTION),
         ),
+    }
+
+
+def paging_openapi(plan: ListPlan) -> dict[str, dict[str, Any]]:
+    """The JSON schemas pydantic generates for the fields of ``_paging_fields``.
+
+    Written out rather than generated: ``order_by`` differs per view, and generating it
+    costs a millisecond per view at class creation.
+    """
+
+    def optional_integer(maximum: int, description: str, title: str) -> dict[str, Any]:
+        integer = {"maximum": maximum, "minimum": 1, "type": "integer"}
+        return {"anyOf": [integer, {"type": "null"}], "description": description, "title": title}
+
+    sort_item = {"enum": sorted(_allowed_sort_keys(plan)), "type": "string"}
+    sort_list = {"items": sort_item, "maxItems": max(len(plan.sort_keys), 1), "type": "array"}
+    return {
+        "page": optional_integer(MAX_PAGE, _PAGE_DESCRIPTION, "Page"),
+        "page_size": optional_integer(
+            plan.max_page_size, _page_size_description(plan), "Page Size"
+        ),
+        "order_by": {
+            "anyOf": [sort_list, {"type": "null"}],
+            "description": _ORDER_BY_DESCRIPTION,
+            "title": "Order By",
+        },
     }
 
 

@@ -12,6 +12,7 @@ once per model (``ListPlan.bind``), so a request only looks keys up::
 from __future__ import annotations
 
 import enum
+import functools
 import keyword
 import re
 import threading
@@ -80,7 +81,7 @@ _INT_BOUNDS: tuple[tuple[type[sa.types.TypeEngine[Any]], tuple[int, int]], ...] 
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FilterSpec:
     """One accepted filter key: ``key`` on the wire, ``field_name`` on the params class."""
 
@@ -96,7 +97,7 @@ class FilterSpec:
         return f"Filter on `{self.target.key}`: {_DESCRIPTIONS[self.op]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListPlan:
     """Everything a list request may ask for, compiled once per params class."""
 
@@ -128,6 +129,18 @@ class ListPlan:
 
 def python_name(key: str, taken: set[str]) -> str:
     """A python identifier for query key ``key`` that no other field or BaseModel uses."""
+    name = _identifier(key)
+    candidate, counter = name, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{name}_{counter}"
+    taken.add(candidate)
+    return candidate
+
+
+@functools.lru_cache(maxsize=4096)
+def _identifier(key: str) -> str:
+    # Cached: every view has keys such as "id__gte", and a check against BaseModel is slow.
     name = re.sub(r"\W", "_", key)
     if (
         not name.isidentifier()
@@ -137,12 +150,7 @@ def python_name(key: str, taken: set[str]) -> str:
         or name in RESERVED_KEYS
     ):
         name = f"f_{name}"
-    candidate, counter = name, 1
-    while candidate in taken:
-        counter += 1
-        candidate = f"{name}_{counter}"
-    taken.add(candidate)
-    return candidate
+    return name
 
 
 def compile_plan(

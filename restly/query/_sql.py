@@ -75,7 +75,7 @@ def _converter(kind: ScalarKind, column: sa.Column[Any] | None) -> Converter | N
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundFilter:
     """One filter key compiled for a model: ``clause(value)`` is its WHERE condition."""
 
@@ -139,7 +139,7 @@ _COMPARE: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundSort:
     """One ``order_by`` key compiled for a model: the joins it needs and the expression."""
 
@@ -148,7 +148,7 @@ class BoundSort:
     column: sa.Column[Any] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundPlan:
     """A ``ListPlan`` bound to a model. Built once per (params class, model)."""
 

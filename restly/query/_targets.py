@@ -42,7 +42,7 @@ MAX_RELATION_DEPTH = 2
 _COLLECTIONS: tuple[Any, ...] = (list, tuple, set, frozenset, Sequence)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """A scalar of the response schema, e.g. ``author.name``.
 
@@ -60,7 +60,7 @@ class Target:
     through_many: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResolvedTarget:
     """The SQLAlchemy side of a ``Target`` on one model.
 

@@ -6,6 +6,11 @@ key. ``scalar_kind`` classifies a schema annotation; the ``*_type`` builders wra
 
     kind = scalar_kind(int)                  # ScalarKind.INT
     one_or_more_type(kind, int, bounds=None) # list[int]: "1,2,3" -> [1, 2, 3], at most MAX_IN_ITEMS
+
+The builders are memoised: equal arguments give the very same type object, so the views of
+an application share one type per (kind, annotation, bounds), and whatever is derived from
+a type (its JSON schema, ``value_type_schema``, which ``list_params_openapi`` documents
+each key with) is computed once per type.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import functools
 import types
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -27,11 +34,13 @@ __all__ = [
     "ScalarKind",
     "allows_none",
     "contains_type",
+    "inline_definitions",
     "one_or_more_type",
     "scalar_kind",
     "single_type",
     "split_commas",
     "unwrap",
+    "value_type_schema",
 ]
 
 MAX_IN_ITEMS = 1000
@@ -138,6 +147,35 @@ def scalar_kind(annotation: Any) -> ScalarKind | None:
     return None
 
 
+def _identity(annotation: Any) -> Any:
+    """A cache key telling apart annotations that compare equal but parse differently.
+
+    ``Literal["a", "b"] == Literal["b", "a"]`` and ``Literal[1] == Literal[True]``, yet their
+    error messages and OpenAPI enums differ, so literals are keyed by their typed values.
+    """
+    if get_origin(annotation) is Literal:
+        return (Literal, tuple((type(value), value) for value in get_args(annotation)))
+    return annotation
+
+
+def _memoised(build: Callable[..., Any]) -> Callable[..., Any]:
+    """Reuse the type built for the same arguments (an unhashable annotation is built anew)."""
+    built: dict[tuple[Any, ...], Any] = {}
+
+    @functools.wraps(build)
+    def type_for(*args: Any) -> Any:
+        key = tuple(_identity(arg) for arg in args)
+        try:
+            return built[key]
+        except KeyError:
+            type_ = built[key] = build(*args)
+            return type_
+        except TypeError:  # unhashable: nothing to share
+            return build(*args)
+
+    return type_for
+
+
 def _no_nul(value: str) -> str:
     # PostgreSQL rejects NUL in text parameters with an error, so refuse it up front.
     if "\x00" in value:
@@ -173,11 +211,13 @@ def split_commas(value: Any) -> Any:
     return flat
 
 
+@_memoised
 def single_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None) -> Any:
     """Optional type of a one-value filter (``__gte``, ``__lt``...)."""
     return _item_type(kind, annotation, bounds) | None
 
 
+@_memoised
 def one_or_more_type(
     kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None
 ) -> Any:
@@ -201,6 +241,41 @@ def _check_words(value: str) -> str:
     return value
 
 
+@_memoised
 def contains_type() -> Any:
     """Optional type of a ``__contains`` filter: text of at most MAX_CONTAINS_WORDS words."""
     return Annotated[str, AfterValidator(_no_nul), AfterValidator(_check_words)] | None
+
+
+_type_schemas: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def value_type_schema(value_type: Any) -> dict[str, Any]:
+    """The JSON schema of one filter value type, definitions inlined; built once per type.
+
+    The result is shared: copy it before changing it. Building it also proves, when a
+    params class is created, that pydantic can validate the type.
+    """
+    # Keyed by identity: equal types may still differ (see _identity); the builders above
+    # return one object per type, and the entry keeps it alive so its id is not reused.
+    entry = _type_schemas.get(id(value_type))
+    if entry is None:
+        schema = TypeAdapter(value_type).json_schema()
+        definitions = schema.pop("$defs", {})
+        entry = _type_schemas[id(value_type)] = (
+            value_type,
+            inline_definitions(schema, definitions),
+        )
+    return entry[1]
+
+
+def inline_definitions(value: Any, definitions: dict[str, Any]) -> Any:
+    """Replace ``{"$ref": "#/$defs/X"}`` with a copy of definition X, recursively."""
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return inline_definitions(definitions[ref.removeprefix("#/$defs/")], definitions)
+        return {key: inline_definitions(item, definitions) for key, item in value.items()}
+    if isinstance(value, list):
+        return [inline_definitions(item, definitions) for item in value]
+    return value

@@ -26,11 +26,14 @@ Rules, per column:
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, Field, create_model
+from pydantic import AfterValidator, BeforeValidator, Field, create_model
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Column, inspect, types
 from sqlalchemy.orm import ColumnProperty, Mapper
 
@@ -109,7 +112,7 @@ def _field_for(prop: ColumnProperty[Any], *, forced_read_only: bool) -> tuple[An
         annotation = Annotated[annotation, READ_ONLY]
     optional = read_only or _has_default(column) or getattr(column, "nullable", True)
     if optional:
-        return annotation, Field(default=None)
+        return annotation, None
     return annotation, ...
 
 
@@ -126,16 +129,19 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.Integer):
         for int_type, bound in _INT_RANGES:
             if isinstance(sql_type, int_type):
-                return Annotated[int, Field(ge=-bound, le=bound - 1)]
+                return _constrained(int, ge=-bound, le=bound - 1)
     if isinstance(sql_type, types.String) and sql_type.length:
-        return Annotated[str, Field(max_length=sql_type.length)]
+        return _constrained(str, max_length=sql_type.length)
     if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
-        return Annotated[float, Field(allow_inf_nan=False)]
+        return _constrained(float, allow_inf_nan=False)
     if isinstance(sql_type, types.Numeric):
         bounds = _numeric_range(sql_type)
-        return Annotated[_python_type(sql_type), Field(allow_inf_nan=False, **bounds)]
+        return _constrained(_python_type(sql_type), allow_inf_nan=False, **bounds)
     if isinstance(sql_type, types.DateTime) and sql_type.timezone:
-        return Annotated[datetime, AfterValidator(_as_utc)]
+        return Annotated[datetime, _REFUSE_NUMBER["datetime"], AfterValidator(_as_utc)]
+    if isinstance(sql_type, (types.DateTime, types.Date, types.Time)):
+        python_type = _python_type(sql_type)
+        return Annotated[python_type, _REFUSE_NUMBER[python_type.__name__]]
     if isinstance(sql_type, types.Uuid):
         return uuid.UUID
     if isinstance(sql_type, types.JSON):
@@ -160,6 +166,54 @@ def _numeric_range(sql_type: types.Numeric[Any]) -> dict[str, int]:
         return {}
     bound = 10 ** (precision - (sql_type.scale or 0))
     return {"gt": -bound, "lt": bound}
+
+
+@functools.lru_cache(maxsize=256)
+def _constrained(python_type: Any, **constraints: Any) -> Any:
+    """``Annotated[python_type, Field(**constraints)]``, one object per distinct arguments.
+
+    Every model of an application has ``id`` and ``String(n)`` columns: sharing their types
+    spares pydantic re-reading equal annotations, and the garbage collector fresh objects.
+    """
+    refuse_bool = _REFUSE_BOOL.get(python_type)
+    if refuse_bool is not None:
+        return Annotated[python_type, Field(**constraints), refuse_bool]
+    return Annotated[python_type, Field(**constraints)]
+
+
+def _bool_refuser(error_type: str, message: str) -> BeforeValidator:
+    # pydantic's lax mode reads true/false as 1/0; the OpenAPI schema says "integer" or
+    # "number", so a client sending a boolean there has made a mistake worth a 422.
+    def refuse_bool(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(error_type, message)
+        return value
+
+    return BeforeValidator(refuse_bool)
+
+
+def _number_refuser(error_type: str, message: str) -> BeforeValidator:
+    # pydantic's lax mode reads numbers as Unix timestamps; the OpenAPI schema says an
+    # ISO 8601 string, so a number there is a client mistake worth a 422.
+    def refuse_number(value: Any) -> Any:
+        if isinstance(value, (int, float, Decimal)):
+            raise PydanticCustomError(error_type, message)
+        return value
+
+    return BeforeValidator(refuse_number)
+
+
+_REFUSE_NUMBER: dict[str, BeforeValidator] = {
+    "datetime": _number_refuser("datetime_type", "Input should be an ISO 8601 date-time string"),
+    "date": _number_refuser("date_type", "Input should be an ISO 8601 date string"),
+    "time": _number_refuser("time_type", "Input should be an ISO 8601 time string"),
+}
+
+_REFUSE_BOOL: dict[Any, BeforeValidator] = {
+    int: _bool_refuser("int_type", "Input should be a valid integer"),
+    float: _bool_refuser("float_type", "Input should be a valid number"),
+    Decimal: _bool_refuser("decimal_type", "Decimal input should be an integer, float, string or Decimal object"),
+}
 
 
 def _python_type(sql_type: types.TypeEngine[Any]) -> Any:

@@ -47,7 +47,15 @@ def _label(action: str) -> Slot:
     return Slot("model", lambda model: f"{action} {model.__name__}")
 
 
+class ValidationErrors(BaseModel):
+    """The body of a 422 answer: FastAPI's list of validation errors."""
+
+    detail: list[dict[str, Any]]
+
+
 _NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
+# List parameters are read by restly's own dependency, so FastAPI does not document their 422.
+_INVALID_QUERY = {422: {"model": ValidationErrors, "description": "Invalid query parameters"}}
 _CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
 _TOO_LARGE = {413: {"model": ErrorDetail, "description": "The request body is too large"}}
 _UNAVAILABLE = {
@@ -68,7 +76,7 @@ UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 _LIST = dict(
     response_model=Slot("list_response_model"),
     summary=_label("List"),
-    responses=_UNAVAILABLE,
+    responses={**_INVALID_QUERY, **_UNAVAILABLE},
     openapi_extra=Slot("list_params_schema", list_params_openapi),
 )
 _CREATE = dict(

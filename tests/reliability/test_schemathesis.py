@@ -21,7 +21,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, reject, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import httpx as _client_http  # noqa: E402  (httpx2 or httpx)
 
 import restly as fr  # noqa: E402
 from restly.db import FRGlobals, use_fr_globals  # noqa: E402
@@ -72,8 +73,7 @@ def fuzz_globals(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[FRGl
 
 def test_the_api_honours_its_openapi_contract(fuzz_globals: FRGlobals) -> None:
     app = make_app()
-    document = without_interim_query_gaps(app.openapi(), fuzz_globals)
-    schema = schemathesis.openapi.from_dict(document)
+    schema = schemathesis.openapi.from_dict(app.openapi())
     tally = {"cases": 0, "5xx": 0}
     failures: list[str] = []
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -85,25 +85,6 @@ def test_the_api_honours_its_openapi_contract(fuzz_globals: FRGlobals) -> None:
     print(f"schemathesis: {tally['cases']} cases, {tally['5xx']} answers 5xx")
     assert not failures, "\n\n".join(failures[:10])
     assert tally["5xx"] == 0
-
-
-def without_interim_query_gaps(document: dict[str, Any], g: FRGlobals) -> dict[str, Any]:
-    """The document minus what the interim list engine (restly.query, being replaced by the
-    full query engine) is known to answer 500 to; the rest of every route is fuzzed.
-
-    - ``order_by`` with an unknown key (every backend);
-    - on SQLite, integers beyond 64 bits in ``page`` or in filters (the driver raises
-      ``OverflowError``): list routes are left out there entirely.
-    """
-    sqlite = g.get_engine().dialect.name == "sqlite"
-    for path, item in list(document["paths"].items()):
-        if sqlite and not path.endswith("}"):
-            item.pop("get", None)
-        for operation in item.values():
-            operation["parameters"] = [
-                p for p in operation.get("parameters", []) if p["name"] != "order_by"
-            ]
-    return document
 
 
 def fuzz(schema: Any, client: TestClient, tally: dict[str, int], failures: list[str]) -> None:
@@ -120,6 +101,12 @@ def fuzz_operation(
     tally: dict[str, int],
     failures: list[str],
 ) -> None:
+    # A list route's parameters are all query text, where "invalid data must be refused"
+    # cannot be decided (``?name__ne=true``: `true` is a fine string). Those routes keep
+    # every other check, invalid data included; tests/query asserts their 422s one by one.
+    is_list = operation.method.upper() == "GET" and not operation.path.endswith("}")
+    checks = [check for check in CHECKS if not (is_list and check is negative_data_rejection)]
+
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -134,11 +121,14 @@ def fuzz_operation(
         kwargs.pop("cookies", None)  # the API reads none; httpx deprecates them
         if isinstance(kwargs.get("data"), (bytes, str)):
             kwargs["content"] = kwargs.pop("data")  # httpx spelling of a raw body
-        response = client.request(**kwargs)
+        try:
+            response = client.request(**kwargs)
+        except _client_http.InvalidURL:
+            reject()  # a URL the HTTP client itself refuses to send never reaches the server
         tally["cases"] += 1
         tally["5xx"] += response.status_code >= 500
         try:
-            case.validate_response(response, checks=CHECKS)
+            case.validate_response(response, checks=checks)
         except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001 - reported together
             failures.append(f"{operation.label}: {str(error)[:1500]}")
 

@@ -149,3 +149,20 @@ def test_options_exclude_and_mark_read_only() -> None:
 def test_only_mapped_classes_are_accepted() -> None:
     with pytest.raises(TypeError, match="needs a mapped class; got <class 'dict'>"):
         fr.create_schema_from_model(dict)
+
+
+@pytest.mark.parametrize("field", ["legs", "chip", "weight"])
+def test_numbers_refuse_booleans(field: str) -> None:
+    create = creation_schema_for(fr.create_schema_from_model(Pet))
+    with pytest.raises(ValidationError) as caught:
+        create.model_validate({**VALID, field: True})
+    assert caught.value.errors()[0]["type"] in {"int_type", "decimal_type"}
+    assert create.model_validate({**VALID, field: 1}) is not None
+
+
+def test_dates_refuse_numbers() -> None:
+    create = creation_schema_for(fr.create_schema_from_model(Pet))
+    with pytest.raises(ValidationError) as caught:
+        create.model_validate({**VALID, "born": 1_700_000_000})
+    assert caught.value.errors()[0]["type"] == "date_type"
+    assert create.model_validate({**VALID, "born": "2020-02-03"}) is not None
