@@ -114,12 +114,13 @@ def _nested_schema(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     return None
 
 
-def _id_list(field: FieldInfo) -> Any:
-    """The id annotation of a ``list[fr.IDRef[Model]]`` field, else None."""
+def _id_list(field: FieldInfo) -> tuple[Any, ScalarKind] | None:
+    """``(id annotation, kind)`` of a ``list[fr.IDRef[Model]]`` field, else None."""
     found = _item(field.annotation)
     if found is None or not found[1] or idref_target(field) is None:
         return None
-    return found[0] if scalar_kind(found[0]) is not None else None
+    kind = scalar_kind(found[0])
+    return None if kind is None else (found[0], kind)
 
 
 def collect_targets(
@@ -149,7 +150,8 @@ def collect_targets(
             continue
         ids = _id_list(field) if len(_hops) < MAX_RELATION_DEPTH else None
         if ids is not None:  # list[fr.IDRef[Tag]]: filters on the related ids, never sorts
-            targets.append(Target(key, _hops, name, scalar_kind(ids), ids, True, True, True))
+            id_annotation, id_kind = ids
+            targets.append(Target(key, _hops, name, id_kind, id_annotation, True, True, True))
             continue
         nested = _nested_schema(field.annotation)
         if nested is not None and len(_hops) < MAX_RELATION_DEPTH:
