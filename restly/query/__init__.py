@@ -15,7 +15,8 @@ every accepted query key; FastAPI validates the query string against it.
 
 Keys: ``field`` (equal; ``a,b`` is IN), ``field__ne`` (NOT IN), ``__gt/__gte/__lt/__lte``,
 ``__isnull=true|false``, ``__contains`` (string fields; every word, ignoring case), dotted
-relation paths (``author.name``), ``order_by`` (``-`` for descending), ``page``, ``page_size``.
+relation paths (``author.name``), reference fields by id (``author=1``, ``tags=1,2``),
+``order_by`` (``-`` for descending), ``page``, ``page_size``.
 
 For a paginated answer, count with ``list_count_query`` (same filters, no order or pages)
 and read the page actually served with ``list_params_page``. ``list_params_dependency``

@@ -210,12 +210,14 @@ def _bind_sort(
     entity: Any = model
     joins: list[Join] = []
     for depth, hop in enumerate(resolved.hops, start=1):
-        path = target.hops[:depth]
+        path = tuple(crossed.key for crossed in resolved.hops[:depth])
         if path not in aliases:
             alias = aliased(hop.property.mapper.class_)
             relation: QueryableAttribute[Any] = getattr(entity, hop.key)
             aliases[path] = (alias, relation.of_type(alias))
         joins.append(aliases[path])
         entity = aliases[path][0]
-    expression = getattr(entity, target.leaf) if joins else resolved.leaf
+    # A reference's value is not its own attribute: the foreign key or the related pk.
+    leaf = resolved.leaf.key if target.reference else target.leaf
+    expression = getattr(entity, leaf) if joins else resolved.leaf
     return BoundSort(tuple(joins), expression, None if joins else resolved.column)

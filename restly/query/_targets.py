@@ -10,6 +10,11 @@ attributes behind one such path::
 
     [t.key for t in collect_targets(BookSchema)]    # ['id', 'title', 'author.id', 'author.name']
     resolve_target(Book, target).hops               # (Book.author,)
+
+A reference field (``author: fr.IDRef[Author]``, ``tags: list[fr.IDRef[Tag]]``) is a scalar
+target holding the referenced id. On a relationship it resolves to the foreign-key column of
+a many-to-one (``Book.author_id``), else to the related primary key across the relationship
+(``Book.tags`` -> ``Tag.id``, filtered with EXISTS like any relation path).
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from typing import Any, get_args, get_origin
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from sqlalchemy.orm import ColumnProperty, Mapper
+from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.attributes import QueryableAttribute
 
-from ..schemas import is_write_only
+from ..schemas import idref_target, is_write_only
+from ..schemas._refs import fk_partner
 from ._values import ScalarKind, allows_none, scalar_kind, unwrap
 
 __all__ = [
@@ -58,6 +64,8 @@ class Target:
     annotation: Any
     nullable: bool
     through_many: bool
+    reference: bool = False
+    """An ``fr.IDRef`` field: ``leaf`` may name a relationship, whose ids are the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +97,30 @@ def public_name(name: str, field: FieldInfo) -> str:
     return field.serialization_alias or field.alias or name
 
 
+def _item(annotation: Any) -> tuple[Any, bool] | None:
+    """``(item, many)``: the unwrapped annotation, or the item of a one-type collection."""
+    inner = unwrap(annotation)
+    if get_origin(inner) not in _COLLECTIONS:
+        return inner, False
+    args = get_args(inner)
+    return (unwrap(args[0]), True) if len(args) == 1 else None
+
+
 def _nested_schema(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     """``(Schema, many)`` when ``annotation`` is a nested model or a collection of them."""
-    inner = unwrap(annotation)
-    many = False
-    origin = get_origin(inner)
-    if origin in _COLLECTIONS:
-        args = get_args(inner)
-        if len(args) != 1:
-            return None
-        inner, many = unwrap(args[0]), True
-    if isinstance(inner, type) and issubclass(inner, BaseModel):
-        return inner, many
+    found = _item(annotation)
+    if found is not None and isinstance(found[0], type) and issubclass(found[0], BaseModel):
+        return found
     return None
+
+
+def _id_list(field: FieldInfo) -> tuple[Any, ScalarKind] | None:
+    """``(id annotation, kind)`` of a ``list[fr.IDRef[Model]]`` field, else None."""
+    found = _item(field.annotation)
+    if found is None or not found[1] or idref_target(field) is None:
+        return None
+    kind = scalar_kind(found[0])
+    return None if kind is None else (found[0], kind)
 
 
 def collect_targets(
@@ -126,7 +145,13 @@ def collect_targets(
         annotation = unwrap(field.annotation)
         kind = scalar_kind(annotation)
         if kind is not None:
-            targets.append(Target(key, _hops, name, kind, annotation, nullable, _many))
+            reference = idref_target(field) is not None
+            targets.append(Target(key, _hops, name, kind, annotation, nullable, _many, reference))
+            continue
+        ids = _id_list(field) if len(_hops) < MAX_RELATION_DEPTH else None
+        if ids is not None:  # list[fr.IDRef[Tag]]: filters on the related ids, never sorts
+            id_annotation, id_kind = ids
+            targets.append(Target(key, _hops, name, id_kind, id_annotation, True, True, True))
             continue
         nested = _nested_schema(field.annotation)
         if nested is not None and len(_hops) < MAX_RELATION_DEPTH:
@@ -159,12 +184,38 @@ def resolve_target(model: type, target: Target) -> ResolvedTarget | None:
         hops.append(getattr(current, name))
         current = relationship.mapper.class_
     mapper = sa.inspect(current)
-    if target.leaf in mapper.relationships:
-        return None
+    relationship = mapper.relationships.get(target.leaf)
+    if relationship is not None:
+        if not target.reference:
+            return None
+        return _resolve_reference(current, relationship, hops)
     leaf = getattr(current, target.leaf, None)
     if not isinstance(leaf, (QueryableAttribute, sa.ColumnElement)):
         return None
     return ResolvedTarget(tuple(hops), leaf, _single_column(mapper, target.leaf))
+
+
+def _resolve_reference(
+    owner: type, relationship: RelationshipProperty[Any], hops: list[QueryableAttribute[Any]]
+) -> ResolvedTarget | None:
+    """The ids behind a reference to ``relationship`` of ``owner``.
+
+    A many-to-one with its own foreign-key column is that column (``Book.author_id``: plain
+    comparisons, sortable); otherwise the relationship is one more hop to the related primary
+    key (``Book.tags`` -> ``Tag.id``), as for ``tags.id``.
+    """
+    mapper: Mapper[Any] = sa.inspect(owner)
+    partner = fk_partner(mapper, relationship)
+    if partner is not None:
+        return ResolvedTarget(tuple(hops), getattr(owner, partner), _single_column(mapper, partner))
+    related = relationship.mapper
+    if len(related.primary_key) != 1 or len(hops) >= MAX_RELATION_DEPTH:
+        return None
+    pk_key = related.get_property_by_column(related.primary_key[0]).key
+    hops.append(getattr(owner, relationship.key))
+    return ResolvedTarget(
+        tuple(hops), getattr(related.class_, pk_key), _single_column(related, pk_key)
+    )
 
 
 def _single_column(mapper: Mapper[Any], name: str) -> sa.Column[Any] | None:

@@ -65,6 +65,7 @@ __all__ = [
     "RefTarget",
     "Reference",
     "check_references",
+    "fk_partner",
     "id_schema_for",
     "idref_target",
     "references_in",
@@ -155,7 +156,7 @@ def references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference,
             continue
         target, many = reference
         is_relationship = isinstance(prop, RelationshipProperty)
-        partner = _fk_partner(mapper, prop) if is_relationship else None
+        partner = fk_partner(mapper, prop) if is_relationship else None
         found.append(Reference(name, _label(name, field), target, many, is_relationship, partner))
     return tuple(found)
 
@@ -384,8 +385,12 @@ def _label(name: str, field: FieldInfo) -> str:
     return field.alias or name
 
 
-def _fk_partner(mapper: Mapper[Any], prop: RelationshipProperty[Any]) -> str | None:
-    """The column attribute holding a many-to-one relationship's single foreign key."""
+def fk_partner(mapper: Mapper[Any], prop: RelationshipProperty[Any]) -> str | None:
+    """The column attribute holding a many-to-one relationship's single foreign key.
+
+    ``fk_partner(mapper_of(Book), Book.author.property)`` -> ``"author_id"``; None for
+    to-many relationships and when the foreign key is not a mapped column of its own.
+    """
     if prop.uselist or len(prop.local_columns) != 1:
         return None
     (column,) = prop.local_columns
