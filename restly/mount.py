@@ -34,6 +34,7 @@ from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
+from .schemas._refs import MOUNTED_PREFIXES
 
 __all__ = ["RestlyRoute", "include_view", "include_views"]
 
@@ -122,12 +123,16 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
     shared_dependencies = list(view.dependencies or ())  # type: ignore[attr-defined]
     route_class = _route_class(fr_globals, router.route_class)
     prefix = getattr(view, "prefix", "")
+    default_tags = list(view.tags or ()) or _tags_from(prefix)  # type: ignore[attr-defined]
+    model = getattr(view, "model", None)
+    if model is not None:
+        MOUNTED_PREFIXES.setdefault(model, router.prefix + prefix)
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
         arguments = dict(
             name=f"{view.__name__}.{compiled.name}",
-            tags=options.pop("tags", None) or list(view.tags or ()) or None,  # type: ignore[attr-defined]
+            tags=options.pop("tags", None) or default_tags or None,
             dependencies=[*shared_dependencies, *options.pop("dependencies", ())],
             responses=responses or None,
             route_class_override=route_class,
@@ -145,6 +150,13 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         app.openapi_schema = None  # routes changed: regenerate the cached document
         if fr_globals.install_default_exception_handlers:
             install_exception_handlers(app)
+
+
+def _tags_from(prefix: str) -> list[str]:
+    """The default OpenAPI tag of a view: its prefix's last static segment ("/api/books" ->
+    "books"); explicit `tags` win."""
+    segments = [part for part in prefix.split("/") if part and not part.startswith("{")]
+    return segments[-1:]
 
 
 def _router_of(app: FastAPI | APIRouter) -> APIRouter:

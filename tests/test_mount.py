@@ -118,3 +118,15 @@ def test_abstract_views_and_other_objects_cannot_be_mounted(fr_globals: fr.FRGlo
         fr.include_view(FastAPI(), Shared)
     with pytest.raises(TypeError, match="needs a FastAPI app or an APIRouter"):
         fr.include_view(object(), Shared)  # type: ignore[call-overload]
+
+
+def test_default_tags_come_from_the_prefix_and_explicit_tags_win(fr_globals: fr.FRGlobals) -> None:
+    app = FastAPI()
+    fr.include_view(app, type("NoteView", (fr.AsyncRestView,), {"prefix": "/api/notes", "model": Note}))
+    fr.include_view(
+        app,
+        type("Tagged", (fr.AsyncRestView,), {"prefix": "/tagged", "model": Note, "tags": ["mine"]}),
+    )
+    paths_ = app.openapi()["paths"]
+    assert paths_["/api/notes"]["get"]["tags"] == ["notes"]
+    assert paths_["/tagged/{id}"]["patch"]["tags"] == ["mine"]

@@ -487,3 +487,15 @@ def test_declared_creation_schema_references_are_checked() -> None:
         "BookView.creation_schema field 'author' references Tag but Book.author relates to "
         "Author; use fr.IDRef[Author].",
     )
+
+
+def test_reference_fields_point_at_the_mounted_view_in_openapi() -> None:
+    from fastapi import FastAPI
+
+    g = fr.FRGlobals()
+    app = FastAPI()
+    fr.include_view(app, rest_view(fr.AsyncRestView, Book, BookSchema, "/books", globals=g))
+    fr.include_view(app, rest_view(fr.AsyncRestView, Author, None, "/library/authors", globals=g))
+    properties = app.openapi()["components"]["schemas"]["BookCreate"]["properties"]
+    assert properties["author"]["x-resource-ref"] == "/library/authors"
+    assert "x-resource-ref" not in properties["title"]

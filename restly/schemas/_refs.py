@@ -44,10 +44,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Generic, NamedTuple, TypeVar, Union
+from weakref import WeakKeyDictionary
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    GetJsonSchemaHandler,
+    create_model,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty, Session
@@ -99,6 +108,22 @@ class _RefMarker:
 
     def __repr__(self) -> str:
         return f"<restly reference to {self.target.model.__name__}>"
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        # Read when the OpenAPI document is generated, so views mounted after the schema
+        # was declared count too.
+        prefix = MOUNTED_PREFIXES.get(self.target.model)
+        if prefix is not None:
+            json_schema["x-resource-ref"] = prefix
+        return json_schema
+
+
+#: Model -> path prefix of the REST view serving it, filled in when a view is mounted;
+#: reference fields to such a model carry ``x-resource-ref`` in OpenAPI.
+MOUNTED_PREFIXES: WeakKeyDictionary[type[Any], str] = WeakKeyDictionary()
 
 
 class IDRef(Generic[M]):
