@@ -20,6 +20,7 @@ invalid UTF-8 in URLs, and the body limit of the view's `FRGlobals.max_body_size
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar, overload
 from weakref import WeakKeyDictionary
@@ -27,6 +28,7 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.routing import compile_path
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -143,13 +145,26 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
             router.add_api_route(compiled.path, compiled.endpoint, methods=[method], **arguments)
             if prefix and compiled.path == prefix:
                 # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
-                hidden = {**arguments, "include_in_schema": False, "name": f"{arguments['name']}/"}
-                router.add_api_route(compiled.path + "/", compiled.endpoint, methods=[method], **hidden)
+                router.routes.append(_slash_twin(router.routes[-1]))
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document
         if fr_globals.install_default_exception_handlers:
             install_exception_handlers(app)
+
+
+def _slash_twin(route: Any) -> Any:
+    """The same route at its path plus "/", hidden from OpenAPI.
+
+    A shallow copy with only the path recompiled: building a second `APIRoute` would
+    analyse the endpoint's dependencies all over again (a third of mounting time).
+    """
+    twin = copy.copy(route)
+    twin.path = route.path + "/"
+    twin.path_regex, twin.path_format, twin.param_convertors = compile_path(twin.path)
+    twin.include_in_schema = False
+    twin.name = route.name + "/"
+    return twin
 
 
 def _tags_from(prefix: str) -> list[str]:
