@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ._mysql import mysql_urls
-from .conftest import DatabaseURLs, postgres_urls, sqlite_urls
+from .conftest import DatabaseURLs, mysql_urls, postgres_urls, sqlite_urls
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column

@@ -255,8 +255,3 @@ def _has_default(column: Any) -> bool:
         or column.identity is not None
         or column is _autoincrement_column(column)
     )
-
-
-def is_enum_type(annotation: Any) -> bool:
-    """Return whether ``annotation`` is an ``enum.Enum`` subclass."""
-    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)

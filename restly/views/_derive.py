@@ -103,6 +103,7 @@ def derive_model_view(cls: Any) -> list[str]:
     for name, value in derived.items():
         set_derived(cls, name, value)
     set_derived(cls, "_plain_reads", _plain_reads(cls))
+    set_derived(cls, "_custom_response", not _is_own(cls, "to_response_schema"))
     for name, value in _prebuilt_statements(cls, model, pk_column).items():
         set_derived(cls, name, value)
     return []
@@ -137,21 +138,22 @@ def _flat_columns(
     return tuple(getattr(model, name) for name in response.model_fields)
 
 
+def _is_own(cls: Any, name: str) -> bool:
+    """Whether ``cls`` uses restly's own implementation of method ``name``."""
+    from ._rest import AsyncRestView, BaseRestView, RestView
+
+    own = (getattr(base, name, None) for base in (BaseRestView, AsyncRestView, RestView))
+    return getattr(cls, name) in set(filter(None, own))
+
+
 def _plain_reads(cls: Any) -> bool:
     """Whether list/get may read rows instead of ORM objects: the schema is flat and the
     seams that would see the objects or the count (handle_list, handle_get, count_index,
     to_response_schema) are restly's own, so no override can tell the difference."""
-    from ._rest import AsyncRestView, BaseRestView, RestView
-
     if cls._flat_columns is None:
         return False
-    own = {
-        "handle_list": (AsyncRestView.handle_list, RestView.handle_list),
-        "handle_get": (AsyncRestView.handle_get, RestView.handle_get),
-        "count_index": (AsyncRestView.count_index, RestView.count_index),
-        "to_response_schema": (BaseRestView.to_response_schema,),
-    }
-    return all(getattr(cls, name) in functions for name, functions in own.items())
+    seams = ("handle_list", "handle_get", "count_index", "to_response_schema")
+    return all(_is_own(cls, name) for name in seams)
 
 
 def _check_schema_fields(cls: Any, schema: type[BaseModel]) -> list[str]:

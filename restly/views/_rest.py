@@ -144,6 +144,7 @@ class BaseRestView(View):
     _one_validator: ClassVar[Any]
     _flat_columns: ClassVar[tuple[Any, ...] | None]
     _plain_reads: ClassVar[bool]
+    _custom_response: ClassVar[bool]
     _default_query: ClassVar[bool]
     _get_objects: ClassVar[Select[Any]]
     _get_rows: ClassVar[Select[Any] | None]
@@ -216,7 +217,7 @@ class BaseRestView(View):
     def _dump_list(
         self, objects: Sequence[Any], query_params: BaseModel, total: int | None
     ) -> bytes:
-        if type(self).to_response_schema is BaseRestView.to_response_schema:
+        if not self._custom_response:
             adapter = self._list_adapter
             items = adapter.dump_json(
                 adapter.validate_python(objects, from_attributes=True), by_alias=True
