@@ -22,6 +22,7 @@ import importlib.util
 import itertools
 import os
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests to profile (default 2000)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
-    parser.add_argument("--profiler", choices=("auto", "pyinstrument", "cprofile"), default="auto")
+    parser.add_argument("--profiler", choices=("auto", "pyinstrument", "cprofile", "none"), default="auto",
+                        help="none: no profiler, print the in-process requests per second")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows to print (default 40)")
     args = parser.parse_args(argv)
     name = args.profiler
@@ -124,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     report()
     expected = SCENARIOS[args.scenario].status
     print(f"{args.contender} × {args.scenario}: {args.requests} requests, statuses {statuses}")
+    if isinstance(profiler, _Timer):
+        print(f"{args.requests / profiler.seconds:.0f} requests/s in-process")
     print(f"SQL statements per request: {sum(statements.values()) / args.requests:.2f}")
     for statement, count in statements.most_common():
-        print(f"  {count / args.requests:5.2f} × {' '.join(statement.split())[:110]}")
+        print(f"  {count / args.requests:5.2f} × {' '.join(statement.split())[:300]}")
     if set(statuses) != {expected}:
         print(f"FAILED: expected only {expected} answers; the profile is not representative")
         return 1
@@ -150,6 +154,9 @@ def _count_sql() -> Iterator[Counter[str]]:
 
 def _profiler(name: str, top: int) -> tuple[Any, Callable[[], None]]:
     """A profiler usable as a context manager, and the function that prints its report."""
+    if name == "none":
+        timer = _Timer()
+        return timer, lambda: print(f"{timer.seconds:.3f} s in-process (no profiler)")
     if name == "pyinstrument":
         from pyinstrument import Profiler
 
@@ -161,6 +168,18 @@ def _profiler(name: str, top: int) -> tuple[Any, Callable[[], None]]:
     tracer = cProfile.Profile()
     # Own time, not cumulative: cumulative time of coroutines counts their suspensions.
     return tracer, lambda: pstats.Stats(tracer).sort_stats("tottime").print_stats(top)
+
+
+class _Timer:
+    """Wall time of the block: for quick in-process comparisons (``--profiler none``)."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
 
 
 if __name__ == "__main__":

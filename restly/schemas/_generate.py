@@ -215,6 +215,12 @@ _REFUSE_BOOL: dict[Any, BeforeValidator] = {
     Decimal: _bool_refuser("decimal_type", "Decimal input should be an integer, float, string or Decimal object"),
 }
 
+#: The validator functions above: checks that return their input unchanged, so a value read
+#: from the database serialises the same with or without them (restly.views._serialize).
+PURE_CHECKS = frozenset(
+    validator.func for validator in (*_REFUSE_NUMBER.values(), *_REFUSE_BOOL.values())
+)
+
 
 def _python_type(sql_type: types.TypeEngine[Any]) -> Any:
     try:

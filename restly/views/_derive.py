@@ -28,6 +28,7 @@ from ..schemas._generate import column_python_type, create_schema_from_model, ma
 from ..schemas._markers import is_write_only
 from ..schemas._refs import check_references, idref_target
 from ._loading import loader_options
+from ._serialize import RowSerializer
 
 __all__ = ["ID_PARAMETER", "Page", "derive_model_view"]
 
@@ -104,6 +105,7 @@ def derive_model_view(cls: Any) -> list[str]:
         set_derived(cls, name, value)
     set_derived(cls, "_plain_reads", _plain_reads(cls))
     set_derived(cls, "_custom_response", not _is_own(cls, "to_response_schema"))
+    set_derived(cls, "_row_serializer", _row_serializer(cls, response))
     for name, value in _prebuilt_statements(cls, model, pk_column).items():
         set_derived(cls, name, value)
     return []
@@ -123,6 +125,13 @@ def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]
         "_get_rows": select(*flat).where(by_id) if flat else None,
         "_list_rows": select(*flat) if flat else None,
     }
+
+
+def _row_serializer(cls: Any, response: type[BaseModel]) -> RowSerializer | None:
+    """Serialises rows of a flat response straight to JSON (see ``restly.views._serialize``)."""
+    if not cls._plain_reads:
+        return None
+    return RowSerializer.for_schema(response, tuple(response.model_fields))
 
 
 def _flat_columns(

@@ -33,6 +33,7 @@ from . import _persistence as persistence
 from ._base import View
 from ._derive import ID_PARAMETER
 from ._routing import Slot, route
+from ._serialize import RowSerializer, RowTypeMismatch
 
 __all__ = ["AsyncRestView", "BaseRestView", "ErrorDetail", "RestView"]
 
@@ -70,6 +71,9 @@ _UNAVAILABLE = {
 
 ListParams = Annotated[Any, Slot("list_params_annotation")]
 ItemId = Annotated[Any, Slot("id_annotation"), Path()]
+
+#: Label of the total a list page carries as its last column (see _list_rows_statements).
+TOTAL_COLUMN = "restly_total"
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
@@ -150,6 +154,7 @@ class BaseRestView(View):
     _get_rows: ClassVar[Select[Any] | None]
     _list_rows: ClassVar[Select[Any] | None]
     _list_adapter: ClassVar[Any]
+    _row_serializer: ClassVar[RowSerializer | None]
 
     # -- queries -----------------------------------------------------------------------
 
@@ -176,15 +181,32 @@ class BaseRestView(View):
         self, query_params: BaseModel
     ) -> tuple[Select[Any] | None, Select[Any] | None]:
         """The page and count statements reading rows, or ``(None, None)`` when whole
-        objects are needed. With the default query, filters are built once for both, and
-        the count is a plain ``count(*)`` over the same WHERE clause."""
+        objects are needed.
+
+        With the default query, filters are built once for both. When the envelope is
+        asked for, the page also carries the total as its last column, an uncorrelated
+        ``(SELECT count(*) … same WHERE)`` that the database evaluates once: one round trip
+        for the page and its total. The count statement is then only run when the page is
+        empty (past the last page), where there is no row to carry the total."""
         if not (self._default_query and self._list_rows is not None):
             return self._rows(self._list_statement(query_params, None)), None
         model, schema = self.model, self.response_schema
         filtered = apply_list_params(query_params, self._list_rows, model, schema, order=False, paginate=False)  # type: ignore[arg-type]
         page = apply_list_params(query_params, filtered, model, schema, filters=False)  # type: ignore[arg-type]
+        if not self.include_pagination_metadata:
+            return page, None
         total = filtered.with_only_columns(func.count(), maintain_column_froms=True)
-        return page, total
+        carried = total.correlate(None).scalar_subquery().label(TOTAL_COLUMN)
+        return page.add_columns(carried), total
+
+    @staticmethod
+    def _carried_total(rows: Sequence[Any], query_params: BaseModel) -> int | None:
+        """The total a page of rows carries; for an empty page, 0 if it is the first page,
+        else ``None`` (unknown: count)."""
+        if rows:
+            return int(rows[0][-1])
+        page, _ = list_params_page(query_params)
+        return 0 if (page or 1) == 1 else None
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         if self._default_query:
@@ -214,6 +236,15 @@ class BaseRestView(View):
         schema_obj = self.to_response_schema(obj)
         return schema_obj.__pydantic_serializer__.to_json(schema_obj, by_alias=True)
 
+    def _dump_row(self, row: Any) -> bytes:
+        """``_dump_one`` for a row of the response's columns (see ``_rows``)."""
+        if self._row_serializer is not None:
+            try:
+                return self._row_serializer.dump_one(row)  # type: ignore[no-any-return]
+            except RowTypeMismatch:
+                pass  # a value of another type than its field's: validate it, as for objects
+        return self._dump_one(row)
+
     def _dump_list(
         self, objects: Sequence[Any], query_params: BaseModel, total: int | None
     ) -> bytes:
@@ -224,8 +255,22 @@ class BaseRestView(View):
             )
         else:
             items = b"[" + b",".join(self._dump_one(obj) for obj in objects) + b"]"
+        return self._envelope(items, query_params, total)
+
+    def _dump_rows(self, rows: Sequence[Any], query_params: BaseModel, total: int | None) -> bytes:
+        """``_dump_list`` for rows of the response's columns (see ``_rows``)."""
+        if self._row_serializer is not None:
+            try:
+                items = self._row_serializer.dump_many(rows)
+            except RowTypeMismatch:
+                pass  # as in _dump_row
+            else:
+                return self._envelope(items, query_params, total)
+        return self._dump_list(rows, query_params, total)
+
+    def _envelope(self, items: bytes, query_params: BaseModel, total: int | None) -> bytes:
         if total is None:
-            return items  # type: ignore[no-any-return]
+            return items
         page, page_size = list_params_page(query_params)
         page = page or 1
         # An unpaginated list is still cut at max_page_size: that is its page size.
@@ -254,13 +299,16 @@ class AsyncRestView(BaseRestView):
             objects: Sequence[Any] = (await self.session.execute(rows)).all()
         else:
             objects = await self.handle_list(query_params)
+        dump = self._dump_list if rows is None else self._dump_rows
         total = None
         if self.include_pagination_metadata:
-            if count is not None:
-                total = int(await self.session.scalar(count) or 0)
-            else:
+            if count is None:
                 total = await self.count_index(query_params)
-        body = self._dump_list(objects, query_params, total)
+            else:
+                total = self._carried_total(objects, query_params)
+                if total is None:
+                    total = int(await self.session.scalar(count) or 0)
+        body = dump(objects, query_params, total)
         await self._commit()
         return _json(body, 200)
 
@@ -275,10 +323,10 @@ class AsyncRestView(BaseRestView):
     async def get(self, id: ItemId) -> Response:
         rows, parameters = self._get_rows_statement(id)
         if rows is not None:
-            obj = self._require((await self.session.execute(rows, parameters)).first())
+            row = self._require((await self.session.execute(rows, parameters)).first())
+            body = self._dump_row(row)
         else:
-            obj = await self.handle_get(id)
-        body = self._dump_one(obj)
+            body = self._dump_one(await self.handle_get(id))
         await self._commit()
         return _json(body, 200)
 
@@ -363,13 +411,16 @@ class RestView(BaseRestView):
             objects: Sequence[Any] = self.session.execute(rows).all()
         else:
             objects = self.handle_list(query_params)
+        dump = self._dump_list if rows is None else self._dump_rows
         total = None
         if self.include_pagination_metadata:
-            if count is not None:
-                total = int(self.session.scalar(count) or 0)
-            else:
+            if count is None:
                 total = self.count_index(query_params)
-        body = self._dump_list(objects, query_params, total)
+            else:
+                total = self._carried_total(objects, query_params)
+                if total is None:
+                    total = int(self.session.scalar(count) or 0)
+        body = dump(objects, query_params, total)
         self._commit()
         return _json(body, 200)
 
@@ -383,10 +434,9 @@ class RestView(BaseRestView):
     def get(self, id: ItemId) -> Response:
         rows, parameters = self._get_rows_statement(id)
         if rows is not None:
-            obj = self._require(self.session.execute(rows, parameters).first())
+            body = self._dump_row(self._require(self.session.execute(rows, parameters).first()))
         else:
-            obj = self.handle_get(id)
-        body = self._dump_one(obj)
+            body = self._dump_one(self.handle_get(id))
         self._commit()
         return _json(body, 200)
 
