@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ._params import list_params_page, list_plan
 from ._sql import BoundPlan
 
-__all__ = ["apply_list_params", "list_count_query"]
+__all__ = ["apply_list_params", "list_count_query", "order_by_keys"]
 
 
 def apply_list_params(
@@ -51,7 +51,7 @@ def apply_list_params(
     if filters:
         query = _filter(bound, params, query)
     if order:
-        query = _order(bound, params, query)
+        query = order_by_keys(bound, tuple(getattr(params, "order_by", None) or ()), query)
     if paginate:
         page, page_size = list_params_page(params)
         if page is None or page_size is None:
@@ -80,12 +80,14 @@ def _filter(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Se
     return query
 
 
-def _order(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Select[Any]:
+def order_by_keys(bound: BoundPlan, keys: tuple[str, ...], query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` ordered by sort ``keys`` (``-`` for descending), then by the primary key
+    in the direction of the last key; relation keys add their LEFT OUTER JOINs."""
     expressions: list[Any] = []
     sorted_columns: set[int] = set()
     joined: set[int] = set()
     descending = False
-    for key in getattr(params, "order_by", None) or ():
+    for key in keys:
         descending = key.startswith("-")
         sort = bound.sorts[key[1:] if descending else key]
         for alias, onclause in sort.joins:

@@ -75,13 +75,78 @@ def _converter(kind: ScalarKind, column: sa.Column[Any] | None) -> Converter | N
     return None
 
 
+#: The shape of one filter's clause: what its SQL depends on besides the values (one value
+#: or a list, the number of words, which way ``__isnull`` goes). ``None``: no condition.
+Shape = Any
+
+
 @dataclass(frozen=True, slots=True)
 class BoundFilter:
-    """One filter key compiled for a model: ``clause(value)`` is its WHERE condition."""
+    """One filter key compiled for a model: ``clause(value)`` is its WHERE condition.
+
+    A clause is built from its shape and its slots (the values it compares with), so the
+    same code gives a clause with the values in it (``clause``) and a reusable one with a
+    bound parameter per slot (``template`` + ``slot_values``)::
+
+        shape = bound.shape(["Ann"])                     # 1: one value
+        clause, names = bound.template(shape, "p_name")  # author.name = :p_name_0
+        bound.slot_values(["Ann"])                       # ["Ann"], in ``names`` order
+    """
 
     op: Op
     target: ResolvedTarget
     convert: Converter | None
+
+    def shape(self, value: Any) -> Shape:
+        """What the clause for a parsed ``value`` looks like, hashable; None: no clause."""
+        op = self.op
+        if op is Op.EQ:
+            return 1 if len(value) == 1 else "in"
+        if op is Op.ISNULL:
+            return bool(value)
+        if op is Op.CONTAINS:
+            return len(value.split()) or None
+        return op  # NE (always a list), GT/GTE/LT/LTE (one value)
+
+    def slot_values(self, value: Any) -> list[Any]:
+        """The values the clause compares with, converted for the driver, in slot order."""
+        op, convert = self.op, self.convert
+        if op is Op.EQ or op is Op.NE:
+            values = [convert(v) for v in value] if convert else list(value)
+            return [values[0]] if op is Op.EQ and len(values) == 1 else [values]
+        if op is Op.ISNULL:
+            return []
+        if op is Op.CONTAINS:
+            return [like_pattern(word) for word in value.split()]
+        return [convert(value) if convert else value]
+
+    def clause(self, value: Any) -> sa.ColumnElement[bool] | None:
+        """The condition for a parsed value; None when it asks for nothing (no words)."""
+        shape = self.shape(value)
+        return None if shape is None else self.build(shape, self.slot_values(value))
+
+    def template(self, shape: Shape, name: str) -> tuple[sa.ColumnElement[bool], list[str]]:
+        """The condition for values of ``shape`` as bound parameters named ``name_0``...,
+        and those names in slot order (``slot_values`` gives the values)."""
+        count = {Op.ISNULL: 0, Op.CONTAINS: shape}.get(self.op, 1)
+        expanding = shape == "in" or self.op is Op.NE  # a list: one parameter, any length
+        names = [f"{name}_{index}" for index in range(count)]
+        slots = [sa.bindparam(slot, expanding=expanding) for slot in names]
+        return self.build(shape, slots), names
+
+    def build(self, shape: Shape, slots: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """The condition of ``shape`` comparing with ``slots`` (values or bound parameters)."""
+        leaf, op = self.target.leaf, self.op
+        if op is Op.EQ:
+            return self._wrap(leaf == slots[0] if shape == 1 else leaf.in_(slots[0]))
+        if op is Op.NE:
+            return self._not_in(slots[0])
+        if op is Op.ISNULL:
+            return self._is_null(shape)
+        if op is Op.CONTAINS:
+            likes = [leaf.ilike(pattern, escape=LIKE_ESCAPE) for pattern in slots]
+            return self._wrap(sa.and_(*likes))
+        return self._wrap(_COMPARE[op](leaf, slots[0]))
 
     def _wrap(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
         """Carry a condition on the related row through each relation: EXISTS, no join."""
@@ -89,30 +154,7 @@ class BoundFilter:
             condition = hop.any(condition) if hop.property.uselist else hop.has(condition)
         return condition
 
-    def _convert_all(self, values: Sequence[Any]) -> list[Any]:
-        convert = self.convert
-        return [convert(v) for v in values] if convert else list(values)
-
-    def clause(self, value: Any) -> sa.ColumnElement[bool] | None:
-        """The condition for a parsed value; None when it asks for nothing (no words)."""
-        leaf, op = self.target.leaf, self.op
-        if op is Op.EQ:
-            values = self._convert_all(value)
-            return self._wrap(leaf == values[0] if len(values) == 1 else leaf.in_(values))
-        if op is Op.NE:
-            return self._not_in(self._convert_all(value))
-        if op is Op.ISNULL:
-            return self._is_null(bool(value))
-        if op is Op.CONTAINS:
-            words = value.split()
-            if not words:
-                return None
-            likes = [leaf.ilike(like_pattern(word), escape=LIKE_ESCAPE) for word in words]
-            return self._wrap(sa.and_(*likes))
-        bound = self.convert(value) if self.convert else value
-        return self._wrap(_COMPARE[op](leaf, bound))
-
-    def _not_in(self, values: list[Any]) -> sa.ColumnElement[bool]:
+    def _not_in(self, values: Any) -> sa.ColumnElement[bool]:
         # "not equal" is the negation of "equal": rows whose value is NULL (or that have no
         # related row) match too, as a user expects; plain SQL NOT IN would drop them.
         if self.target.hops:

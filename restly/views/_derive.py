@@ -124,6 +124,7 @@ def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]
         "_get_objects": cls._base_statement.where(by_id),
         "_get_rows": select(*flat).where(by_id) if flat else None,
         "_list_rows": select(*flat) if flat else None,
+        "_list_statements": {},  # by request shape: see restly.query._prepared
     }
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import Select, func
 from ..db._session import AsyncSessionDep, SessionDep, async_commit, commit
 from ..exc import NotFound
 from ..query import apply_list_params, list_count_query, list_params_openapi, list_params_page
+from ..query._prepared import prepared_list
 from . import _persistence as persistence
 from ._base import View
 from ._derive import ID_PARAMETER
@@ -71,9 +72,6 @@ _UNAVAILABLE = {
 
 ListParams = Annotated[Any, Slot("list_params_annotation")]
 ItemId = Annotated[Any, Slot("id_annotation"), Path()]
-
-#: Label of the total a list page carries as its last column (see _list_rows_statements).
-TOTAL_COLUMN = "restly_total"
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
@@ -153,6 +151,7 @@ class BaseRestView(View):
     _get_objects: ClassVar[Select[Any]]
     _get_rows: ClassVar[Select[Any] | None]
     _list_rows: ClassVar[Select[Any] | None]
+    _list_statements: ClassVar[dict[Any, Any]]
     _list_adapter: ClassVar[Any]
     _row_serializer: ClassVar[RowSerializer | None]
 
@@ -179,25 +178,23 @@ class BaseRestView(View):
 
     def _list_rows_statements(
         self, query_params: BaseModel
-    ) -> tuple[Select[Any] | None, Select[Any] | None]:
-        """The page and count statements reading rows, or ``(None, None)`` when whole
-        objects are needed.
+    ) -> tuple[Select[Any] | None, Select[Any] | None, dict[str, Any] | None]:
+        """The page and count statements reading rows and their parameters, or ``None``
+        statements when whole objects are needed.
 
-        With the default query, filters are built once for both. When the envelope is
-        asked for, the page also carries the total as its last column, an uncorrelated
-        ``(SELECT count(*) … same WHERE)`` that the database evaluates once: one round trip
-        for the page and its total. The count statement is then only run when the page is
-        empty (past the last page), where there is no row to carry the total."""
+        With the default query, statements are prepared once per request shape
+        (``restly.query._prepared``) and, when the envelope is asked for, the page carries
+        its total, so one round trip answers; the count statement is only run for an empty
+        page past the last one, where no row carries the total."""
         if not (self._default_query and self._list_rows is not None):
-            return self._rows(self._list_statement(query_params, None)), None
-        model, schema = self.model, self.response_schema
-        filtered = apply_list_params(query_params, self._list_rows, model, schema, order=False, paginate=False)  # type: ignore[arg-type]
-        page = apply_list_params(query_params, filtered, model, schema, filters=False)  # type: ignore[arg-type]
-        if not self.include_pagination_metadata:
-            return page, None
-        total = filtered.with_only_columns(func.count(), maintain_column_froms=True)
-        carried = total.correlate(None).scalar_subquery().label(TOTAL_COLUMN)
-        return page.add_columns(carried), total
+            return self._rows(self._list_statement(query_params, None)), None, None
+        return prepared_list(
+            query_params,
+            self._list_rows,
+            self.model,  # type: ignore[arg-type]
+            total=self.include_pagination_metadata,
+            cache=self._list_statements,
+        )
 
     @staticmethod
     def _carried_total(rows: Sequence[Any], query_params: BaseModel) -> int | None:
@@ -294,9 +291,9 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     async def index(self, query_params: ListParams) -> Response:
-        rows, count = self._list_rows_statements(query_params)
+        rows, count, parameters = self._list_rows_statements(query_params)
         if rows is not None:
-            objects: Sequence[Any] = (await self.session.execute(rows)).all()
+            objects: Sequence[Any] = (await self.session.execute(rows, parameters)).all()
         else:
             objects = await self.handle_list(query_params)
         dump = self._dump_list if rows is None else self._dump_rows
@@ -307,7 +304,7 @@ class AsyncRestView(BaseRestView):
             else:
                 total = self._carried_total(objects, query_params)
                 if total is None:
-                    total = int(await self.session.scalar(count) or 0)
+                    total = int(await self.session.scalar(count, parameters) or 0)
         body = dump(objects, query_params, total)
         await self._commit()
         return _json(body, 200)
@@ -406,9 +403,9 @@ class RestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     def index(self, query_params: ListParams) -> Response:
-        rows, count = self._list_rows_statements(query_params)
+        rows, count, parameters = self._list_rows_statements(query_params)
         if rows is not None:
-            objects: Sequence[Any] = self.session.execute(rows).all()
+            objects: Sequence[Any] = self.session.execute(rows, parameters).all()
         else:
             objects = self.handle_list(query_params)
         dump = self._dump_list if rows is None else self._dump_rows
@@ -419,7 +416,7 @@ class RestView(BaseRestView):
             else:
                 total = self._carried_total(objects, query_params)
                 if total is None:
-                    total = int(self.session.scalar(count) or 0)
+                    total = int(self.session.scalar(count, parameters) or 0)
         body = dump(objects, query_params, total)
         self._commit()
         return _json(body, 200)
