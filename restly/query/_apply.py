@@ -41,8 +41,11 @@ def apply_list_params(
         filters / order / paginate: switch each part off, e.g. ``order=False,
             paginate=False`` for the count query.
 
-    Ordering always ends with the primary key, so equal sort values keep a stable order and
-    pages never skip or repeat rows. An unpaginated list is limited to ``max_page_size``.
+    Ordering always ends with the primary key, in the direction of the last sort key, so
+    equal sort values keep a stable order, pages never skip or repeat rows, and an index on
+    the last sort key still serves the ORDER BY (InnoDB index entries end with the primary
+    key, SQLite's with the rowid, which an integer primary key is). An unpaginated list is
+    limited to ``max_page_size``.
     """
     del schema  # the plan on the params class was compiled from it
     bound = list_plan(params).bind(model)
@@ -82,6 +85,7 @@ def _order(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Sel
     expressions: list[Any] = []
     sorted_columns: set[int] = set()
     joined: set[int] = set()
+    descending = False
     for key in getattr(params, "order_by", None) or ():
         descending = key.startswith("-")
         sort = bound.sorts[key[1:] if descending else key]
@@ -93,6 +97,8 @@ def _order(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Sel
         if sort.column is not None:
             sorted_columns.add(id(sort.column))
     expressions.extend(
-        column.asc() for column in bound.primary_key if id(column) not in sorted_columns
+        column.desc() if descending else column.asc()
+        for column in bound.primary_key
+        if id(column) not in sorted_columns
     )
     return query.order_by(*expressions)

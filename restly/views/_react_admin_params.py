@@ -311,9 +311,8 @@ def _parse_filter(
 
 
 def _parse_sort(plan: Plan, text: str | None) -> tuple[tuple[str, Any] | None, list[Any]]:
-    tiebreak = [plan.pk_expression.asc()]
     if text is None:
-        return None, tiebreak
+        return None, [plan.pk_expression.asc()]
     raw = _loads("sort", text, '["title", "ASC"]')
     if not (
         isinstance(raw, list)
@@ -330,8 +329,12 @@ def _parse_sort(plan: Plan, text: str | None) -> tuple[tuple[str, Any] | None, l
         _check_text(name, "the sort field")
         raise BadRequest(f'cannot sort by unknown field "{name}"; sort by: {plan.field_list()}')
     column = field.expression
-    ordered = column.desc() if order == "DESC" else column.asc()
-    return (name, order), [ordered] if field is plan.primary_key else [ordered, *tiebreak]
+    # Ties follow the sort's direction, so an index on the column serves the ORDER BY.
+    direction = "desc" if order == "DESC" else "asc"
+    ordered = getattr(column, direction)()
+    if field is plan.primary_key:
+        return (name, order), [ordered]
+    return (name, order), [ordered, getattr(plan.pk_expression, direction)()]
 
 
 def _parse_range(plan: Plan, text: str | None) -> tuple[int, int] | None:
