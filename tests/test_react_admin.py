@@ -224,8 +224,11 @@ async def test_range_beyond_the_end_answers_no_rows_and_the_total(posts: httpx.A
 async def test_sort_orders_rows_then_by_primary_key(posts: httpx.AsyncClient) -> None:
     rows, _ = await ra_list(posts, sort=["title", "ASC"])
     assert ids(rows) == [4, 1, 3, 2, 5]
+    # Posts 2 and 5 tie on 30 views: the primary key decides, in the sort's direction.
+    rows, _ = await ra_list(posts, sort=["views", "ASC"])
+    assert ids(rows) == [4, 1, 3, 2, 5]
     rows, _ = await ra_list(posts, sort=["views", "DESC"])
-    assert ids(rows) == [2, 5, 3, 1, 4]  # 2 and 5 tie on views: primary key decides
+    assert ids(rows) == [5, 2, 3, 1, 4]
     rows, _ = await ra_list(posts, sort=["id", "desc"])
     assert ids(rows) == [5, 4, 3, 2, 1]
 
@@ -358,8 +361,9 @@ async def test_public_alias_names_are_the_wire_names(
         {"id": 5, "headline": "Zeta", "viewCount": 30, "author": {"id": 2}},
     ]
     assert content_range == "items 0-2/3"
+    # Posts 2, 3 and 5 are Bob's (author 2): ties by id, descending like the sort.
     rows, _ = await ra_list(client, sort=["author", "DESC"], range_=[0, 1])
-    assert ids(rows) == [2, 3]
+    assert ids(rows) == [5, 3]
     response = await client.get("/posts", params=ra_params(filter={"title": "Zeta"}))
     assert response.status_code == 400
     assert response.json() == {
@@ -424,6 +428,38 @@ async def test_handle_list_receives_the_parsed_parameters(
     assert params.filter == {"views_gte": 10, "q": ["a", "b"]}
     assert params.sort == ("title", "ASC")
     assert (params.start, params.limit) == (1, 2)
+
+
+async def test_order_by_ends_with_the_primary_key_in_the_sort_direction(
+    view_base: type, ra_globals: fr.FRGlobals, make_client: Any
+) -> None:
+    seen: list[Any] = []
+    parent = view_base.handle_list
+
+    if view_base is fr.AsyncReactAdminView:
+
+        async def handle_list(self: Any, query_params: Any, query: Any = None) -> Any:
+            seen.append(query_params)
+            return await parent(self, query_params, query)
+
+    else:
+
+        def handle_list(self: Any, query_params: Any, query: Any = None) -> Any:  # type: ignore[misc]
+            seen.append(query_params)
+            return parent(self, query_params, query)
+
+    client = make_client(post_view(view_base, ra_globals, handle_list=handle_list))
+    expected = {
+        None: ["ra_post.id ASC"],
+        ("views", "ASC"): ["ra_post.views ASC", "ra_post.id ASC"],
+        ("views", "DESC"): ["ra_post.views DESC", "ra_post.id DESC"],
+        ("id", "DESC"): ["ra_post.id DESC"],
+    }
+    for sort, order_by in expected.items():
+        seen.clear()
+        await ra_list(client) if sort is None else await ra_list(client, sort=list(sort))
+        (params,) = seen
+        assert [str(clause.compile()) for clause in params.order_by] == order_by
 
 
 # -- list: bad requests ------------------------------------------------------------------------
@@ -750,7 +786,8 @@ def test_ra_data_simple_rest_client(
         for n in range(2)
     ]
     assert results["list_by_title"] == {"data": [*bulk, post(4), post(1), post(3)], "total": 7}
-    assert results["list_page_2_by_views_desc"] == {"data": bulk, "total": 7}
+    # views DESC: 5 and 2 (30), 3, 1, 4, then the bulk posts 7 and 6 tie on 0: id DESC too.
+    assert results["list_page_2_by_views_desc"] == {"data": bulk[::-1], "total": 7}
     assert results["list_search"] == {"data": [post(1), post(4)], "total": 2}
     assert results["list_filtered"] == {"data": [post(2), post(1)], "total": 2}
     assert results["list_beyond_the_end"] == {"data": [], "total": 7}

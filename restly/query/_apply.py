@@ -43,8 +43,9 @@ def apply_list_params(
 
     Ordering always ends with the primary key, in the direction of the last sort key, so
     equal sort values keep a stable order, pages never skip or repeat rows, and an index on
-    the last sort key still serves the ORDER BY (SQLite and InnoDB index entries end with
-    the primary key). An unpaginated list is limited to ``max_page_size``.
+    the last sort key still serves the ORDER BY (InnoDB index entries end with the primary
+    key, SQLite's with the rowid, which an integer primary key is). An unpaginated list is
+    limited to ``max_page_size``.
     """
     del schema  # the plan on the params class was compiled from it
     bound = list_plan(params).bind(model)

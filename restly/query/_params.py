@@ -132,7 +132,8 @@ def create_list_params_schema(
 
 _PAGE_DESCRIPTION = "Page number, counted from 1."
 _ORDER_BY_DESCRIPTION = (
-    "Comma-separated sort keys; a leading '-' sorts descending. Ties are broken by the primary key."
+    "Comma-separated sort keys; a leading '-' sorts descending. Ties are broken by the primary "
+    "key, in the direction of the last key."
 )
 
 

@@ -21,7 +21,8 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
   array and ``Content-Range: items 0-24/319`` (``items */0`` when no row is in the range),
   with ``Access-Control-Expose-Headers: Content-Range`` so browsers let the client read it.
 
-  - ``sort``: ``[field, "ASC" | "DESC"]``; rows are ordered by the primary key after it.
+  - ``sort``: ``[field, "ASC" | "DESC"]``; rows are ordered by the primary key after it, in
+    the same direction.
   - ``range``: ``[start, end]``, both included; at most ``max_page_size`` rows. Without a
     range the first ``default_page_size`` (25) rows are answered, or every row a
     ``{"id": [...]}`` filter names (``getMany``).

@@ -19,14 +19,17 @@ GetIds = Callable[..., Any]
     ("query", "expected"),
     [
         # NULLs sort first on SQLite and last on PostgreSQL, so they are filtered out here.
-        ("?pages__isnull=false&order_by=pages", [5, 2, 4, 6, 1]),  # ties (300) by id
-        ("?pages__isnull=false&order_by=-pages", [1, 2, 4, 6, 5]),  # ties still ascending id
+        # Ties (2, 4 and 6 have 300 pages) by id, in the direction of the sort key.
+        ("?pages__isnull=false&order_by=pages", [5, 2, 4, 6, 1]),
+        ("?pages__isnull=false&order_by=-pages", [1, 6, 4, 2, 5]),
         ("?order_by=-id", [6, 5, 4, 3, 2, 1]),
         ("?order_by=id", [1, 2, 3, 4, 5, 6]),
         ("?order_by=bookTitle", [4, 2, 5, 1, 6, 3]),
         ("?order_by=-bookTitle", [3, 6, 1, 5, 2, 4]),
+        # Ties (4 and 6: in print, 300 pages) by id, in the direction of the last key.
         ("?pages__isnull=false&order_by=-in_print,pages", [4, 6, 1, 5, 2]),
         ("?pages__isnull=false&order_by=-in_print&order_by=pages", [4, 6, 1, 5, 2]),
+        ("?pages__isnull=false&order_by=in_print,-pages", [2, 5, 1, 6, 4]),
         ("?published_at__isnull=false&order_by=published_at", [1, 4, 5, 6, 3]),
         ("?order_by=code&id=1", [1]),
     ],
@@ -38,18 +41,34 @@ async def test_order_by(get_ids: GetIds, query: str, expected: list[int]) -> Non
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
+        # Books by author: Ann 1, 4; Bob 2, 6; Cy 5. Publishers: Ann's Penguin, Bob's Vintage.
+        # Equal sort values are ordered by book id in the direction of the last key.
         ("?author.id__isnull=false&order_by=author.name", [1, 4, 2, 6, 5]),
-        ("?author.id__isnull=false&order_by=-author.name", [5, 2, 6, 1, 4]),
-        ("?author.id__isnull=false&order_by=-author.name,-pages", [5, 2, 6, 1, 4]),
-        ("?author.publisher.id__isnull=false&order_by=-author.publisher.name", [2, 6, 1, 4]),
+        ("?author.id__isnull=false&order_by=-author.name", [5, 6, 2, 4, 1]),
+        ("?author.id__isnull=false&order_by=-author.name,-pages", [5, 6, 2, 1, 4]),
+        ("?author.publisher.id__isnull=false&order_by=-author.publisher.name", [6, 2, 4, 1]),
         (
             "?author.publisher.id__isnull=false&order_by=author.publisher.name,-author.id",
-            [1, 4, 2, 6],
+            [4, 1, 6, 2],
         ),
     ],
 )
 async def test_order_by_relation_path(get_ids: GetIds, query: str, expected: list[int]) -> None:
     assert await get_ids(query) == expected
+
+
+async def test_primary_key_breaks_ties_in_the_direction_of_the_last_key(get_ids: GetIds) -> None:
+    # Books 2, 4 and 6 have 300 pages; 1 has 1225 and 5 has 50 (3 has none: filtered out).
+    ascending = await get_ids("?pages__isnull=false&order_by=pages")
+    descending = await get_ids("?pages__isnull=false&order_by=-pages")
+    assert ascending == [5, 2, 4, 6, 1]  # pages ASC, id ASC
+    assert descending == [1, 6, 4, 2, 5]  # pages DESC, id DESC
+    assert descending == ascending[::-1]  # one index on pages serves both directions
+    # Only the last key's direction counts: in print first, then pages; 4 and 6 tie on both.
+    assert await get_ids("?pages__isnull=false&order_by=-in_print,pages") == [4, 6, 1, 5, 2]
+    assert await get_ids("?pages__isnull=false&order_by=-in_print,-pages") == [1, 6, 4, 2, 5]
+    # With the primary key among the keys, nothing is added: its own direction stands.
+    assert await get_ids("?pages__isnull=false&order_by=-pages,id") == [1, 2, 4, 6, 5]
 
 
 async def test_relation_sort_neither_drops_nor_repeats_rows(client: Any) -> None:

@@ -163,13 +163,34 @@ def test_parts_can_be_switched_off_for_the_count_query() -> None:
     base = sa.select(Book)
     everything = compile_sql(apply_list_params(params, base, Book))
     assert "WHERE query_book.pages = 300" in everything
-    assert "ORDER BY query_book.pages DESC, query_book.id ASC" in everything
+    assert "ORDER BY query_book.pages DESC, query_book.id DESC" in everything
     assert "LIMIT 50 OFFSET 50" in everything
     filters_only = compile_sql(apply_list_params(params, base, Book, order=False, paginate=False))
     assert "WHERE" in filters_only
     assert "ORDER BY" not in filters_only and "LIMIT" not in filters_only
     no_filters = compile_sql(apply_list_params(params, base, Book, filters=False))
     assert "WHERE" not in no_filters and "ORDER BY" in no_filters
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        (None, "query_book.id ASC"),
+        ("pages", "query_book.pages ASC, query_book.id ASC"),
+        ("-pages", "query_book.pages DESC, query_book.id DESC"),
+        ("-author.name", "query_author_1.name DESC, query_book.id DESC"),
+        ("-pages,bookTitle", "query_book.pages DESC, query_book.title ASC, query_book.id ASC"),
+        ("pages,-bookTitle", "query_book.pages ASC, query_book.title DESC, query_book.id DESC"),
+        ("-id", "query_book.id DESC"),
+        ("-pages,id", "query_book.pages DESC, query_book.id ASC"),
+    ],
+)
+def test_order_by_ends_with_the_primary_key_in_the_direction_of_the_last_key(
+    order_by: Optional[str], expected: str
+) -> None:
+    params = BookListParams.model_validate({} if order_by is None else {"order_by": order_by})
+    sql = compile_sql(apply_list_params(params, sa.select(Book), Book))
+    assert sql.split("ORDER BY ", 1)[1].split("\n", 1)[0] == expected
 
 
 def test_an_already_scoped_query_keeps_its_conditions() -> None:
