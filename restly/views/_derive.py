@@ -122,6 +122,9 @@ def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]
     return {
         "_default_query": default_query,
         "_get_objects": cls._base_statement.where(by_id),
+        # Delete reads its row with the lock (one statement, not a read and then a lock).
+        "_get_objects_locked": cls._base_statement.where(by_id).with_for_update(),
+        "_own_get": _is_own(cls, "handle_get"),
         "_get_rows": select(*flat).where(by_id) if flat else None,
         "_list_rows": select(*flat) if flat else None,
         "_list_statements": {},  # by request shape: see restly.query._prepared

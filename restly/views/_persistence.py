@@ -128,13 +128,14 @@ def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
     return obj
 
 
-def delete_object(session: Session, obj: Any) -> None:
+def delete_object(session: Session, obj: Any, *, locked: bool = False) -> None:
     """Delete `obj` and flush, so constraint errors surface inside the request.
 
-    On server databases the row is locked first; if a concurrent request deleted it in the
-    meantime, `NotFound` is raised (404) instead of deleting nothing.
+    On server databases the row is locked first, unless the caller read it with a lock
+    (`locked=True`); if a concurrent request deleted it in the meantime, `NotFound` is raised
+    (404) instead of deleting nothing.
     """
-    lock = _row_lock(session, obj)
+    lock = None if locked else _row_lock(session, obj)
     if lock is not None and session.execute(lock).first() is None:
         raise NotFound()
     session.delete(obj)
@@ -190,9 +191,9 @@ async def async_save_object(
     return obj
 
 
-async def async_delete_object(session: AsyncSession, obj: Any) -> None:
+async def async_delete_object(session: AsyncSession, obj: Any, *, locked: bool = False) -> None:
     """Async twin of `delete_object`."""
-    lock = _row_lock(session, obj)
+    lock = None if locked else _row_lock(session, obj)
     if lock is not None and (await session.execute(lock)).first() is None:
         raise NotFound()
     await session.delete(obj)

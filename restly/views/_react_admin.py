@@ -227,7 +227,7 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
 
     async def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
-        obj = await self.handle_get(id)
+        obj = await self._get_to_delete(id)
         await self.delete_object(obj)
         return obj
 
@@ -269,7 +269,7 @@ class ReactAdminView(BaseReactAdminView, RestView):
 
     def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
-        obj = self.handle_get(id)
+        obj = self._get_to_delete(id)
         self.delete_object(obj)
         return obj
 

@@ -149,6 +149,10 @@ class BaseRestView(View):
     _custom_response: ClassVar[bool]
     _default_query: ClassVar[bool]
     _get_objects: ClassVar[Select[Any]]
+    _get_objects_locked: ClassVar[Select[Any]]
+    _own_get: ClassVar[bool]
+    #: The object this request read with a row lock, so ``delete_object`` need not lock it.
+    _locked: Any = None
     _get_rows: ClassVar[Select[Any] | None]
     _list_rows: ClassVar[Select[Any] | None]
     _list_statements: ClassVar[dict[Any, Any]]
@@ -214,6 +218,13 @@ class BaseRestView(View):
         if self._default_query:
             return self._get_objects, {ID_PARAMETER: id}
         return self._get_statement(id), None
+
+    def _locked_statement(self, id: Any) -> tuple[Select[Any], dict[str, Any]] | None:
+        """The by-id read with ``FOR UPDATE`` (ignored by SQLite), when ``handle_get`` and
+        the query are restly's own; ``None`` otherwise (then ``delete_object`` locks)."""
+        if self._default_query and self._own_get:
+            return self._get_objects_locked, {ID_PARAMETER: id}
+        return None
 
     def _count_statement(self, query_params: BaseModel) -> Select[Any]:
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
@@ -367,7 +378,16 @@ class AsyncRestView(BaseRestView):
 
     async def handle_delete(self, id: Any) -> None:
         """Delete the object with ``id``."""
-        await self.delete_object(await self.handle_get(id))
+        await self.delete_object(await self._get_to_delete(id))
+
+    async def _get_to_delete(self, id: Any) -> Any:
+        """``handle_get``, locking the row in the same read where restly can (on a server
+        database, a concurrent delete then waits, and answers 404)."""
+        locked = self._locked_statement(id)
+        if locked is None:
+            return await self.handle_get(id)
+        self._locked = self._require(await self.session.scalar(*locked))
+        return self._locked
 
     # -- persistence -------------------------------------------------------------------
 
@@ -386,7 +406,7 @@ class AsyncRestView(BaseRestView):
 
     async def delete_object(self, obj: Any) -> None:
         """Delete ``obj`` and flush."""
-        await persistence.async_delete_object(self.session, obj)
+        await persistence.async_delete_object(self.session, obj, locked=obj is self._locked)
 
     async def _commit(self) -> None:
         await async_commit(self.session)  # rolls back if COMMIT fails
@@ -473,7 +493,15 @@ class RestView(BaseRestView):
 
     def handle_delete(self, id: Any) -> None:
         """Delete the object with ``id``."""
-        self.delete_object(self.handle_get(id))
+        self.delete_object(self._get_to_delete(id))
+
+    def _get_to_delete(self, id: Any) -> Any:
+        """Sync twin of ``AsyncRestView._get_to_delete``."""
+        locked = self._locked_statement(id)
+        if locked is None:
+            return self.handle_get(id)
+        self._locked = self._require(self.session.scalar(*locked))
+        return self._locked
 
     # -- persistence -------------------------------------------------------------------
 
@@ -492,7 +520,7 @@ class RestView(BaseRestView):
 
     def delete_object(self, obj: Any) -> None:
         """Delete ``obj`` and flush."""
-        persistence.delete_object(self.session, obj)
+        persistence.delete_object(self.session, obj, locked=obj is self._locked)
 
     def _commit(self) -> None:
         commit(self.session)  # rolls back if COMMIT fails

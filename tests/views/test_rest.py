@@ -402,9 +402,11 @@ async def test_statements_per_request_are_the_minimum_the_work_needs(
     from sqlalchemy import event
 
     executed: list[str] = []
+    texts: list[str] = []
 
     def count(*args: Any) -> None:
         executed.append(args[2].split()[0].upper())
+        texts.append(" ".join(args[2].split()))
 
     engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
     for engine in engines:
@@ -419,6 +421,7 @@ async def test_statements_per_request_are_the_minimum_the_work_needs(
             return list(executed)
 
         server = database.dialect != "sqlite"
+        texts.clear()
         # INSERT ... RETURNING (MariaDB >= 10.5 too) brings the server default back
         assert await statements("POST", "/authors", json={"name": "Ann"}) == ["INSERT"]
         assert await statements("GET", "/authors/1") == ["SELECT"]
@@ -428,9 +431,51 @@ async def test_statements_per_request_are_the_minimum_the_work_needs(
         past_end = "/authors?name=Ann&page=2&page_size=1"
         assert await statements("GET", past_end) == ["SELECT", "SELECT"]  # page, then count
         assert await statements("PATCH", "/authors/1", json={"rating": 2}) == ["SELECT", "UPDATE"]
-        deleted = await statements("DELETE", "/authors/1")
-        # server databases lock the row first, so a concurrent delete answers 404
-        assert deleted == (["SELECT", "SELECT", "DELETE"] if server else ["SELECT", "DELETE"])
+        # the row is read with FOR UPDATE (servers), so a concurrent delete answers 404
+        assert await statements("DELETE", "/authors/1") == ["SELECT", "DELETE"]
+        assert texts[-2].endswith("FOR UPDATE") == server, texts[-2]
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_delete_with_an_own_handle_get_still_locks_the_row(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals, database: Any
+) -> None:
+    """An overridden ``handle_get`` reads without a lock: ``delete_object`` locks then."""
+    from sqlalchemy import event
+
+    texts: list[str] = []
+    seen: list[Any] = []
+
+    if view_base is fr.AsyncRestView:
+
+        async def handle_get(self: Any, id: Any) -> Any:
+            seen.append(id)
+            return await fr.AsyncRestView.handle_get(self, id)
+
+    else:
+
+        def handle_get(self: Any, id: Any) -> Any:  # type: ignore[misc]
+            seen.append(id)
+            return fr.RestView.handle_get(self, id)
+
+    client = client_for(author_app(view_base, handle_get=handle_get))
+    created = (await client.post("/authors", json={"name": "Ann"})).json()
+    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
+
+    def record(*args: Any) -> None:
+        texts.append(" ".join(args[2].split()))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert (await client.delete(f"/authors/{created['id']}")).status_code == 204
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+    assert seen == [created["id"]]
+    locks = [text for text in texts if text.endswith("FOR UPDATE")]
+    assert len(locks) == (0 if database.dialect == "sqlite" else 1)
+    assert [text.split()[0] for text in texts][-1] == "DELETE"
+    assert (await client.get(f"/authors/{created['id']}")).status_code == 404
