@@ -8,7 +8,7 @@ parameters. SQLAlchemy's compiled cache already spares the SQL compilation; this
 building the expressions (about a tenth of a millisecond per filter)::
 
     page, count, parameters = prepared_list(params, select(*columns), Book, total=True, cache={})
-    rows = (await session.execute(page, parameters)).all()
+    rows = (await session.execute(page, parameters)).all()   # base may also be select(Book)
 
 The page statement carries the total as its last column, labelled ``TOTAL_LABEL``: an
 uncorrelated ``(SELECT count(*) ... same WHERE)`` the database evaluates once, so a page and
@@ -76,7 +76,7 @@ def prepared_list(
     key = (tuple((name, shape) for name, _, shape, _ in sent), order, page is None, total)
     prepared: _Prepared | None = cache.get(key)
     if prepared is None:
-        prepared = _prepare(bound, base, sent, order, paged=page is not None, total=total)
+        prepared = _prepare(bound, base, model, sent, order, paged=page is not None, total=total)
         if len(cache) < MAX_SHAPES:
             cache[key] = prepared
     parameters: dict[str, Any] = {}
@@ -93,6 +93,7 @@ def prepared_list(
 def _prepare(
     bound: Any,
     base: sa.Select[Any],
+    model: type,
     sent: list[tuple[str, BoundFilter, Any, Any]],
     order: tuple[str, ...],
     *,
@@ -110,6 +111,7 @@ def _prepare(
         page = page.offset(sa.bindparam(_OFFSET, type_=sa.Integer))
     count = None
     if total:
-        count = filtered.with_only_columns(sa.func.count(), maintain_column_froms=True)
+        # From the model, not from ``base``: its loader options have no place in a count.
+        count = sa.select(sa.func.count()).select_from(model).where(*clauses)
         page = page.add_columns(count.correlate(None).scalar_subquery().label(TOTAL_LABEL))
     return _Prepared(page, count, tuple(slot_names))

@@ -26,7 +26,7 @@ from ._plan import FilterSpec, ListPlan, Op
 from ._targets import ResolvedTarget, Target, resolve_target
 from ._values import ScalarKind
 
-__all__ = ["BoundFilter", "BoundPlan", "BoundSort", "LIKE_ESCAPE", "like_pattern"]
+__all__ = ["LIKE_ESCAPE", "BoundFilter", "BoundPlan", "BoundSort", "like_pattern"]
 
 LIKE_ESCAPE = "\\"
 """The explicit LIKE escape character used by ``__contains``."""

@@ -119,6 +119,12 @@ def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]
     default_query = cls.build_list_query is BaseRestView.build_list_query
     by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
     flat = cls._flat_columns if cls._plain_reads else None
+    list_rows = select(*flat) if flat else None
+    # What prepared list statements select (restly.query._prepared): rows for a flat
+    # response, else objects; none when an override decides the list or its count.
+    prepared_base = None
+    if default_query and _is_own(cls, "handle_list") and _is_own(cls, "count_index"):
+        prepared_base = list_rows if list_rows is not None else cls._base_statement
     return {
         "_default_query": default_query,
         "_get_objects": cls._base_statement.where(by_id),
@@ -126,7 +132,8 @@ def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]
         "_get_objects_locked": cls._base_statement.where(by_id).with_for_update(),
         "_own_get": _is_own(cls, "handle_get"),
         "_get_rows": select(*flat).where(by_id) if flat else None,
-        "_list_rows": select(*flat) if flat else None,
+        "_list_rows": list_rows,
+        "_prepared_base": prepared_base,
         "_list_statements": {},  # by request shape: see restly.query._prepared
     }
 

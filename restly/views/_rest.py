@@ -24,11 +24,16 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Body, Path, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, func
+from sqlalchemy import Select
 
 from ..db._session import AsyncSessionDep, SessionDep, async_commit, commit
 from ..exc import NotFound
-from ..query import apply_list_params, list_count_query, list_params_openapi, list_params_page
+from ..query import (
+    apply_list_params,
+    list_count_query,
+    list_params_openapi,
+    list_params_page,
+)
 from ..query._prepared import prepared_list
 from . import _persistence as persistence
 from ._base import View
@@ -156,6 +161,7 @@ class BaseRestView(View):
     _get_rows: ClassVar[Select[Any] | None]
     _list_rows: ClassVar[Select[Any] | None]
     _list_statements: ClassVar[dict[Any, Any]]
+    _prepared_base: ClassVar[Select[Any] | None]
     _list_adapter: ClassVar[Any]
     _row_serializer: ClassVar[RowSerializer | None]
 
@@ -180,25 +186,32 @@ class BaseRestView(View):
             return None
         return statement.with_only_columns(*self._flat_columns, maintain_column_froms=True)  # type: ignore[misc]
 
-    def _list_rows_statements(
+    def _prepared_list(
         self, query_params: BaseModel
-    ) -> tuple[Select[Any] | None, Select[Any] | None, dict[str, Any] | None]:
-        """The page and count statements reading rows and their parameters, or ``None``
-        statements when whole objects are needed.
+    ) -> tuple[Select[Any], Select[Any] | None, dict[str, Any]] | None:
+        """The page statement, count statement and parameters of this list request when
+        restly decides the whole list (default query, own ``handle_list``/``count_index``);
+        ``None`` when an override does.
 
-        With the default query, statements are prepared once per request shape
-        (``restly.query._prepared``) and, when the envelope is asked for, the page carries
-        its total, so one round trip answers; the count statement is only run for an empty
-        page past the last one, where no row carries the total."""
-        if not (self._default_query and self._list_rows is not None):
-            return self._rows(self._list_statement(query_params, None)), None, None
+        Statements are prepared once per request shape (``restly.query._prepared``): rows of
+        the response's columns for a flat response, else objects with their eager loads.
+        With the envelope, the page carries its total, so one round trip answers; the count
+        statement runs only for an empty page past the last one, where no row carries it."""
+        if self._prepared_base is None:
+            return None
         return prepared_list(
             query_params,
-            self._list_rows,
+            self._prepared_base,
             self.model,  # type: ignore[arg-type]
             total=self.include_pagination_metadata,
             cache=self._list_statements,
         )
+
+    def _dump_found(self, found: Sequence[Any], query_params: BaseModel, total: int | None) -> bytes:
+        """The answer for the rows of a prepared page (see ``_prepared_list``)."""
+        if self._list_rows is not None:
+            return self._dump_rows(found, query_params, total)
+        return self._dump_list([row[0] for row in found], query_params, total)
 
     @staticmethod
     def _carried_total(rows: Sequence[Any], query_params: BaseModel) -> int | None:
@@ -302,21 +315,27 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     async def index(self, query_params: ListParams) -> Response:
-        rows, count, parameters = self._list_rows_statements(query_params)
-        if rows is not None:
-            objects: Sequence[Any] = (await self.session.execute(rows, parameters)).all()
-        else:
-            objects = await self.handle_list(query_params)
-        dump = self._dump_list if rows is None else self._dump_rows
-        total = None
-        if self.include_pagination_metadata:
-            if count is None:
-                total = await self.count_index(query_params)
-            else:
-                total = self._carried_total(objects, query_params)
+        prepared = self._prepared_list(query_params)
+        if prepared is not None:
+            page, count, parameters = prepared
+            found = (await self.session.execute(page, parameters)).all()
+            total = None
+            if count is not None:
+                total = self._carried_total(found, query_params)
                 if total is None:
                     total = int(await self.session.scalar(count, parameters) or 0)
-        body = dump(objects, query_params, total)
+            body = self._dump_found(found, query_params, total)
+        else:
+            rows = self._rows(self._list_statement(query_params, None)) if self._plain_reads else None
+            if rows is not None:
+                objects: Sequence[Any] = (await self.session.execute(rows)).all()
+            else:
+                objects = await self.handle_list(query_params)
+            total = None
+            if self.include_pagination_metadata:
+                total = await self.count_index(query_params)
+            dump = self._dump_list if rows is None else self._dump_rows
+            body = dump(objects, query_params, total)
         await self._commit()
         return _json(body, 200)
 
@@ -423,21 +442,25 @@ class RestView(BaseRestView):
 
     @route("", methods=("GET",), **_LIST)
     def index(self, query_params: ListParams) -> Response:
-        rows, count, parameters = self._list_rows_statements(query_params)
-        if rows is not None:
-            objects: Sequence[Any] = self.session.execute(rows, parameters).all()
-        else:
-            objects = self.handle_list(query_params)
-        dump = self._dump_list if rows is None else self._dump_rows
-        total = None
-        if self.include_pagination_metadata:
-            if count is None:
-                total = self.count_index(query_params)
-            else:
-                total = self._carried_total(objects, query_params)
+        prepared = self._prepared_list(query_params)
+        if prepared is not None:
+            page, count, parameters = prepared
+            found = self.session.execute(page, parameters).all()
+            total = None
+            if count is not None:
+                total = self._carried_total(found, query_params)
                 if total is None:
                     total = int(self.session.scalar(count, parameters) or 0)
-        body = dump(objects, query_params, total)
+            body = self._dump_found(found, query_params, total)
+        else:
+            rows = self._rows(self._list_statement(query_params, None)) if self._plain_reads else None
+            if rows is not None:
+                objects: Sequence[Any] = self.session.execute(rows).all()
+            else:
+                objects = self.handle_list(query_params)
+            total = self.count_index(query_params) if self.include_pagination_metadata else None
+            dump = self._dump_list if rows is None else self._dump_rows
+            body = dump(objects, query_params, total)
         self._commit()
         return _json(body, 200)
 
