@@ -315,6 +315,32 @@ async def test_views_sync(load: Any, fr_globals: fr.FRGlobals) -> None:
         assert [i["name"] for i in (await client.get("/items")).json()] == ["pen"]
 
 
+# -- performance ----------------------------------------------------------------------------
+
+
+async def test_performance_statements(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("performance_statements")
+    async with serve(example.app, fr_globals) as client:
+        for n in range(30):
+            book = {"title": f"Book {n}", "status": "draft" if n % 3 else "published", "pages": n}
+            assert (await client.post("/books", json=book)).status_code == 201
+
+        async def statements(path: str, **params: Any) -> tuple[dict[str, Any], dict[str, int]]:
+            example.executed.clear()
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, response.text
+            return response.json(), dict(example.executed)
+
+        query = {"status": "draft", "order_by": "-pages", "page": 2, "page_size": 5}
+        body, seen = await statements("/books", **query)
+        assert (body["total"], [b["pages"] for b in body["items"]]) == (20, [22, 20, 19, 17, 16])
+        assert seen == {"SELECT": 1}  # the page carries its total
+        body, seen = await statements("/books", **{**query, "page": 9})
+        assert (body["total"], body["items"], seen) == (20, [], {"SELECT": 2})  # past the end
+        body, seen = await statements("/shelf", **query)
+        assert (body["total"], seen) == (20, {"SELECT": 2})  # page, then count
+
+
 # -- schemas and markers --------------------------------------------------------------------
 
 
