@@ -131,7 +131,7 @@ class BoundFilter:
         count = {Op.ISNULL: 0, Op.CONTAINS: shape}.get(self.op, 1)
         expanding = shape == "in" or self.op is Op.NE  # a list: one parameter, any length
         names = [f"{name}_{index}" for index in range(count)]
-        slots = [sa.bindparam(slot, expanding=expanding) for slot in names]
+        slots: list[Any] = [sa.bindparam(slot, expanding=expanding) for slot in names]
         return self.build(shape, slots), names
 
     def build(self, shape: Shape, slots: Sequence[Any]) -> sa.ColumnElement[bool]:

@@ -80,29 +80,29 @@ ItemId = Annotated[Any, Slot("id_annotation"), Path()]
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
-_LIST = dict(
+_LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=_label("List"),
     responses={**_INVALID_QUERY, **_UNAVAILABLE},
     openapi_extra=Slot("list_params_schema", list_params_openapi),
 )
-_CREATE = dict(
+_CREATE: dict[str, Any] = dict(
     status_code=201,
     response_model=Slot("response_schema"),
     summary=_label("Create"),
     responses={**_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
-_GET = dict(
+_GET: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=_label("Get"),
     responses={**_NOT_FOUND, **_UNAVAILABLE},
 )
-_UPDATE = dict(
+_UPDATE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=_label("Update"),
     responses={**_NOT_FOUND, **_CONFLICT, **_TOO_LARGE, **_UNAVAILABLE},
 )
-_DELETE = dict(
+_DELETE: dict[str, Any] = dict(
     status_code=204,
     response_class=Response,
     summary=_label("Delete"),
