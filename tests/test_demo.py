@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DEFAULT_POSTGRES_URL, postgres_unavailable_reason
+from tests.conftest import DEFAULT_POSTGRES_URL, postgres_unavailable_reason, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -177,21 +177,29 @@ def test_demo_writes_and_seeds_only_an_empty_database(tmp_path: Path) -> None:
 
 
 def _demo_postgres_url() -> str:
-    """The server of the PostgreSQL tests, database ``restly_docs``; skip when unreachable."""
+    """The server of the PostgreSQL tests, database ``restly_docs`` (created when missing);
+    skipped when unreachable, failed instead where servers are required (CI)."""
     reason = postgres_unavailable_reason()
     if reason is not None:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     server = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     url = os.environ.get("RESTLY_TEST_DEMO_POSTGRES_URL", server.rsplit("/", 1)[0] + "/restly_docs")
     import psycopg
 
     try:
         psycopg.connect(url, connect_timeout=3).close()
-    except psycopg.Error as error:
-        pytest.skip(
-            f"PostgreSQL database for the demo unreachable at {url} "
-            f"({type(error).__name__}); set RESTLY_TEST_DEMO_POSTGRES_URL"
-        )
+    except psycopg.OperationalError:
+        # The server answers (checked above): the database may just not exist yet.
+        name = url.rsplit("/", 1)[1]
+        try:
+            with psycopg.connect(server, connect_timeout=3, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+            psycopg.connect(url, connect_timeout=3).close()
+        except psycopg.Error as error:
+            skip_or_fail(
+                f"PostgreSQL database for the demo unreachable at {url} "
+                f"({type(error).__name__}); set RESTLY_TEST_DEMO_POSTGRES_URL"
+            )
     return url
 
 
