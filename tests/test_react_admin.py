@@ -403,10 +403,8 @@ async def test_an_overridden_count_index_gives_the_total(
     assert content_range == "items 0-1/1001"
 
 
-async def test_handle_list_receives_the_parsed_parameters(
-    view_base: type, ra_globals: fr.FRGlobals, make_client: Any
-) -> None:
-    seen: list[Any] = []
+def recording_handle_list(view_base: type, seen: list[Any]) -> Any:
+    """A ``handle_list`` override appending the parameters it receives to ``seen``."""
     parent = view_base.handle_list
 
     if view_base is fr.AsyncReactAdminView:
@@ -415,12 +413,20 @@ async def test_handle_list_receives_the_parsed_parameters(
             seen.append(query_params)
             return await parent(self, query_params, query)
 
-    else:
+        return handle_list
 
-        def handle_list(self: Any, query_params: Any, query: Any = None) -> Any:  # type: ignore[misc]
-            seen.append(query_params)
-            return parent(self, query_params, query)
+    def sync_handle_list(self: Any, query_params: Any, query: Any = None) -> Any:
+        seen.append(query_params)
+        return parent(self, query_params, query)
 
+    return sync_handle_list
+
+
+async def test_handle_list_receives_the_parsed_parameters(
+    view_base: type, ra_globals: fr.FRGlobals, make_client: Any
+) -> None:
+    seen: list[Any] = []
+    handle_list = recording_handle_list(view_base, seen)
     client = make_client(post_view(view_base, ra_globals, handle_list=handle_list))
     await ra_list(client, filter={"views_gte": "10", "q": "a b"}, sort=["title", "asc"], range_=[1, 2])
     (params,) = seen
@@ -434,20 +440,7 @@ async def test_order_by_ends_with_the_primary_key_in_the_sort_direction(
     view_base: type, ra_globals: fr.FRGlobals, make_client: Any
 ) -> None:
     seen: list[Any] = []
-    parent = view_base.handle_list
-
-    if view_base is fr.AsyncReactAdminView:
-
-        async def handle_list(self: Any, query_params: Any, query: Any = None) -> Any:
-            seen.append(query_params)
-            return await parent(self, query_params, query)
-
-    else:
-
-        def handle_list(self: Any, query_params: Any, query: Any = None) -> Any:  # type: ignore[misc]
-            seen.append(query_params)
-            return parent(self, query_params, query)
-
+    handle_list = recording_handle_list(view_base, seen)
     client = make_client(post_view(view_base, ra_globals, handle_list=handle_list))
     expected = {
         None: ["ra_post.id ASC"],

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from ._params import list_params_page, list_plan
-from ._sql import BoundPlan
+from ._sql import BoundFilter, BoundPlan
 
-__all__ = ["apply_list_params", "list_count_query", "order_by_keys"]
+__all__ = ["apply_list_params", "list_count_query", "order_by_keys", "sent_filters"]
 
 
 def apply_list_params(
@@ -68,16 +68,25 @@ def list_count_query(params: BaseModel, query: sa.Select[Any], model: type) -> s
     return sa.select(sa.func.count()).select_from(filtered.order_by(None).subquery())
 
 
-def _filter(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Select[Any]:
+def sent_filters(bound: BoundPlan, params: BaseModel) -> list[tuple[str, BoundFilter, Any, Any]]:
+    """The filters a request sent that ask for a condition, by field name:
+    ``(field name, bound filter, value, shape)`` (see ``BoundFilter.shape``)."""
     # Only the keys the client sent: a request pays for what it asks, not for the schema.
-    for name in params.model_fields_set:
+    sent = []
+    for name in sorted(params.model_fields_set):
         bound_filter = bound.filters.get(name)
         value = getattr(params, name)
         if bound_filter is None or value is None:
             continue
-        clause = bound_filter.clause(value)
-        if clause is not None:
-            query = query.where(clause)
+        shape = bound_filter.shape(value)
+        if shape is not None:
+            sent.append((name, bound_filter, value, shape))
+    return sent
+
+
+def _filter(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Select[Any]:
+    for _, bound_filter, value, shape in sent_filters(bound, params):
+        query = query.where(bound_filter.build(shape, bound_filter.slot_values(value)))
     return query
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from ._apply import order_by_keys
+from ._apply import order_by_keys, sent_filters
 from ._params import list_params_page, list_plan
 from ._sql import BoundFilter
 
@@ -62,25 +62,17 @@ def prepared_list(
     ``cache`` belongs to one ``(base, model)``: the caller keeps one per view.
     """
     bound = list_plan(params).bind(model)
-    sent: list[tuple[str, BoundFilter, Any, Any]] = []
-    for name in sorted(params.model_fields_set):
-        bound_filter = bound.filters.get(name)
-        value = getattr(params, name)
-        if bound_filter is None or value is None:
-            continue
-        shape = bound_filter.shape(value)
-        if shape is not None:
-            sent.append((name, bound_filter, shape, value))
+    sent = sent_filters(bound, params)
     order = tuple(getattr(params, "order_by", None) or ())
     page, page_size = list_params_page(params)
-    key = (tuple((name, shape) for name, _, shape, _ in sent), order, page is None, total)
+    key = (tuple((name, shape) for name, _, _, shape in sent), order, page is None, total)
     prepared: _Prepared | None = cache.get(key)
     if prepared is None:
         prepared = _prepare(bound, base, model, sent, order, paged=page is not None, total=total)
         if len(cache) < MAX_SHAPES:
             cache[key] = prepared
     parameters: dict[str, Any] = {}
-    for (_, bound_filter, _, value), names in zip(sent, prepared.slot_names):
+    for (_, bound_filter, value, _), names in zip(sent, prepared.slot_names):
         parameters.update(zip(names, bound_filter.slot_values(value)))
     if page is None or page_size is None:
         parameters[_LIMIT] = bound.max_page_size
@@ -101,7 +93,7 @@ def _prepare(
     total: bool,
 ) -> _Prepared:
     clauses, slot_names = [], []
-    for name, bound_filter, shape, _ in sent:
+    for name, bound_filter, _, shape in sent:
         clause, names = bound_filter.template(shape, f"restly_{name}")
         clauses.append(clause)
         slot_names.append(tuple(names))
