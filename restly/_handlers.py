@@ -67,7 +67,9 @@ async def _database_error_handler(request: Request, error: Exception) -> JSONRes
         return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
     if fault == "invalid":
         # Shaped like FastAPI's validation answer, which is what OpenAPI documents for 422.
-        detail = [{"type": "value_error", "loc": [], "msg": _INVALID, "input": None}]
+        detail: list[dict[str, Any]] = [
+            {"type": "value_error", "loc": [], "msg": _INVALID, "input": None}
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
     raise error  # a programming error: the server error middleware answers 500
 

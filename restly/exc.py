@@ -73,7 +73,9 @@ class RestlyConfigurationError(RestlyError, TypeError):
 class RestlyHTTPError(RestlyError, HTTPException):
     """An error answered to the client with `status_code` and a JSON `detail`."""
 
-    status_code: ClassVar[int] = 500  # type: ignore[misc]
+    # An instance attribute of HTTPException (set by its __init__); the class value is the
+    # default each subclass declares.
+    status_code: int = 500
     default_detail: ClassVar[str] = "Internal Server Error"
 
     def __init__(self, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:

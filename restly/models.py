@@ -365,7 +365,7 @@ async def async_get_one_or_create(
     return new, True
 
 
-def _reread(statement: Select[tuple[ModelT]], dialect: Dialect) -> Select[tuple[ModelT]]:
+def _reread(statement: Select[ModelT], dialect: Dialect) -> Select[ModelT]:
     """The SELECT that finds the row a concurrent transaction committed first.
 
     InnoDB's default REPEATABLE READ keeps showing the snapshot in which the row was absent;
@@ -393,7 +393,7 @@ def _outside_sqlite_transaction(connection: Connection | None) -> bool:
 
 def _lookup(
     model: type[ModelT], defaults: Mapping[str, Any] | None, filters: dict[str, Any]
-) -> tuple[Select[tuple[ModelT]], dict[str, Any]]:
+) -> tuple[Select[ModelT], dict[str, Any]]:
     """Build the SELECT for ``filters`` and the constructor arguments of a new object."""
     if not filters:
         raise TypeError("get_one_or_create() needs at least one filter, e.g. email='a@b.c'")

@@ -25,10 +25,13 @@ itself wins; values restly derived for a parent are derived afresh for each clas
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .db._globals import FRGlobals, get_fr_globals
 from .exc import RestlyConfigurationError
+
+if TYPE_CHECKING:
+    from .views._endpoints import CompiledRoute
 
 __all__ = ["ResourceMeta", "declared", "is_model_view"]
 
@@ -37,6 +40,12 @@ _DERIVED = "__restly_derived__"
 
 class ResourceMeta(type):
     """Metaclass of `View` and every view class built on it."""
+
+    if TYPE_CHECKING:  # set on each class by __new__ and _prepare/_register below
+        __restly_abstract__: bool
+        __restly_target_globals__: FRGlobals
+        __restly_routes__: tuple[CompiledRoute, ...]
+        __restly_globals__: FRGlobals
 
     def __new__(
         mcs,
@@ -113,7 +122,7 @@ def _validate(cls: type) -> list[str]:
     return problems
 
 
-def _prepare(cls: type) -> list[str]:
+def _prepare(cls: ResourceMeta) -> list[str]:
     """Derive schemas and compile endpoints; return problems found on the way."""
     from .views._derive import derive_model_view
     from .views._endpoints import compile_routes
@@ -135,7 +144,7 @@ def _prepare(cls: type) -> list[str]:
     return problems
 
 
-def _register(cls: type, fr_globals: FRGlobals) -> None:
+def _register(cls: ResourceMeta, fr_globals: FRGlobals) -> None:
     """Bind `cls` to `fr_globals` and add it to that globals' registry."""
     cls.__restly_globals__ = fr_globals
     fr_globals.registry.add(cls)

@@ -111,7 +111,7 @@ def create_list_params_schema(
     fields.update(_paging_fields(plan))
     extras = _extra_fields(plan, extra_query_params or {}, set(fields))
     fields.update(extras)
-    params_class: type[ListParams] = create_model(  # type: ignore[call-overload]
+    params_class: type[ListParams] = create_model(
         name or f"{schema.__name__}ListParams",
         __base__=ListParams,
         __module__=schema.__module__,
@@ -170,7 +170,7 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
         WithJsonSchema({"type": "string", "enum": sorted(allowed)}),
     ]
     most_keys = Field(max_length=max(len(sort_keys), 1))
-    sort_list = Annotated[list[sort_item], most_keys]  # type: ignore[valid-type]
+    sort_list = Annotated[list[sort_item], most_keys]
     return {
         "page": (
             int | None,

@@ -159,13 +159,13 @@ class BoundFilter:
         # related row) match too, as a user expects; plain SQL NOT IN would drop them.
         if self.target.hops:
             return sa.not_(self._wrap(self.target.leaf.in_(values)))
-        condition = self.target.leaf.not_in(values)
+        condition: sa.ColumnElement[bool] = self.target.leaf.not_in(values)
         if self.target.nullable:
             condition = sa.or_(self.target.leaf.is_(None), condition)
         return condition
 
     def _is_null(self, want_null: bool) -> sa.ColumnElement[bool]:
-        leaf = self.target.leaf
+        leaf: QueryableAttribute[Any] | sa.ColumnElement[Any] = self.target.leaf
         if not self.target.hops:
             return leaf.is_(None) if want_null else leaf.is_not(None)
         # Through a relation, "null" means no related row carries a value.

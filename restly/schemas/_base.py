@@ -48,7 +48,7 @@ class IDSchema(BaseSchema):
 
     def __class_getitem__(cls, model: Any) -> Any:
         if cls is not IDSchema:
-            return super().__class_getitem__(model)  # type: ignore[misc]
+            return super().__class_getitem__(model)
         from ._refs import id_schema_for
 
         return id_schema_for(model)

@@ -173,7 +173,8 @@ def _ignoring(keys: frozenset[str]) -> Any:
             return {key: value for key, value in data.items() if key not in keys}
         return data
 
-    return model_validator(mode="before")(classmethod(drop_read_only_fields))
+    # pydantic takes classmethod objects (as documented); its stubs list plain callables only
+    return model_validator(mode="before")(classmethod(drop_read_only_fields))  # type: ignore[arg-type]
 
 
 def _derived_name(schema: type[BaseModel], suffix: str) -> str:
@@ -218,10 +219,11 @@ def _validators(schema: type[BaseModel], kept: set[str]) -> dict[str, Any]:
         copied[name] = field_validator(
             *names, mode=decorator.info.mode, check_fields=False
         )(classmethod(function) if _is_classmethod(decorator.func) else function)
-    for name, decorator in decorators.model_validators.items():
-        function = getattr(decorator.func, "__func__", decorator.func)
-        wrapped = classmethod(function) if _is_classmethod(decorator.func) else function
-        copied[name] = model_validator(mode=decorator.info.mode)(wrapped)
+    for name, model_decorator in decorators.model_validators.items():
+        function = getattr(model_decorator.func, "__func__", model_decorator.func)
+        wrapped = classmethod(function) if _is_classmethod(model_decorator.func) else function
+        # classmethod objects: see _ignoring
+        copied[name] = model_validator(mode=model_decorator.info.mode)(wrapped)  # type: ignore[arg-type]
     return copied
 
 
@@ -241,10 +243,11 @@ def _map_nested(annotation: Any, convert: Any) -> Any:
         inner = _map_nested(args[0], convert)
         if inner is args[0]:
             return annotation
-        return Annotated[(inner, *annotation.__metadata__)]  # type: ignore[valid-type]
+        parts = (inner, *annotation.__metadata__)  # named: mypy takes X[(a, *b)] for 3.11 syntax
+        return Annotated[parts]
     mapped = tuple(_map_nested(arg, convert) for arg in args)
     if all(new is old for new, old in zip(mapped, args)):
         return annotation
     if origin in (Union, types.UnionType):
-        return Union[mapped]  # type: ignore[valid-type]
+        return Union[mapped]
     return origin[mapped if len(mapped) > 1 else mapped[0]]

@@ -58,7 +58,7 @@ def mapper_of(model: Any) -> Mapper[Any] | None:
     """Return the mapper of a mapped class, or ``None`` for anything else."""
     if not isinstance(model, type):
         return None
-    found = inspect(model, raiseerr=False)
+    found: object = inspect(model, raiseerr=False)
     return found if isinstance(found, Mapper) else None
 
 
@@ -91,7 +91,7 @@ def create_schema_from_model(
         if prop.key in exclude or prop.key.startswith("_"):
             continue
         fields[prop.key] = _field_for(prop, forced_read_only=prop.key in read_only)
-    schema = create_model(  # type: ignore[call-overload]
+    schema = create_model(
         name or model.__name__,
         __base__=base,
         __module__=model.__module__,
@@ -99,7 +99,7 @@ def create_schema_from_model(
     )
     schema.__doc__ = f"Schema of {model.__name__}, generated from its columns."
     _cache[key] = schema
-    return schema  # type: ignore[no-any-return]
+    return schema
 
 
 def _field_for(prop: ColumnProperty[Any], *, forced_read_only: bool) -> tuple[Any, Any]:

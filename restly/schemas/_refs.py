@@ -181,7 +181,7 @@ def references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference,
             continue
         target, many = reference
         is_relationship = isinstance(prop, RelationshipProperty)
-        partner = fk_partner(mapper, prop) if is_relationship else None
+        partner = fk_partner(mapper, prop) if isinstance(prop, RelationshipProperty) else None
         found.append(Reference(name, _label(name, field), target, many, is_relationship, partner))
     return tuple(found)
 
@@ -246,7 +246,8 @@ def resolve_references(
     when a relationship and its foreign-key column are both sent and disagree. Async code
     runs it through ``AsyncSession.run_sync``.
     """
-    references = references_in(schema, model)
+    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
+    references = references_in(schema, model)  # type: ignore[arg-type]
     if not references:
         return values
     if not isinstance(session, Session):
@@ -282,7 +283,8 @@ def resolve_references(
 
 def id_schema_for(model: Any) -> type[IDSchema]:
     """Return ``IDSchema[model]``: ``{"id": <pk>}`` in and out (built once per model)."""
-    return _id_schema(_checked_model(model, "IDSchema"))
+    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
+    return _id_schema(_checked_model(model, "IDSchema"))  # type: ignore[arg-type]
 
 
 # -- building the types ------------------------------------------------------------------
@@ -335,11 +337,12 @@ def _id_schema(model: type[Any]) -> type[IDSchema]:
             return {"id": getattr(data, pk_key)}
         return data
 
-    schema: type[IDSchema] = create_model(  # type: ignore[call-overload]
+    validators: dict[str, Any] = {"_from_object": model_validator(mode="before")(from_object)}
+    schema: type[IDSchema] = create_model(
         f"IDSchema[{model.__name__}]",
         __base__=IDSchema,
         __module__=model.__module__,
-        __validators__={"_from_object": model_validator(mode="before")(from_object)},
+        __validators__=validators,
         id=(_pk_annotation(model), ...),
     )
     schema.__doc__ = f"A reference to one {model.__name__} by id: {{\"id\": 5}}."

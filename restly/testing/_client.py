@@ -79,31 +79,31 @@ class RestlyTestClient(TestClient):
 
     __test__ = False
 
-    def get(  # type: ignore[override]
+    def get(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx2.Response:
         """``GET url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(super().get(url, **kwargs), assert_status_code)
 
-    def post(  # type: ignore[override]
+    def post(
         self, url: Any, *, assert_status_code: int | None = 201, **kwargs: Any
     ) -> httpx2.Response:
         """``POST url``; assert ``assert_status_code`` (default 201)."""
         return check_status_code(super().post(url, **kwargs), assert_status_code)
 
-    def put(  # type: ignore[override]
+    def put(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx2.Response:
         """``PUT url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(super().put(url, **kwargs), assert_status_code)
 
-    def patch(  # type: ignore[override]
+    def patch(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx2.Response:
         """``PATCH url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(super().patch(url, **kwargs), assert_status_code)
 
-    def delete(  # type: ignore[override]
+    def delete(
         self, url: Any, *, assert_status_code: int | None = 204, **kwargs: Any
     ) -> httpx2.Response:
         """``DELETE url``; assert ``assert_status_code`` (default 204)."""
@@ -134,31 +134,31 @@ class AsyncRestlyTestClient(httpx.AsyncClient):
         #: The ASGI app under test.
         self.app = app
 
-    async def get(  # type: ignore[override]
+    async def get(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx.Response:
         """``GET url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(await super().get(url, **kwargs), assert_status_code)
 
-    async def post(  # type: ignore[override]
+    async def post(
         self, url: Any, *, assert_status_code: int | None = 201, **kwargs: Any
     ) -> httpx.Response:
         """``POST url``; assert ``assert_status_code`` (default 201)."""
         return check_status_code(await super().post(url, **kwargs), assert_status_code)
 
-    async def put(  # type: ignore[override]
+    async def put(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx.Response:
         """``PUT url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(await super().put(url, **kwargs), assert_status_code)
 
-    async def patch(  # type: ignore[override]
+    async def patch(
         self, url: Any, *, assert_status_code: int | None = 200, **kwargs: Any
     ) -> httpx.Response:
         """``PATCH url``; assert ``assert_status_code`` (default 200)."""
         return check_status_code(await super().patch(url, **kwargs), assert_status_code)
 
-    async def delete(  # type: ignore[override]
+    async def delete(
         self, url: Any, *, assert_status_code: int | None = 204, **kwargs: Any
     ) -> httpx.Response:
         """``DELETE url``; assert ``assert_status_code`` (default 204)."""

@@ -72,7 +72,7 @@ def _check_model(cls: type) -> list[str]:
             "model = YourModel (a class mapped on your SQLAlchemy DeclarativeBase)."
         ]
     if len(mapper.primary_key) != 1:
-        columns = ", ".join(column.key for column in mapper.primary_key)
+        columns = ", ".join(str(column.key) for column in mapper.primary_key)
         return [
             f"{owner}.model {model.__name__} has a composite primary key ({columns}); "
             "restly views address rows by one id. Give the table a single-column primary "

@@ -188,7 +188,8 @@ def _resolve(value: Any, view: type) -> Any:
         if slots:
             rest = [item for item in metadata if not isinstance(item, Slot)]
             resolved = slots[0].resolve(view)
-            return Annotated[(resolved, *rest)] if rest else resolved  # type: ignore[valid-type]
+            parts = (resolved, *rest)  # named: mypy takes X[(a, *b)] for 3.11 syntax
+            return Annotated[parts] if rest else resolved
     return value
 
 

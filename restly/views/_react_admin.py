@@ -91,17 +91,17 @@ _CONTENT_RANGE = {
         "schema": {"type": "string"},
     }
 }
-_RA_LIST = dict(
+_RA_LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=_label("List"),
     responses={200: {"headers": _CONTENT_RANGE}, **_BAD_REQUEST},
 )
-_RA_PUT = dict(
+_RA_PUT: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=_label("Replace"),
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-_RA_DELETE = dict(
+_RA_DELETE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=_label("Delete"),
     description="Deletes the object and answers it, as react-admin expects.",

@@ -252,7 +252,7 @@ def _equal(field: _Field, values: list[Any], *, negate: bool) -> ColumnElement[b
 def _words(field_name: str, raw: Any) -> list[str]:
     if not isinstance(raw, str):
         raise BadRequest(f'filter "{field_name}" must be a string; got {_shown(json.dumps(raw))}')
-    words = _check_text(raw, f'filter "{field_name}"').split()
+    words: list[str] = _check_text(raw, f'filter "{field_name}"').split()
     if len(words) > _MAX_SEARCH_WORDS:
         raise BadRequest(
             f'filter "{field_name}" has {len(words)} words; at most {_MAX_SEARCH_WORDS}'
@@ -387,7 +387,7 @@ def parse_list_params(
     else:
         start, limit = window
     return ReactAdminListParams(
-        parsed_filter, parsed_sort, start, limit, tuple(where), tuple(order_by)  # type: ignore[arg-type]
+        parsed_filter, parsed_sort, start, limit, tuple(where), tuple(order_by)
     )
 
 

@@ -261,7 +261,7 @@ class BaseRestView(View):
         """``_dump_one`` for a row of the response's columns (see ``_rows``)."""
         if self._row_serializer is not None:
             try:
-                return self._row_serializer.dump_one(row)  # type: ignore[no-any-return]
+                return self._row_serializer.dump_one(row)
             except RowTypeMismatch:
                 pass  # a value of another type than its field's: validate it, as for objects
         return self._dump_one(row)

@@ -65,7 +65,7 @@ class RowSerializer:
             return None
         config = schema.__pydantic_core_schema__.get("config")
         row = core_schema.typed_dict_schema(
-            {name: fields[name] for name in names}, config=config  # type: ignore[arg-type]
+            {name: fields[name] for name in names}, config=config
         )
         return cls(tuple(names), SchemaSerializer(row), SchemaSerializer(core_schema.list_schema(row)))
 
