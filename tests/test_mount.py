@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -130,3 +132,71 @@ def test_default_tags_come_from_the_prefix_and_explicit_tags_win(fr_globals: fr.
     paths_ = app.openapi()["paths"]
     assert paths_["/api/notes"]["get"]["tags"] == ["notes"]
     assert paths_["/tagged/{id}"]["patch"]["tags"] == ["mine"]
+
+
+class Problem(BaseModel):
+    """A user's error body."""
+
+    reason: str
+
+
+def test_routes_share_one_response_field_per_error_model(fr_globals: fr.FRGlobals) -> None:
+    app = FastAPI()
+    fr.include_view(
+        app,
+        type("NoteView", (fr.AsyncRestView,), {"prefix": "/notes", "model": Note}),
+        type(
+            "Other",
+            (fr.RestView,),
+            {"prefix": "/other", "model": Note, "responses": {401: {"model": Problem}}},
+        ),
+    )
+    routes = [route for route in app.routes if isinstance(route, APIRoute)]
+    by_model: dict[type, set[int]] = {}
+    for route in routes:
+        for code, response in route.responses.items():
+            model = response.get("model")
+            if model is not None:
+                # The documented model is kept, and its field is the one FastAPI reads.
+                assert route.response_fields[code].field_info.annotation is model
+                by_model.setdefault(model, set()).add(id(route.response_fields[code]))
+    assert {model.__name__ for model in by_model} == {"ErrorDetail", "ValidationErrors", "Problem"}
+    assert all(len(fields) == 1 for fields in by_model.values())
+    document = app.openapi()
+    errors = document["paths"]["/notes/{id}"]["patch"]["responses"]
+    assert errors["404"] == {
+        "description": "No object with this id",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}},
+    }
+    assert document["paths"]["/other"]["get"]["responses"]["401"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+
+
+def test_responses_fastapi_titles_or_refuses_are_left_to_fastapi(fr_globals: fr.FRGlobals) -> None:
+    """A model that is not a pydantic class gets its own field (FastAPI titles its schema
+    after the route), and a model for a status without a body fails as in FastAPI."""
+
+    class Listing(fr.View):
+        prefix = "/listing"
+
+        @fr.get("", responses={409: {"model": list[Problem]}, 401: {"model": Problem}})
+        async def read(self) -> None: ...
+
+    app = FastAPI()
+    fr.include_view(app, Listing)
+    conflict = app.openapi()["paths"]["/listing"]["get"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"] == {
+        "items": {"$ref": "#/components/schemas/Problem"},
+        "type": "array",
+        "title": "Response 409 Listing Read Listing Get",
+    }
+
+    class Empty(fr.View):
+        prefix = "/empty"
+
+        @fr.get("", responses={204: {"model": Problem}})
+        async def read(self) -> None: ...
+
+    with pytest.raises(AssertionError, match="Status code 204 must not have a response body"):
+        fr.include_view(FastAPI(), Empty)
