@@ -25,6 +25,7 @@ Rules, per column:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import uuid
@@ -32,8 +33,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BeforeValidator, Field, create_model
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BeforeValidator, Field, GetCoreSchemaHandler, create_model
+from pydantic_core import PydanticCustomError, core_schema
 from sqlalchemy import Column, inspect, types
 from sqlalchemy.orm import ColumnProperty, Mapper
 
@@ -181,6 +182,21 @@ def _constrained(python_type: Any, **constraints: Any) -> Any:
     return Annotated[python_type, Field(**constraints)]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Check(BeforeValidator):
+    """A ``BeforeValidator`` whose function takes the value alone, as pydantic would find.
+
+    pydantic inspects a validator's signature (for an ``info`` argument) each time it builds a
+    schema with it: for every schema, adapter and OpenAPI pass that meets an ``int``,
+    ``float`` or date column of any model. The signatures of these checks are known.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source_type: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.func, handler(source_type))
+
+
 def _bool_refuser(error_type: str, message: str) -> BeforeValidator:
     # pydantic's lax mode reads true/false as 1/0; the OpenAPI schema says "integer" or
     # "number", so a client sending a boolean there has made a mistake worth a 422.
@@ -189,7 +205,7 @@ def _bool_refuser(error_type: str, message: str) -> BeforeValidator:
             raise PydanticCustomError(error_type, message)
         return value
 
-    return BeforeValidator(refuse_bool)
+    return _Check(refuse_bool)
 
 
 def _number_refuser(error_type: str, message: str) -> BeforeValidator:
@@ -200,7 +216,7 @@ def _number_refuser(error_type: str, message: str) -> BeforeValidator:
             raise PydanticCustomError(error_type, message)
         return value
 
-    return BeforeValidator(refuse_number)
+    return _Check(refuse_number)
 
 
 _REFUSE_NUMBER: dict[str, BeforeValidator] = {

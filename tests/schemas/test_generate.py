@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
-from restly.schemas import creation_schema_for, is_read_only, update_schema_for
+from restly.schemas import _generate, creation_schema_for, is_read_only, update_schema_for
 
 
 class Base(DeclarativeBase):
@@ -166,3 +166,17 @@ def test_dates_refuse_numbers() -> None:
         create.model_validate({**VALID, "born": 1_700_000_000})
     assert caught.value.errors()[0]["type"] == "date_type"
     assert create.model_validate({**VALID, "born": "2020-02-03"}) is not None
+
+
+@pytest.mark.parametrize(
+    ("python_type", "check"),
+    [*_generate._REFUSE_BOOL.items(), (datetime, _generate._REFUSE_NUMBER["datetime"])],
+)
+def test_the_checks_build_the_schema_a_before_validator_builds(
+    python_type: Any, check: BeforeValidator
+) -> None:
+    """The checks skip pydantic's signature inspection, and nothing else."""
+    plain = BeforeValidator(check.func)
+    assert repr(TypeAdapter(Annotated[python_type, check]).core_schema) == repr(
+        TypeAdapter(Annotated[python_type, plain]).core_schema
+    )
