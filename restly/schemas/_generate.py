@@ -31,7 +31,8 @@ import functools
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Optional, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, GetCoreSchemaHandler, create_model
 from pydantic_core import PydanticCustomError, core_schema
@@ -194,7 +195,8 @@ class _Check(BeforeValidator):
     def __get_pydantic_core_schema__(
         self, source_type: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_before_validator_function(self.func, handler(source_type))
+        check = cast("Callable[[Any], Any]", self.func)  # built by the refusers below
+        return core_schema.no_info_before_validator_function(check, handler(source_type))
 
 
 def _bool_refuser(error_type: str, message: str) -> BeforeValidator:
