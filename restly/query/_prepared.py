@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from ._apply import order_by_keys, sent_filters
 from ._params import list_params_page, list_plan
-from ._sql import BoundFilter
+from ._sql import BoundFilter, BoundPlan
 
 __all__ = ["MAX_SHAPES", "TOTAL_LABEL", "prepared_list"]
 
@@ -83,7 +83,7 @@ def prepared_list(
 
 
 def _prepare(
-    bound: Any,
+    bound: BoundPlan,
     base: sa.Select[Any],
     model: type,
     sent: list[tuple[str, BoundFilter, Any, Any]],
