@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import sys
 import typing
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -23,6 +24,13 @@ from ._routing import RouteSpec, Slot, route_spec
 __all__ = ["CompiledRoute", "class_dependencies", "compile_routes", "collect_routes", "join_path"]
 
 _DEP_PREFIX = "restly_dep_"
+
+# Every view repeats the work for restly's own bases and route methods: keep it, per class
+# and per function (weakly, so classes and functions made at runtime can go).
+_annotations_cache: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+_signature_cache: weakref.WeakKeyDictionary[Callable[..., Any], inspect.Signature] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,7 @@ def _static_first(path: str) -> tuple[int, ...]:
 def _build_endpoint(
     view: type, name: str, implementation: Callable[..., Any], dependencies: dict[str, Any]
 ) -> Callable[..., Any]:
-    # eval_str: modules using `from __future__ import annotations` hold strings that
-    # FastAPI would try to resolve in *this* module's namespace.
-    signature = inspect.signature(implementation, eval_str=True)
+    signature = _signature(implementation)
     own = list(signature.parameters.values())[1:]  # drop `self`
     parameters = [
         parameter.replace(
@@ -199,20 +205,49 @@ def _is_dependency(annotation: Any) -> bool:
     return any(isinstance(item, params.Depends) for item in annotation.__metadata__)
 
 
+def _signature(implementation: Callable[..., Any]) -> inspect.Signature:
+    """The signature of a route method, string annotations evaluated (cached)."""
+    try:
+        return _signature_cache[implementation]
+    except (KeyError, TypeError):  # TypeError: not weakly referenceable
+        pass
+    # eval_str: modules using `from __future__ import annotations` hold strings that
+    # FastAPI would try to resolve in *this* module's namespace.
+    signature = inspect.signature(implementation, eval_str=True)
+    try:
+        _signature_cache[implementation] = signature
+    except TypeError:
+        pass
+    return signature
+
+
 def _own_annotations(klass: type) -> dict[str, Any]:
-    """The class's own annotations, with string annotations evaluated where possible."""
+    """The class's own annotations, with string annotations evaluated where possible.
+
+    Cached once every annotation resolved; one naming something not yet defined is tried
+    again for the next subclass.
+    """
+    cached = _annotations_cache.get(klass)
+    if cached is not None:
+        return cached
     try:
         raw = inspect.get_annotations(klass)
     except Exception:  # noqa: BLE001 - a broken annotation elsewhere is not ours to judge
         return {}
-    module = sys.modules.get(klass.__module__)
-    namespace = {**(vars(module) if module else {}), **dict(vars(klass))}
     resolved = {}
+    namespace: dict[str, Any] | None = None
+    complete = True
     for name, annotation in raw.items():
         if isinstance(annotation, str):
+            if namespace is None:
+                module = sys.modules.get(klass.__module__)
+                namespace = {**(vars(module) if module else {}), **dict(vars(klass))}
             try:
                 annotation = eval(annotation, namespace)  # noqa: S307 - the class's own code
             except Exception:  # noqa: BLE001 - unresolvable: cannot be a dependency we can use
+                complete = False
                 continue
         resolved[name] = annotation
+    if complete:
+        _annotations_cache[klass] = resolved
     return resolved

@@ -86,6 +86,34 @@ async def test_class_level_dependencies_are_read_from_self(fr_globals: fr.FRGlob
         assert (await client.get("/me/sync")).json() == "anonymous"
 
 
+async def test_a_base_dependency_named_before_it_exists_reaches_later_subclasses(
+    fr_globals: fr.FRGlobals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This module uses postponed annotations: "UserLater" is looked up when a view is
+    # created. AppView is created (and compiled) before that name exists.
+    class AppView(fr.View):
+        prefix = "/app"
+        user: UserLater
+
+        @fr.get("/ping")
+        async def ping(self) -> bool:
+            return True
+
+    monkeypatch.setitem(globals(), "UserLater", Annotated[str, Depends(current_user)])
+
+    class Me(AppView):
+        prefix = "/me"
+
+        @fr.get("")
+        async def who(self) -> str:
+            return self.user
+
+    app = FastAPI()
+    fr.include_view(app, Me)
+    async with client_for(app) as client:
+        assert (await client.get("/me", headers={"x-user": "ann"})).json() == "ann"
+
+
 async def test_subclasses_inherit_override_and_remove_routes(fr_globals: fr.FRGlobals) -> None:
     class Base(fr.View):
         __abstract__ = True  # has routes of its own: concrete unless marked abstract
