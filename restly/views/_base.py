@@ -20,13 +20,13 @@ decorator keeps the route of the method it replaces.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+# Imported at run time, not only for type checkers: class creation resolves the annotations
+# of every class in a view's MRO, and caches them only when all of them resolve.
+from ..db import FRGlobals
 from ..resource import ResourceMeta
-
-if TYPE_CHECKING:
-    from ..db import FRGlobals
-    from ._endpoints import CompiledRoute
+from ._endpoints import CompiledRoute
 
 __all__ = ["View"]
 
