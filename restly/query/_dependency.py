@@ -22,10 +22,10 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from ._params import list_plan
+from ._params import DeferredListParams, ListParams, list_plan
 from ._values import unwrap
 
-__all__ = ["list_params_dependency"]
+__all__ = ["deferred_list_params_dependency", "list_params_dependency"]
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -51,11 +51,27 @@ def list_params_dependency(params_class: type[P]) -> Callable[[Request], Awaitab
     an unknown key is a 422 naming it. Call it once per params class and reuse the result.
     """
     list_plan(params_class)  # refuse classes create_list_params_schema did not make
-    single, repeated = _keys(params_class)
-    validate = params_class.model_validate
+    return _reader(lambda: params_class)
+
+
+def deferred_list_params_dependency(
+    deferred: DeferredListParams,
+) -> Callable[[Request], Awaitable[ListParams]]:
+    """``list_params_dependency`` of a deferred class, which the first request builds."""
+    return _reader(deferred.get)
+
+
+def _reader(params_class: Callable[[], type[P]]) -> Callable[[Request], Awaitable[P]]:
+    # (keys taking one value, keys gathering a list, validate), once the class exists.
+    known: tuple[frozenset[str], frozenset[str], Callable[[Any], P]] | None = None
 
     # async, though it never awaits: FastAPI runs a sync dependency in a worker thread.
     async def read_list_params(request: Request) -> P:
+        nonlocal known
+        if known is None:
+            cls = params_class()
+            known = (*_keys(cls), cls.model_validate)
+        single, repeated, validate = known
         # Gathered as FastAPI does: a list key always gets a list, a one-value key its last
         # value, and an unknown key (about to be refused) its value, or a list if repeated.
         data: dict[str, Any] = {}

@@ -28,11 +28,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._params import paging_openapi
+from ._params import DeferredListParams, paging_openapi
 from ._plan import ListPlan
 from ._values import inline_definitions, value_type_schema
 
-__all__ = ["compact_schema", "list_params_openapi"]
+__all__ = ["compact_schema", "deferred_list_params_openapi", "list_params_openapi"]
 
 def list_params_openapi(params_class: type[BaseModel]) -> dict[str, Any]:
     """``{"parameters": [...]}`` describing ``params_class``, for a route's ``openapi_extra``.
@@ -48,6 +48,14 @@ def list_params_openapi(params_class: type[BaseModel]) -> dict[str, Any]:
     if isinstance(plan, ListPlan) and not plan.extra_fields:
         return {"parameters": _plan_parameters(plan)}
     return {"parameters": _model_parameters(params_class)}
+
+
+def deferred_list_params_openapi(deferred: DeferredListParams) -> dict[str, Any]:
+    """``list_params_openapi`` of a deferred class, from its plan: the class is not built
+    (unless it has ``extra_query_params``, and then it already is)."""
+    if deferred.has_extras:
+        return list_params_openapi(deferred.get())
+    return {"parameters": _plan_parameters(deferred.plan)}
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,16 @@ The class is built with ``defer_build``: pydantic compiles its validator (a few 
 for ~60 keys) on first use, not for every view at import. Creation still fails at once on
 anything that could not validate: each filter value type is checked (once per type, see
 ``value_type_schema``), and a class with ``extra_query_params`` is built right away.
+
+Views go one step further (``defer_list_params_schema``): every check and the plan happen
+when the view class is created, and the pydantic class itself when the list route is first
+called or ``list_params_schema`` first read. An application declares many views whose list
+routes are rarely all used, and the class is most of a view's creation time.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any, ClassVar
@@ -40,7 +46,9 @@ from ._values import split_commas, value_type_schema
 __all__ = [
     "MAX_PAGE",
     "ListParams",
+    "DeferredListParams",
     "create_list_params_schema",
+    "defer_list_params_schema",
     "list_params_extras",
     "list_params_page",
     "list_plan",
@@ -89,6 +97,34 @@ def create_list_params_schema(
 
     All per-schema work happens here, once; a request only validates and looks keys up.
     """
+    return defer_list_params_schema(
+        schema,
+        model=model,
+        default_page_size=default_page_size,
+        max_page_size=max_page_size,
+        extra_query_params=extra_query_params,
+        name=name,
+    ).get()
+
+
+def defer_list_params_schema(
+    schema: type[BaseModel],
+    *,
+    model: type | None = None,
+    default_page_size: int | None = None,
+    max_page_size: int = 1000,
+    extra_query_params: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> DeferredListParams:
+    """``create_list_params_schema``, with the pydantic class itself built on first use.
+
+    Every check happens now: the limits, the plan (every key, operator and value type), each
+    value type's schema and the extra parameters' names. What is left is pydantic's class
+    of ~50 fields (about 2 ms with its FieldInfo objects); a view needs it only when its list
+    route is first called, and its OpenAPI description comes from the plan. With
+    ``extra_query_params`` the class is built at once: any annotation may be given there,
+    and only pydantic can check it.
+    """
     if max_page_size < 1:
         raise RestlyConfigurationError(f"max_page_size must be >= 1; got {max_page_size!r}.")
     if default_page_size is not None and not 1 <= default_page_size <= max_page_size:
@@ -102,33 +138,79 @@ def create_list_params_schema(
     # Each distinct value type once (a view has ~50 filters of a handful of types).
     for value_type in {id(spec.value_type): spec.value_type for spec in plan.filters}.values():
         value_type_schema(value_type)  # fails here, not on the first request
-    fields: dict[str, Any] = {
-        spec.field_name: (
-            spec.value_type,
-            Field(None, alias=spec.key, title=spec.key, description=spec.description),
-        )
-        for spec in plan.filters
-    }
-    fields.update(_paging_fields(plan))
-    extras = _extra_fields(plan, extra_query_params or {}, set(fields))
-    fields.update(extras)
-    params_class: type[ListParams] = create_model(
-        name or f"{schema.__name__}ListParams",
-        __base__=ListParams,
-        __module__=schema.__module__,
-        __cls_kwargs__={"defer_build": True},
-        **fields,
+    extras = dict(extra_query_params or {})
+    check_extra_names(plan, list(extras))
+    deferred = DeferredListParams(
+        plan, name or f"{schema.__name__}ListParams", schema.__module__, extras
     )
-    # Deferred for this class only, not for the annotations that name it: FastAPI builds its
-    # TypeAdapter(Annotated[Params, Query()]) at once and expects it complete.
-    config = params_class.model_config.copy()
-    config.pop("defer_build", None)
-    params_class.model_config = config
-    # replace() keeps the models already bound: they share the same cache.
-    params_class.__list_plan__ = replace(plan, extra_fields=tuple(extras))
     if extras:
-        params_class.model_rebuild()  # any annotation may be given: check it now
-    return params_class
+        deferred.get()
+    return deferred
+
+
+class DeferredListParams:
+    """A list-parameters class whose checks are done, built by pydantic on first ``get()``.
+
+    ``plan`` is complete at once (``list_params_openapi`` documents the keys from it); the
+    class is built once, under a lock, and every ``get()`` returns that same class.
+    """
+
+    __slots__ = ("_built", "_extras", "_lock", "_module", "_name", "plan")
+
+    def __init__(
+        self, plan: ListPlan, name: str, module: str, extras: Mapping[str, Any]
+    ) -> None:
+        self.plan = plan
+        self._name = name
+        self._module = module
+        self._extras = extras
+        self._built: type[ListParams] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def has_extras(self) -> bool:
+        """Whether the class has fields besides the plan's (``extra_query_params``)."""
+        return bool(self._extras)
+
+    def get(self) -> type[ListParams]:
+        """The pydantic class, built on the first call."""
+        built = self._built
+        if built is None:
+            with self._lock:
+                built = self._built
+                if built is None:
+                    built = self._built = self._build()
+        return built
+
+    def _build(self) -> type[ListParams]:
+        plan = self.plan
+        fields: dict[str, Any] = {
+            spec.field_name: (
+                spec.value_type,
+                Field(None, alias=spec.key, title=spec.key, description=spec.description),
+            )
+            for spec in plan.filters
+        }
+        fields.update(_paging_fields(plan))
+        extras = _extra_fields(self._extras, set(fields))
+        fields.update(extras)
+        params_class: type[ListParams] = create_model(
+            self._name,
+            __base__=ListParams,
+            __module__=self._module,
+            __cls_kwargs__={"defer_build": True},
+            **fields,
+        )
+        # Deferred for this class only, not for the annotations that name it: FastAPI builds
+        # its TypeAdapter(Annotated[Params, Query()]) at once and expects it complete.
+        config = params_class.model_config.copy()
+        config.pop("defer_build", None)
+        params_class.model_config = config
+        # replace() keeps the models already bound: they share the same cache.
+        params_class.__list_plan__ = replace(plan, extra_fields=tuple(extras)) if extras else plan
+        if extras:
+            params_class.model_rebuild()  # any annotation may be given: check it now
+        return params_class
 
 
 _PAGE_DESCRIPTION = "Page number, counted from 1."
@@ -214,11 +296,8 @@ def paging_openapi(plan: ListPlan) -> dict[str, dict[str, Any]]:
     }
 
 
-def _extra_fields(
-    plan: ListPlan, extra_query_params: Mapping[str, Any], taken: set[str]
-) -> dict[str, Any]:
+def _extra_fields(extra_query_params: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     """Fields for ``extra_query_params``: documented and validated, not applied to SQL."""
-    check_extra_names(plan, list(extra_query_params))
     fields: dict[str, Any] = {}
     for key, declared in extra_query_params.items():
         annotation, default = declared if isinstance(declared, tuple) else (declared, None)

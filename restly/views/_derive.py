@@ -3,7 +3,8 @@
 ``derive_model_view`` fills in (unless the class declared them):
 
 - ``schema`` (generated from the model), ``response_schema``, ``creation_schema``,
-  ``update_schema`` and ``list_params_schema``;
+  ``update_schema`` and ``list_params_schema`` (checked now, built by pydantic when first
+  used: see ``restly.query._params.defer_list_params_schema``);
 - ``id_type`` (the primary key's Python type) and the annotation of the ``{id}`` path
   parameter, with the column's storage range for integers;
 - ``list_response_model`` (a list, or the pagination envelope);
@@ -21,7 +22,8 @@ from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import bindparam, select
 
-from ..query import create_list_params_schema, list_params_dependency
+from ..query._dependency import deferred_list_params_dependency
+from ..query._params import DeferredListParams, ListParams, defer_list_params_schema
 from ..resource import declared, set_derived
 from ..schemas._derive import creation_schema_for, response_schema_for, update_schema_for
 from ..schemas._generate import column_python_type, create_schema_from_model, mapper_of
@@ -68,7 +70,7 @@ def derive_model_view(cls: Any) -> list[str]:
     fr_globals = cls.__restly_target_globals__
     default_page_size = declared(cls, "default_page_size") or fr_globals.default_page_size
     max_page_size = declared(cls, "max_page_size") or fr_globals.max_page_size
-    list_params = create_list_params_schema(
+    list_params = defer_list_params_schema(
         response,
         model=model,
         default_page_size=default_page_size,
@@ -85,10 +87,12 @@ def derive_model_view(cls: Any) -> list[str]:
         "id_type": id_type,
         "default_page_size": default_page_size,
         "max_page_size": max_page_size,
-        "list_params_schema": list_params,
+        # Checked now; pydantic builds the class on first use (see defer_list_params_schema).
+        "list_params_schema": _BuiltOnFirstRead(list_params),
+        "_list_params": list_params,
         # Validated in one pass (FastAPI's query models inspect every field per request).
         "list_params_annotation": Annotated[
-            list_params, Depends(list_params_dependency(list_params))
+            Any, Depends(deferred_list_params_dependency(list_params))
         ],
         "list_response_model": (
             Page[response] if cls.include_pagination_metadata else list[response]  # type: ignore[valid-type]
@@ -109,6 +113,18 @@ def derive_model_view(cls: Any) -> list[str]:
     for name, value in _prebuilt_statements(cls, model, pk_column).items():
         set_derived(cls, name, value)
     return []
+
+
+class _BuiltOnFirstRead:
+    """``list_params_schema`` of a view: the deferred class, built when first read."""
+
+    __slots__ = ("deferred",)
+
+    def __init__(self, deferred: DeferredListParams) -> None:
+        self.deferred = deferred
+
+    def __get__(self, instance: object, owner: type | None = None) -> type[ListParams]:
+        return self.deferred.get()
 
 
 def _prebuilt_statements(cls: Any, model: Any, pk_column: Any) -> dict[str, Any]:

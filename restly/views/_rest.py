@@ -31,9 +31,10 @@ from ..exc import NotFound
 from ..query import (
     apply_list_params,
     list_count_query,
-    list_params_openapi,
     list_params_page,
 )
+from ..query._openapi import deferred_list_params_openapi
+from ..query._params import DeferredListParams
 from ..query._prepared import prepared_list
 from . import _persistence as persistence
 from ._base import View
@@ -84,7 +85,7 @@ _LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=_label("List"),
     responses={**_INVALID_QUERY, **_UNAVAILABLE},
-    openapi_extra=Slot("list_params_schema", list_params_openapi),
+    openapi_extra=Slot("_list_params", deferred_list_params_openapi),
 )
 _CREATE: dict[str, Any] = dict(
     status_code=201,
@@ -144,6 +145,7 @@ class BaseRestView(View):
 
     # Derived by ResourceMeta (see restly.views._derive).
     list_response_model: ClassVar[Any]
+    _list_params: ClassVar[DeferredListParams]
     id_annotation: ClassVar[Any]
     _pk_column: ClassVar[Any]
     _base_statement: ClassVar[Select[Any]]
