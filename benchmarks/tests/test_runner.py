@@ -93,3 +93,22 @@ def test_failed_startup_cells_are_listed_not_measured():
     text = render_markdown(_results(startup=startup, failures=startup_failures(startup)))
     assert "| restly_async | 10 | **FAILED** (see Failures) |" in text
     assert "- startup of restly_async with 10 resources failed: KeyError: page" in text
+
+
+
+def test_startup_probes_load_every_contender_from_compiled_bytecode(tmp_path):
+    # As from an installed package: neither contender's own modules may be compiled from
+    # source in each timed process (this machine sets PYTHONDONTWRITEBYTECODE).
+    from benchmarks.server import REPO_ROOT
+    from benchmarks.startup import _probe, bytecode_cached_env
+
+    env = bytecode_cached_env(str(tmp_path))
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    for contender in ("restly_async", "handwritten"):
+        completed = _probe(contender, 1, str(REPO_ROOT), env)
+        assert completed.returncode == 0, completed.stderr
+    # The cache mirrors each source's absolute path: <prefix>/<path>/<module>.cpython-3XY.pyc
+    cached = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.pyc")}
+    root = REPO_ROOT.as_posix().lstrip("/")
+    for module in ("restly/__init__", "restly/views/_rest", "benchmarks/contenders/crud"):
+        assert any(path.startswith(f"{root}/{module}.cpython") for path in cached), module
