@@ -37,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._handlers import install_exception_handlers
 from ._limits import harden_handler
+from ._messages import with_error_messages
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 from .schemas._refs import MOUNTED_PREFIXES
@@ -45,9 +46,9 @@ __all__ = ["RestlyRoute", "include_view", "include_views"]
 
 V = TypeVar("V", bound=type)
 
-_route_classes: WeakKeyDictionary[FRGlobals, dict[type[APIRoute], type[RestlyRoute]]] = (
-    WeakKeyDictionary()
-)
+_route_classes: WeakKeyDictionary[
+    FRGlobals, dict[tuple[type[APIRoute], bool], type[RestlyRoute]]
+] = WeakKeyDictionary()
 
 
 class RestlyRoute(APIRoute):
@@ -62,9 +63,13 @@ class RestlyRoute(APIRoute):
       response field per model: FastAPI would build a pydantic `TypeAdapter` for every
       response of every route (14 per REST view, most of mounting time), only to document
       the same `$ref` each time.
+    - For views with `__restly_error_messages__` (react-admin's), JSON error answers carry
+      a `message` besides their `detail` (see `restly._messages`).
     """
 
     fr_globals: ClassVar[FRGlobals]
+    #: Add `message` to JSON error answers (see `restly._messages`).
+    error_messages: ClassVar[bool] = False
     #: Response fields shared by the routes of this class, by model (see `_shared_field`).
     shared_response_fields: ClassVar[dict[type[BaseModel], ModelField]] = {}
 
@@ -113,6 +118,8 @@ class RestlyRoute(APIRoute):
         return field
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.error_messages:
+            send = with_error_messages(send)
         token = activate(self.fr_globals)
         try:
             await super().handle(scope, receive, send)
@@ -124,16 +131,22 @@ class RestlyRoute(APIRoute):
         return harden_handler(super().get_route_handler(), lambda: fr_globals.max_body_size)
 
 
-def _route_class(fr_globals: FRGlobals, base: type[APIRoute]) -> type[RestlyRoute]:
+def _route_class(
+    fr_globals: FRGlobals, base: type[APIRoute], error_messages: bool
+) -> type[RestlyRoute]:
     """The route class bound to `fr_globals` over the router's own route class (one per
-    pair, reused by all views of that globals)."""
+    pair and `error_messages` choice, reused by all views of that globals)."""
     by_base = _route_classes.setdefault(fr_globals, {})
-    route_class = by_base.get(base)
+    route_class = by_base.get((base, error_messages))
     if route_class is None:
         bases = (RestlyRoute,) if issubclass(RestlyRoute, base) else (RestlyRoute, base)
-        namespace = {"fr_globals": fr_globals, "shared_response_fields": {}}
+        namespace = {
+            "fr_globals": fr_globals,
+            "shared_response_fields": {},
+            "error_messages": error_messages,
+        }
         route_class = type("RestlyRoute", bases, namespace)
-        by_base[base] = route_class
+        by_base[(base, error_messages)] = route_class
     return route_class
 
 
@@ -177,7 +190,8 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         return
     fr_globals: FRGlobals = view.__restly_globals__  # type: ignore[attr-defined]
     shared_dependencies = list(view.dependencies or ())  # type: ignore[attr-defined]
-    route_class = _route_class(fr_globals, router.route_class)
+    error_messages = bool(getattr(view, "__restly_error_messages__", False))
+    route_class = _route_class(fr_globals, router.route_class, error_messages)
     prefix = getattr(view, "prefix", "")
     default_tags = list(view.tags or ()) or _tags_from(prefix)  # type: ignore[attr-defined]
     model = getattr(view, "model", None)

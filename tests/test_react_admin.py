@@ -170,6 +170,11 @@ def posts(
     return make_client(post_view(view_base, ra_globals))
 
 
+def error_body(detail: str) -> dict[str, str]:
+    """A react-admin view's error answer: the detail, and the same text as ``message``."""
+    return {"detail": detail, "message": detail}
+
+
 def ra_params(**params: Any) -> dict[str, str]:
     """react-admin query parameters: every value JSON-encoded (``range_`` for ``range``)."""
     return {key.rstrip("_"): json.dumps(value) for key, value in params.items()}
@@ -250,9 +255,7 @@ async def test_range_is_capped_at_max_page_size(
     assert (ids(rows), content_range) == ([1, 2, 3], "items 0-2/5")  # default range capped too
     response = await client.get("/posts", params=ra_params(range_=[0, 3]))
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "range [0, 3] asks for 4 rows; at most 3 rows per request"
-    }
+    assert response.json() == error_body("range [0, 3] asks for 4 rows; at most 3 rows per request")
 
 
 async def test_default_page_size_sets_the_default_range(
@@ -366,9 +369,9 @@ async def test_public_alias_names_are_the_wire_names(
     assert ids(rows) == [5, 3]
     response = await client.get("/posts", params=ra_params(filter={"title": "Zeta"}))
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": 'unknown filter field "title"; filter on: id, headline, viewCount, author'
-    }
+    assert response.json() == error_body(
+        'unknown filter field "title"; filter on: id, headline, viewCount, author'
+    )
 
 
 async def test_build_list_query_scopes_rows_and_total(
@@ -536,13 +539,13 @@ async def test_malformed_parameters_answer_400(
 ) -> None:
     response = await posts.get("/posts", params=params)
     assert response.status_code == 400, response.text
-    assert response.json() == {"detail": detail}
+    assert response.json() == error_body(detail)
 
 
 async def test_a_repeated_parameter_answers_400(posts: httpx.AsyncClient) -> None:
     response = await posts.get("/posts?sort=[\"id\",\"ASC\"]&sort=[\"id\",\"DESC\"]")
     assert response.status_code == 400
-    assert response.json() == {"detail": 'query parameter "sort" is given more than once'}
+    assert response.json() == error_body('query parameter "sort" is given more than once')
 
 
 async def test_q_without_text_fields_answers_400(
@@ -555,9 +558,7 @@ async def test_q_without_text_fields_answers_400(
     client = make_client(post_view(view_base, ra_globals, schema=Numbers))
     response = await client.get("/posts", params=ra_params(filter={"q": "x"}))
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": 'filter "q" searches text fields, and this resource has none'
-    }
+    assert response.json() == error_body('filter "q" searches text fields, and this resource has none')
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -614,7 +615,7 @@ async def test_create_and_get_one_are_the_generated_routes(posts: httpx.AsyncCli
     assert response.status_code == 201
     created = response.json()
     assert (await posts.get(f"/posts/{created['id']}")).json() == created
-    assert (await posts.get("/posts/999")).json() == {"detail": "Not Found"}
+    assert (await posts.get("/posts/999")).json() == error_body("Not Found")
 
 
 # -- class creation ----------------------------------------------------------------------------
@@ -804,8 +805,45 @@ def test_ra_data_simple_rest_client(
         "data": [{"id": 1, "name": "Ann"}, {"id": 2, "name": "Bob"}],
         "total": 2,
     }
-    assert results["get_one_missing"] == {"error": {"status": 404, "body": {"detail": "Not Found"}}}
+    # The client's HttpError carries restly's message, which react-admin shows to the user.
+    not_found = {"status": 404, "message": "Not Found", "body": error_body("Not Found")}
+    assert results["get_one_missing"] == {"error": not_found}
+    unknown = UNKNOWN_FILTER.format("colour")
     assert results["unknown_filter_field"] == {
-        "error": {"status": 400, "body": {"detail": UNKNOWN_FILTER.format("colour")}}
+        "error": {"status": 400, "message": unknown, "body": error_body(unknown)}
     }
-    assert results["delete_missing"] == {"error": {"status": 404, "body": {"detail": "Not Found"}}}
+    assert results["delete_missing"] == {"error": not_found}
+    invalid = results["create_invalid"]["error"]
+    assert invalid["status"] == 422
+    assert invalid["message"] == (
+        "title: Field required; views: Input should be a valid integer, unable to parse string "
+        "as an integer; author_id: Field required"
+    )
+    assert invalid["body"]["message"] == invalid["message"]
+
+
+# -- error messages ----------------------------------------------------------------------------
+
+
+async def test_every_json_error_carries_a_message(posts: httpx.AsyncClient) -> None:
+    response = await posts.post("/posts", json={"title": "x" * 101, "author_id": 1, "views": "a"})
+    assert response.status_code == 422
+    body = response.json()
+    assert [error["loc"] for error in body["detail"]] == [["body", "title"], ["body", "views"]]
+    assert body["message"] == (
+        "title: String should have at most 100 characters; "
+        "views: Input should be a valid integer, unable to parse string as an integer"
+    )
+    missing_author = await posts.post("/posts", json={"title": "Orphan", "author_id": 999})
+    assert missing_author.status_code == 409
+    detail = missing_author.json()["detail"]
+    assert missing_author.json() == error_body(detail)
+    assert int(missing_author.headers["content-length"]) == len(missing_author.content)
+    assert (await posts.get("/posts/1")).json()["title"] == "Hello react-admin"  # no message
+
+
+async def test_other_views_answer_errors_without_a_message(
+    ra_globals: fr.FRGlobals, make_client: Any
+) -> None:
+    client = make_client(post_view(fr.AsyncRestView, ra_globals))
+    assert (await client.get("/posts/999")).json() == {"detail": "Not Found"}

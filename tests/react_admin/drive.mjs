@@ -4,7 +4,8 @@
 //
 // Runs a fixed scenario over the "authors" and "posts" resources and prints one JSON object
 // {step: result} on stdout; tests/test_react_admin.py asserts on it. A failed call records
-// {"error": {"status", "body"}} instead of a result, so error answers are checked too.
+// {"error": {"status", "message", "body"}} instead of a result, so error answers are checked
+// too; "message" is the HttpError's, which react-admin shows to the user.
 import simpleRestProvider from 'ra-data-simple-rest';
 
 const base = process.argv[2];
@@ -19,7 +20,13 @@ async function step(name, call) {
     try {
         results[name] = await call();
     } catch (error) {
-        results[name] = { error: { status: error.status ?? null, body: error.body ?? String(error) } };
+        results[name] = {
+            error: {
+                status: error.status ?? null,
+                message: error.message ?? null,
+                body: error.body ?? String(error),
+            },
+        };
     }
 }
 
@@ -114,5 +121,6 @@ await step('unknown_filter_field', () =>
     })
 );
 await step('delete_missing', () => provider.delete('posts', { id: 999, previousData: { id: 999 } }));
+await step('create_invalid', () => provider.create('posts', { data: { views: 'many' } }));
 
 console.log(JSON.stringify(results));

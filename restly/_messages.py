@@ -1,0 +1,93 @@
+"""Error answers with a ``message``, for clients that show only that key.
+
+react-admin's data providers (``ra-data-simple-rest`` through ``fetchUtils.fetchJson``) turn
+an error answer into ``HttpError(body.message || statusText)``, and the admin shows that
+message: for restly's ``{"detail": "..."}`` bodies, a user would read "Bad Request" instead
+of why. Routes of views that set ``__restly_error_messages__ = True`` (the react-admin views)
+answer every JSON error with a ``message`` as well::
+
+    {"detail": "Unknown filter field 'colour'", "message": "Unknown filter field 'colour'"}
+    {"detail": [{"loc": ["body", "title"], "msg": "Field required", ...}],
+     "message": "title: Field required"}
+
+``detail`` is unchanged, so clients that read it (and the OpenAPI document) see the same
+answer. Successful answers pass through untouched, without buffering.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import Message, Send
+
+__all__ = ["error_message", "with_error_messages"]
+
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def error_message(detail: Any) -> str | None:
+    """The text a person should read for an error's ``detail``; None if there is none."""
+    if isinstance(detail, str):
+        return detail
+    if not isinstance(detail, list):
+        return None
+    parts = []
+    for error in detail:
+        if not isinstance(error, dict) or not isinstance(error.get("msg"), str):
+            continue
+        loc = [str(part) for part in error.get("loc") or ()]
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        parts.append(f"{'.'.join(loc)}: {error['msg']}" if loc else error["msg"])
+    return "; ".join(parts) or None
+
+
+def with_error_messages(send: Send) -> Send:
+    """``send``, adding ``message`` to JSON error bodies that have a ``detail``."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def send_with_message(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            if message["status"] >= 400 and _is_json(message):
+                start = message  # held until the body is complete
+                return
+            await send(message)
+        elif message["type"] == "http.response.body" and start is not None:
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = _with_message(b"".join(chunks))
+            headers = [
+                (name, str(len(body)).encode() if name.lower() == b"content-length" else value)
+                for name, value in start.get("headers", ())
+            ]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await send(message)
+
+    return send_with_message
+
+
+def _is_json(start: Message) -> bool:
+    for name, value in start.get("headers", ()):
+        if name.lower() == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+    return False
+
+
+def _with_message(body: bytes) -> bytes:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(answer, dict) or "message" in answer:
+        return body
+    message = error_message(answer.get("detail"))
+    if message is None:
+        return body
+    answer["message"] = message
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
