@@ -8,19 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DatabaseURLs, postgres_urls, sqlite_urls
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from query_bookshop import Base, add_rows, books, make_app, make_client, people
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_urls(request: pytest.FixtureRequest, tmp_path: Any) -> DatabaseURLs:
-    """The list-query engine is tested on SQLite and PostgreSQL; its test models are not yet
-    portable to MySQL/MariaDB (unsized VARCHAR columns)."""
-    if request.param == "sqlite":
-        return sqlite_urls(tmp_path)
-    return postgres_urls()
 
 
 @pytest.fixture

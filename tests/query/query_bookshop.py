@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
@@ -36,6 +37,23 @@ class Base(DeclarativeBase):
     pass
 
 
+@dataclass(frozen=True)
+class ByCollation:
+    """Expected ids that depend on how the database compares text.
+
+    SQLite and PostgreSQL (the test databases use the "C" collation) compare code points:
+    "C:\\path" < "Peace_Maker" < "War" < "o'Reilly" < "the WAR". MariaDB's default collation
+    (``utf8mb4_general_ci``) ignores case, so titles compare as their upper-case forms:
+    "the WAR years" comes before "War and Peace", and "_" after the letters.
+    """
+
+    code_points: list[int]
+    ignoring_case: list[int]
+
+    def on(self, backend: str) -> list[int]:
+        return self.ignoring_case if backend == "mariadb" else self.code_points
+
+
 class Genre(enum.Enum):
     NOVEL = "novel"
     ESSAY = "essay"
@@ -45,13 +63,13 @@ class Genre(enum.Enum):
 class Publisher(Base):
     __tablename__ = "query_publisher"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    name: Mapped[str]
+    name: Mapped[str] = mapped_column(sa.String(100))
 
 
 class Author(Base):
     __tablename__ = "query_author"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    name: Mapped[str]
+    name: Mapped[str] = mapped_column(sa.String(100))
     born: Mapped[Optional[dt.date]]
     publisher_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("query_publisher.id"))
     publisher: Mapped[Optional[Publisher]] = relationship()
@@ -69,7 +87,7 @@ class Book(Base):
     genre: Mapped[Genre] = mapped_column(default=Genre.NOVEL)
     code: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     published_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime(timezone=True))
-    secret: Mapped[str] = mapped_column(default="hidden")
+    secret: Mapped[str] = mapped_column(sa.String(50), default="hidden")
     status: Mapped[str] = mapped_column(
         sa.Enum("draft", "live", name="query_status"), default="live"
     )
@@ -81,7 +99,7 @@ class Book(Base):
 class Tag(Base):
     __tablename__ = "query_tag"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    label: Mapped[str]
+    label: Mapped[str] = mapped_column(sa.String(50))
     book_id: Mapped[int] = mapped_column(sa.ForeignKey("query_book.id"))
 
 
