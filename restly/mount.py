@@ -27,6 +27,7 @@ from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, FastAPI
 from fastapi._compat import ModelField
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.utils import create_model_field, is_body_allowed_for_status_code
 from pydantic import BaseModel
@@ -40,6 +41,7 @@ from ._limits import harden_handler
 from ._messages import with_error_messages
 from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
+from .schemas import SecretTree, hide_write_only, write_only_tree
 from .schemas._refs import MOUNTED_PREFIXES
 
 __all__ = ["RestlyRoute", "include_view", "include_views"]
@@ -128,7 +130,28 @@ class RestlyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         fr_globals = self.fr_globals
-        return harden_handler(super().get_route_handler(), lambda: fr_globals.max_body_size)
+        handle = super().get_route_handler()
+        body = self.body_field
+        secrets = write_only_tree(body.field_info.annotation) if body is not None else {}
+        if secrets:
+            handle = _hiding_write_only(handle, secrets)
+        return harden_handler(handle, lambda: fr_globals.max_body_size)
+
+
+def _hiding_write_only(
+    handle: Callable[[Request], Coroutine[Any, Any, Response]], secrets: SecretTree
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    """Wrap the handler of a route whose body has write-only fields: its validation errors
+    leave out what the client sent there (see `restly.schemas.hide_write_only`)."""
+
+    async def handle_hiding(request: Request) -> Response:
+        try:
+            return await handle(request)
+        except RequestValidationError as error:
+            # `from None`: the original error, which quotes the secret, goes nowhere (logs)
+            raise RequestValidationError(hide_write_only(error.errors(), secrets)) from None
+
+    return handle_hiding
 
 
 def _route_class(

@@ -6,6 +6,9 @@ from ._generate import create_schema_from_model
 from ._markers import ReadOnly, WriteOnly, is_read_only, is_write_only
 from ._mixins import TimestampsSchemaMixin
 from ._refs import IDRef, RefTarget, idref_target
+from ._secrets import SecretTree as SecretTree
+from ._secrets import hide_write_only as hide_write_only
+from ._secrets import write_only_tree as write_only_tree
 
 __all__ = [
     "BaseSchema",

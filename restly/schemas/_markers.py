@@ -11,11 +11,15 @@ class UserSchema(fr.IDSchema):
     created_at: fr.ReadOnly[datetime]
 ```
 
-Both are `Annotated` aliases, so type checkers see plain `str` / `datetime`.
+Both are `Annotated` aliases, so type checkers see plain `str` / `datetime`. A marker counts
+wherever it sits in a field's annotation: `fr.WriteOnly[str] | None`,
+`Optional[fr.WriteOnly[str]]`, `list[fr.WriteOnly[str]]` and stacked `Annotated` all make the
+whole field write-only (a secret is never shown just because it is optional).
 """
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, TypeVar
 
 from pydantic import GetJsonSchemaHandler
@@ -68,4 +72,19 @@ def is_write_only(field: FieldInfo) -> bool:
 
 
 def _has_marker(field: FieldInfo, marker: Any) -> bool:
-    return any(item is marker for item in field.metadata)
+    return any(item is marker for item in field.metadata) or _annotation_has(
+        field.annotation, marker
+    )
+
+
+def _annotation_has(annotation: Any, marker: Any) -> bool:
+    """Whether ``marker`` is in the ``Annotated`` metadata of ``annotation`` or of any type
+    inside it (union members, collection items, stacked ``Annotated``)."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return False
+    if origin is Annotated and any(item is marker for item in annotation.__metadata__):
+        return True
+    if origin is typing.Literal:
+        return False
+    return any(_annotation_has(arg, marker) for arg in typing.get_args(annotation))
