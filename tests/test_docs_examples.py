@@ -677,6 +677,15 @@ async def test_config_engine(load: Any, fr_globals: fr.FRGlobals) -> None:
         await example.engine.dispose()
 
 
+async def test_config_health_answers_liveness_and_readiness(load: Any, fr_globals: fr.FRGlobals) -> None:
+    example = load("config_health")
+    async with serve(example.app, fr_globals) as client:
+        assert (await client.get("/health")).json() == {"status": "ok"}
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "databases": {"async": "ok"}}
+
+
 async def test_config_registry(load: Any, fr_globals: fr.FRGlobals) -> None:
     example = load("config_registry")
     assert list(fr_globals.registry) == [example.AuthorView, example.BookView]

@@ -5,6 +5,7 @@ fr.configure(async_database_url="sqlite+aiosqlite:///app.db")          # async v
 fr.configure(database_url="postgresql+psycopg://localhost/app")        # sync views
 fr.configure(session_generator=my_get_db)                              # your own sessions
 fr.configure(app=app)                                                  # + 409/503 handlers
+fr.configure(app, health="/health", ready="/ready")                    # + probes
 ```
 
 Each call changes only what it is given.
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..exc import RestlyConfigurationError
 from ._globals import AsyncSessionGenerator, SessionGenerator, get_fr_globals
+from ._health import install_health_routes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -54,6 +56,8 @@ def configure(
     max_body_size: int | None = _UNSET,
     connect_timeout: float | None = _UNSET,
     statement_timeout: float | None = _UNSET,
+    health: str | None = None,
+    ready: str | None = None,
 ) -> None:
     """Configure the active `FRGlobals`; only the arguments given change.
 
@@ -82,10 +86,15 @@ def configure(
             connection or for a SQLite lock (default 10); past it the request answers 503.
         statement_timeout: seconds after which PostgreSQL cancels a statement of
             restly-built engines (default: no limit); the request answers 503.
+        health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
+            answers `{"status": "ok"}` without touching the database.
+        ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
+            every configured engine and answers 503 with `Retry-After` when one is down.
     """
     g = get_fr_globals()
     _check_generators(session_generator, sync_session_generator)
     _check_limits(max_body_size, connect_timeout, statement_timeout)
+    _check_health_paths(app, health, ready)
     if any(
         value is not _UNSET
         for value in (async_database_url, database_url, connect_timeout, statement_timeout)
@@ -117,6 +126,32 @@ def configure(
         from .._handlers import install_exception_handlers
 
         install_exception_handlers(app)
+    if app is not None and (health is not None or ready is not None):
+        install_health_routes(app, g, health=health, ready=ready)
+
+
+def _check_health_paths(app: Any, health: Any, ready: Any) -> None:
+    problems = []
+    for name, path in (("health", health), ("ready", ready)):
+        if path is None:
+            continue
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(
+                f"configure({name}=...) must be a path starting with '/'; got {path!r}. "
+                f'Use e.g. {name}="/{name}".'
+            )
+        elif app is None:
+            problems.append(
+                f"configure({name}={path!r}) needs the app to add the route to. "
+                f"Use fr.configure(app, {name}={path!r})."
+            )
+    if health is not None and health == ready:
+        problems.append(
+            f"configure(health=..., ready=...) must be two paths; both are {health!r}. "
+            'Use e.g. health="/health", ready="/ready".'
+        )
+    if problems:
+        raise RestlyConfigurationError("\n".join(problems), problems)
 
 
 def _check_limits(max_body_size: Any, *timeouts: Any) -> None:
