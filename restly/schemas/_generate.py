@@ -20,7 +20,7 @@ Rules, per column:
 - ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
   read-only; a column with a default, a server default or that is nullable is optional on
   input;
-- relationships are left out unless named in ``include_relationships``.
+- relationships are left out (declare a schema to show them, nested or as ``fr.IDRef``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from sqlalchemy import ForeignKey, Select, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
-from .relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
+from ..relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
 from restly.resource import _loading
 
 
