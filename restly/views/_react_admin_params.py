@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, or_, true, types
 from sqlalchemy.orm import ColumnProperty, RelationshipDirection, RelationshipProperty
 
 from ..exc import BadRequest
-from ..schemas._generate import column_python_type, mapper_of
+from .._introspect import column_python_type, mapper_of
 
 __all__ = [
     "DEFAULT_RANGE_SIZE",
