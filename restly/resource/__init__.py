@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from ..db import FRGlobals, get_fr_globals
 from ..exc import RestlyConfigurationError
 from ._checks import check_model_view, check_prefix
+from ._porting import RENAMED as RENAMED
+from ._porting import check_porting_names
 from ._compiled import compile_view
 from ._options import declared, is_abstract, is_model_view
 from ._routes import compile_routes
@@ -101,7 +103,7 @@ def check(cls: type) -> list[str]:
     """Check the declared options; return one message per problem."""
     problems = check_prefix(cls, required=is_model_view(cls))
     if is_model_view(cls):
-        problems += check_model_view(cls)
+        problems += check_model_view(cls) + check_porting_names(cls)
     return problems
 
 
