@@ -5,6 +5,11 @@ method's own parameters plus one parameter per class-level dependency (``session
 fr.AsyncSessionDep``). FastAPI resolves them all; the endpoint builds the view instance, sets
 the dependencies as attributes and calls the method. Sync methods give sync endpoints, which
 FastAPI runs in its threadpool.
+
+Class attributes annotated with a type FastAPI injects by itself (``request: Request``,
+``response: Response``, ``background: BackgroundTasks``) are dependencies too. Headers,
+cookies and a status code set on ``self.response`` reach the answer also when the route
+returns a `Response` of its own (FastAPI applies them only to returned values).
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import params
+from fastapi import BackgroundTasks, params
+from fastapi.security import SecurityScopes
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from .._routing import RouteSpec, Slot, route_spec
 
@@ -52,7 +60,7 @@ def class_dependencies(view: type) -> dict[str, Any]:
             value = klass.__dict__.get(attribute)
             if isinstance(value, params.Depends):
                 found[attribute] = Annotated[annotation, value]
-            elif _is_dependency(annotation):
+            elif _is_dependency(annotation) or _is_injected(annotation):
                 found[attribute] = annotation
             else:
                 found.pop(attribute, None)  # re-declared without a dependency
@@ -160,6 +168,10 @@ def _build_endpoint(
         assignments.append((attribute, key))
     attributes = tuple(assignments)
     function = implementation
+    # Decided once per route: only views declaring a `Response` attribute pay for the merge.
+    response_key = next(
+        (key for attribute, key in attributes if _is_response(dependencies[attribute])), None
+    )
 
     if inspect.iscoroutinefunction(implementation):
 
@@ -169,6 +181,15 @@ def _build_endpoint(
                 setattr(instance, attribute, values.pop(key))
             return await function(instance, **values)
 
+        if response_key is not None:
+
+            async def endpoint(**values: Any) -> Any:
+                instance = view()
+                sub_response = values[response_key]
+                for attribute, key in attributes:
+                    setattr(instance, attribute, values.pop(key))
+                return _merged(await function(instance, **values), sub_response)
+
     else:
 
         def endpoint(**values: Any) -> Any:  # type: ignore[misc]
@@ -176,6 +197,15 @@ def _build_endpoint(
             for attribute, key in attributes:
                 setattr(instance, attribute, values.pop(key))
             return function(instance, **values)
+
+        if response_key is not None:
+
+            def endpoint(**values: Any) -> Any:  # type: ignore[misc]
+                instance = view()
+                sub_response = values[response_key]
+                for attribute, key in attributes:
+                    setattr(instance, attribute, values.pop(key))
+                return _merged(function(instance, **values), sub_response)
 
     endpoint.__name__ = name
     endpoint.__qualname__ = f"{view.__qualname__}.{name}"
@@ -201,6 +231,30 @@ def _resolve(value: Any, view: type) -> Any:
             parts = (resolved, *rest)  # named: mypy takes X[(a, *b)] for 3.11 syntax
             return Annotated[parts] if rest else resolved
     return value
+
+
+def _is_injected(annotation: Any) -> bool:
+    """Whether FastAPI fills a parameter of this type by itself (the request, the response
+    being built, background tasks, security scopes)."""
+    return isinstance(annotation, type) and issubclass(
+        annotation, (HTTPConnection, Response, BackgroundTasks, SecurityScopes)
+    )
+
+
+def _is_response(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Response)
+
+
+def _merged(answer: Any, sub_response: Response) -> Any:
+    """``answer`` with what the view set on its injected ``response`` (headers, cookies,
+    status code) when the route returned a `Response` itself."""
+    if isinstance(answer, Response):
+        answer.headers.raw.extend(
+            (key, value) for key, value in sub_response.headers.raw if key != b"content-length"
+        )
+        if sub_response.status_code is not None:
+            answer.status_code = sub_response.status_code
+    return answer
 
 
 def _is_dependency(annotation: Any) -> bool:

@@ -69,11 +69,16 @@ async def test_class_level_dependencies_are_read_from_self(fr_globals: fr.FRGlob
     class Me(fr.View):
         prefix = "/me"
         user: Annotated[str, Depends(current_user)]
-        request: Request  # a plain annotation: not a dependency, never set
+        request: Request  # injected by FastAPI, like any Request parameter
+        note: str  # a plain annotation: not a dependency, never set
 
         @fr.get("")
         async def who(self) -> dict[str, Any]:
-            return {"user": self.user, "has_request": hasattr(self, "request")}
+            return {
+                "user": self.user,
+                "path": self.request.url.path,
+                "has_note": hasattr(self, "note"),
+            }
 
         @fr.get("/sync")
         def who_sync(self) -> str:
@@ -83,7 +88,7 @@ async def test_class_level_dependencies_are_read_from_self(fr_globals: fr.FRGlob
     fr.include_view(app, Me)
     async with client_for(app) as client:
         response = await client.get("/me", headers={"x-user": "ann"})
-        assert response.json() == {"user": "ann", "has_request": False}
+        assert response.json() == {"user": "ann", "path": "/me", "has_note": False}
         assert (await client.get("/me/sync")).json() == "anonymous"
 
 
