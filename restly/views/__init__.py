@@ -19,7 +19,8 @@ from ._persistence import (
 )
 from ._react_admin import AsyncReactAdminView, ReactAdminView
 from ._responses import ErrorDetail
-from ._rest import AsyncRestView, RestView
+from ._rest import AsyncRestView
+from ._rest_sync import RestView
 from ._rest_base import BaseRestView
 
 __all__ = [

@@ -17,14 +17,15 @@ missing id answers 404 (see `restly.schemas._refs`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
 
 from .._introspect import relationship_keys
@@ -33,10 +34,13 @@ from ..schemas import references_in, resolve_references
 
 __all__ = [
     "async_delete_object",
+    "async_lock_for_write",
     "async_make_new_object",
     "async_save_object",
     "async_update_object",
     "delete_object",
+    "is_sqlite",
+    "lock_for_write",
     "make_new_object",
     "save_object",
     "schema_values",
@@ -59,14 +63,20 @@ def schema_values(schema_obj: BaseModel, *, include_defaults: bool) -> dict[str,
     return schema_obj.model_dump(include=fields, by_alias=False)
 
 
-@cache
 def _fields_with_defaults(schema: type[BaseModel]) -> frozenset[str]:
-    return frozenset(
-        name
-        for name, field in schema.model_fields.items()
-        if field.default_factory is not None
-        or (field.default is not PydanticUndefined and field.default is not None)
-    )
+    fields = _DEFAULTED.get(schema)
+    if fields is None:
+        fields = _DEFAULTED[schema] = frozenset(
+            name
+            for name, field in schema.model_fields.items()
+            if field.default_factory is not None
+            or (field.default is not PydanticUndefined and field.default is not None)
+        )
+    return fields
+
+
+#: Fields with defaults, by schema class: weak, so a dropped schema class is not kept alive.
+_DEFAULTED: WeakKeyDictionary[type[BaseModel], frozenset[str]] = WeakKeyDictionary()
 
 
 def make_new_object(session: Session | AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
@@ -99,14 +109,23 @@ def save_object(session: Session, obj: M, *, options: Sequence[ORMOption] = ()) 
 
     With loader `options` (a view passes the ones its responses need), an object that is
     new or whose relationships or foreign keys changed is re-selected with them instead,
-    so the relationships a response shows are loaded and current.
+    so the relationships a response shows are loaded and current. If a concurrent request
+    deleted the row since it was read, `NotFound` is raised (404).
     """
     session.add(obj)
-    reload = _needs_reload(inspect(obj), options)
-    session.flush()
+    state = inspect(obj)
+    reload = _needs_reload(state, options)
+    try:
+        session.flush()
+    except StaleDataError:
+        # An UPDATE that matched no row: the row was deleted after this request read it.
+        # With a version counter it may also have changed: that conflict stays a 409.
+        if state.mapper.version_id_col is not None:
+            raise
+        raise NotFound() from None
     if reload:
         return _reload(session, obj, options)
-    expired = inspect(obj).expired_attributes
+    expired = state.expired_attributes
     if expired:
         session.refresh(obj, attribute_names=list(expired))
     return obj
@@ -123,16 +142,17 @@ def _needs_reload(state: InstanceState[Any], options: Sequence[ORMOption]) -> bo
 def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
     identity = inspect(obj).identity
     reloaded = session.get(type(obj), identity, options=options, populate_existing=True)
-    assert reloaded is obj  # the identity map hands back the same object
+    if reloaded is not obj:  # the identity map hands back the same object, unless it is gone
+        raise NotFound()
     return obj
 
 
 def delete_object(session: Session, obj: Any, *, locked: bool = False) -> None:
     """Delete `obj` and flush, so constraint errors surface inside the request.
 
-    On server databases the row is locked first, unless the caller read it with a lock
-    (`locked=True`); if a concurrent request deleted it in the meantime, `NotFound` is raised
-    (404) instead of deleting nothing.
+    The row is locked first (`FOR UPDATE`; on SQLite the database's write lock), unless the
+    caller read it with a lock (`locked=True`); if a concurrent request deleted it in the
+    meantime, `NotFound` is raised (404) instead of deleting nothing.
     """
     lock = None if locked else _row_lock(session, obj)
     if lock is not None and session.execute(lock).first() is None:
@@ -141,34 +161,61 @@ def delete_object(session: Session, obj: Any, *, locked: bool = False) -> None:
     session.flush()
 
 
-def _row_lock(session: Session | AsyncSession, obj: Any) -> Select[Any] | None:
-    """``SELECT pk ... FOR UPDATE`` of ``obj``'s row; ``None`` on SQLite (one writer anyway)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return None
+def lock_for_write(session: Session) -> None:
+    """On SQLite, take the database's write lock now (``BEGIN IMMEDIATE``), so that what the
+    request reads next stays current until it commits; nothing elsewhere, where rows are
+    locked with ``FOR UPDATE`` as they are read.
+
+    SQLite ignores ``FOR UPDATE``, and pysqlite reads outside a transaction until the first
+    write: two requests could read one row, and the second DELETE would match nothing (which
+    SQLAlchemy only warns about). Holding the write lock before the read closes that gap.
+    """
+    if not is_sqlite(session):
+        return
+    connection = session.connection()
+    raw: Any = connection.connection.dbapi_connection
+    driver = getattr(raw, "_connection", raw)  # aiosqlite's adapter wraps its connection
+    if not driver.in_transaction:  # a write of this transaction already holds the lock
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_sqlite(session: Session | AsyncSession) -> bool:
+    """Whether `session` talks to SQLite (one writer at a time, no row locks)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _row_lock(session: Session, obj: Any) -> Select[Any] | None:
+    """``SELECT pk ... FOR UPDATE`` of ``obj``'s row (on SQLite, after taking the write lock)."""
     state = inspect(obj)
     if state.identity is None:
         return None
     keys = state.mapper.primary_key
-    return select(*keys).where(*(k == v for k, v in zip(keys, state.identity))).with_for_update()
+    statement = select(*keys).where(*(k == v for k, v in zip(keys, state.identity)))
+    if is_sqlite(session):
+        lock_for_write(session)
+        return statement
+    return statement.with_for_update()
+
+
+# -- async: the same code, run on the session's greenlet ------------------------------------
+#
+# ``AsyncSession.run_sync`` runs a sync function in SQLAlchemy's greenlet, where each query
+# awaits the driver: one implementation serves both kinds, and one greenlet switch replaces
+# one per awaited call. Without reference fields, building an object does no I/O, so it is
+# called directly.
 
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
-    """Async twin of `make_new_object`."""
+    """`make_new_object` for an `AsyncSession`."""
     # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
     if references_in(type(schema_obj), model):  # type: ignore[arg-type]
-        # Resolving queries the database: run the sync code on the session's greenlet.
         return await session.run_sync(make_new_object, model, schema_obj)
-    obj = model(**schema_values(schema_obj, include_defaults=True))
-    session.add(obj)
-    return obj
+    return make_new_object(session.sync_session, model, schema_obj)
 
 
 async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseModel) -> M:
-    """Async twin of `update_object`.
-
-    With references, the sync code runs on the session's greenlet: it queries the database,
-    and replacing a collection loads its old members.
-    """
+    """`update_object` for an `AsyncSession` (resolving references and replacing a
+    collection query the database: then it runs on the session's greenlet)."""
     # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
     if references_in(type(schema_obj), type(obj)):  # type: ignore[arg-type]
         return await session.run_sync(update_object, obj, schema_obj)
@@ -178,24 +225,16 @@ async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseMod
 async def async_save_object(
     session: AsyncSession, obj: M, *, options: Sequence[ORMOption] = ()
 ) -> M:
-    """Async twin of `save_object`."""
-    session.add(obj)
-    reload = _needs_reload(inspect(obj), options)
-    await session.flush()
-    if reload:
-        identity = inspect(obj).identity
-        await session.get(type(obj), identity, options=options, populate_existing=True)
-        return obj
-    expired = inspect(obj).expired_attributes
-    if expired:
-        await session.refresh(obj, attribute_names=list(expired))
-    return obj
+    """`save_object` for an `AsyncSession`."""
+    return await session.run_sync(save_object, obj, options=options)
 
 
 async def async_delete_object(session: AsyncSession, obj: Any, *, locked: bool = False) -> None:
-    """Async twin of `delete_object`."""
-    lock = None if locked else _row_lock(session, obj)
-    if lock is not None and (await session.execute(lock)).first() is None:
-        raise NotFound()
-    await session.delete(obj)
-    await session.flush()
+    """`delete_object` for an `AsyncSession`."""
+    await session.run_sync(delete_object, obj, locked=locked)
+
+
+async def async_lock_for_write(session: AsyncSession) -> None:
+    """`lock_for_write` for an `AsyncSession` (no greenlet switch off SQLite)."""
+    if is_sqlite(session):
+        await session.run_sync(lock_for_write)

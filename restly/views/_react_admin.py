@@ -73,7 +73,8 @@ from ._react_admin_params import (
     parse_list_params,
 )
 from ._responses import CONFLICT, NOT_FOUND, ErrorDetail, ItemId, UpdateBody, json_response, summary
-from ._rest import AsyncRestView, RestView
+from ._rest import AsyncRestView
+from ._rest_sync import RestView
 from ._rest_base import BaseRestView
 
 __all__ = ["AsyncReactAdminView", "BaseReactAdminView", "ReactAdminListParams", "ReactAdminView"]
@@ -191,6 +192,8 @@ class BaseReactAdminView(BaseRestView):
         return response
 
     def _deleted_body(self, obj: Any, id: Any) -> bytes:
+        """The deleted record (react-admin reads it back); ``{pk: id}`` when an overridden
+        ``handle_delete`` returned nothing."""
         if obj is not None:
             return self._dump_one(obj)
         plan = self.__restly_compiled__.plan
@@ -221,24 +224,20 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
         await self._commit()
         return response
 
+    # The writes run the REST view's write path (``_update``, ``_delete``); the sync class
+    # below mirrors these methods one to one (tests/views/test_sync_twin.py checks it).
+
     @route("/{id}", methods=("PUT",), **_RA_PUT)
     async def put(self, id: ItemId, schema_obj: UpdateBody) -> Response:
-        obj = await self.handle_update(id, schema_obj)
-        body = self._dump_one(obj)
-        await self._commit()
-        return json_response(body, 200)
+        return json_response(await self._update(id, schema_obj), 200)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     async def delete(self, id: ItemId) -> Response:
-        body = self._deleted_body(await self.handle_delete(id), id)
-        await self._commit()
-        return json_response(body, 200)
+        return json_response(await self._delete(id), 200)
 
     async def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
-        obj = await self._get_to_delete(id)
-        await self.delete_object(obj)
-        return obj
+        return await self._delete_found(id)
 
 
 class ReactAdminView(BaseReactAdminView, RestView):
@@ -266,19 +265,13 @@ class ReactAdminView(BaseReactAdminView, RestView):
 
     @route("/{id}", methods=("PUT",), **_RA_PUT)
     def put(self, id: ItemId, schema_obj: UpdateBody) -> Response:
-        body = self._dump_one(self.handle_update(id, schema_obj))
-        self._commit()
-        return json_response(body, 200)
+        return json_response(self._update(id, schema_obj), 200)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:
-        body = self._deleted_body(self.handle_delete(id), id)
-        self._commit()
-        return json_response(body, 200)
+        return json_response(self._delete(id), 200)
 
     def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
-        obj = self._get_to_delete(id)
-        self.delete_object(obj)
-        return obj
+        return self._delete_found(id)
 

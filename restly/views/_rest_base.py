@@ -169,6 +169,10 @@ class BaseRestView(View):
             raise NotFound()
         return found
 
+    def _deleted_body(self, obj: Any, id: Any) -> bytes | None:
+        """The body of a ``DELETE`` answer: none (204) here; react-admin answers the record."""
+        return None
+
     def _dump_one(self, obj: Any) -> bytes:
         schema_obj = self.to_response_schema(obj)
         return schema_obj.__pydantic_serializer__.to_json(schema_obj, by_alias=True)

@@ -4,7 +4,7 @@ connection (async views interleave on the event loop, sync views run in the thre
 Semantics: a PATCH writes only the fields it was sent, so concurrent PATCHes of different
 fields all survive and, for one field, the last write wins (no lost update of untouched
 fields, no optimistic locking). A PATCH racing a DELETE answers 404 when the row was gone
-before it looked, or 409 when the row vanished between its read and its write. Of two DELETEs
+before it looked or vanished before its write (see test_write_races.py). Of two DELETEs
 of one row, one answers 204 and the other 404 (the row is locked before it is deleted).
 Concurrent creates with one unique value: one 201, the others 409.
 """
