@@ -56,7 +56,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from fastapi import Request, Response
 from sqlalchemy import Select, func, select
@@ -233,7 +233,7 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     async def delete(self, id: ItemId) -> Response:
-        return json_response(await self._delete(id), 200)
+        return json_response(cast(bytes, await self._delete(id)), 200)  # _deleted_body's
 
     async def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
@@ -269,7 +269,7 @@ class ReactAdminView(BaseReactAdminView, RestView):
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:
-        return json_response(self._delete(id), 200)
+        return json_response(cast(bytes, self._delete(id)), 200)  # _deleted_body's
 
     def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""

@@ -140,7 +140,8 @@ class AsyncRestView(BaseRestView):
 
     async def _delete(self, id: Any) -> bytes | None:
         """The write path of ``DELETE``: the answer's body, if the view sends one."""
-        deleted = await self.handle_delete(id)  # read (locked), delete, flush
+        # read (locked), delete, flush; react-admin's handle_delete returns the record
+        deleted = await self.handle_delete(id)  # type: ignore[func-returns-value]
         body = self._deleted_body(deleted, id)
         await self._commit()
         return body

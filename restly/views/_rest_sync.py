@@ -113,7 +113,8 @@ class RestView(BaseRestView):
 
     def _delete(self, id: Any) -> bytes | None:
         """The write path of ``DELETE``: the answer's body, if the view sends one."""
-        deleted = self.handle_delete(id)  # read (locked), delete, flush
+        # read (locked), delete, flush; react-admin's handle_delete returns the record
+        deleted = self.handle_delete(id)  # type: ignore[func-returns-value]
         body = self._deleted_body(deleted, id)
         self._commit()
         return body

@@ -1,0 +1,60 @@
+"""The sync views are the async ones minus ``async``: generated, and checked to stay so."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+import restly as fr
+from restly.views import _unasync
+
+PAIRS = [(fr.AsyncRestView, fr.RestView), (fr.AsyncReactAdminView, fr.ReactAdminView)]
+
+
+def test_the_sync_rest_view_is_generated_from_the_async_one() -> None:
+    expected = _unasync.generate(_unasync.SOURCE.read_text())
+    assert _unasync.TARGET.read_text() == expected, (
+        "restly/views/_rest_sync.py is stale: run python restly/views/_unasync.py"
+    )
+
+
+def _methods(cls: type) -> dict[str, Any]:
+    return {
+        name: member
+        for klass in cls.__mro__
+        if klass.__module__.startswith("restly.views")
+        for name, member in vars(klass).items()
+        if inspect.isfunction(member) and name not in ("__restly_prepare__",)
+    }
+
+
+@pytest.mark.parametrize(("async_view", "sync_view"), PAIRS, ids=lambda c: c.__name__)
+def test_sync_and_async_views_have_the_same_seams_and_signatures(
+    async_view: type, sync_view: type
+) -> None:
+    async_methods = _methods(async_view)
+    sync_methods = _methods(sync_view)
+    assert sorted(async_methods) == sorted(sync_methods)
+    for name, async_method in async_methods.items():
+        sync_method = getattr(sync_view, name)
+        async_method = getattr(async_view, name)
+        assert inspect.signature(async_method) == inspect.signature(sync_method), name
+        if inspect.iscoroutinefunction(async_method):
+            assert not inspect.iscoroutinefunction(sync_method), name
+        else:  # shared by both: the same function
+            assert async_method is sync_method, name
+
+
+@pytest.mark.parametrize(("async_view", "sync_view"), PAIRS, ids=lambda c: c.__name__)
+def test_every_seam_is_async_on_async_views(async_view: type, sync_view: type) -> None:
+    seams = (
+        "handle_list", "handle_get", "handle_create", "handle_update", "handle_delete",
+        "count_index", "make_new_object", "update_object", "save_object", "delete_object",
+    )
+    for name in seams:
+        assert inspect.iscoroutinefunction(getattr(async_view, name)), name
+        assert not inspect.iscoroutinefunction(getattr(sync_view, name)), name
+    for name in ("to_response_schema", "build_list_query"):
+        assert getattr(async_view, name) is getattr(sync_view, name)
