@@ -2,6 +2,7 @@
 
 from ._base import BaseSchema, IDSchema
 from ._derive import creation_schema_for, response_schema_for, update_schema_for
+from ._generate import column_python_type as column_python_type  # internal: query/
 from ._generate import create_schema_from_model
 from ._markers import ReadOnly, WriteOnly, is_read_only, is_write_only
 from ._mixins import TimestampsSchemaMixin

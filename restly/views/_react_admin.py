@@ -46,7 +46,9 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
 For a browser app on another origin, add FastAPI's ``CORSMiddleware``; list answers already
 carry ``Access-Control-Expose-Headers: Content-Range``.
 
-The list request is parsed once into a :class:`ReactAdminListParams`, which reaches
+The list request is parsed once, by the dialect in ``restly.query._react_admin`` (the same
+targets, value types and bound filters as ``?field__op=`` lists, compiled when the class is
+created), into a :class:`ReactAdminListParams`, which reaches
 ``handle_list(query_params)`` and ``count_index(query_params)``; ``build_list_query`` scopes
 the list, its count and every route by id, as in every REST view.
 """
@@ -55,21 +57,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import Select, func, select
 
-from ..resource import set_derived
-from ._react_admin_params import (
-    FilterParam,
-    Plan,
-    RangeParam,
+from ..query import (
     ReactAdminListParams,
-    SortParam,
-    build_plan,
-    parse_list_params,
+    ReactAdminPlan,
+    compile_react_admin_plan,
+    parse_react_admin_params,
 )
+from ..resource import set_derived
 from ._rest import (
     _CONFLICT,
     _NOT_FOUND,
@@ -87,6 +86,18 @@ from ._routing import Slot, route
 __all__ = ["AsyncReactAdminView", "BaseReactAdminView", "ReactAdminListParams", "ReactAdminView"]
 
 
+SortParam = Annotated[
+    str | None,
+    Query(description='JSON array ["field", "ASC" | "DESC"]', examples=['["id","ASC"]']),
+]
+RangeParam = Annotated[
+    str | None,
+    Query(alias="range", description="JSON array [start, end], both included", examples=["[0,9]"]),
+]
+FilterParam = Annotated[
+    str | None,
+    Query(alias="filter", description="JSON object {field: value}", examples=['{"id":[1,2]}']),
+]
 _BAD_REQUEST = {400: {"model": ErrorDetail, "description": "A malformed list parameter"}}
 _CONTENT_RANGE = {
     "Content-Range": {
@@ -120,7 +131,7 @@ class BaseReactAdminView(BaseRestView):
     __restly_error_messages__: ClassVar[bool] = True
 
     # Derived by __restly_prepare__ for each concrete class.
-    _ra_plan: ClassVar[Plan]
+    _ra_plan: ClassVar[ReactAdminPlan]
     _ra_counts_itself: ClassVar[bool]
     _ra_root: ClassVar[type]
 
@@ -141,7 +152,13 @@ class BaseReactAdminView(BaseRestView):
             )
         if problems:
             return problems
-        set_derived(cls, "_ra_plan", build_plan(cls))
+        plan = compile_react_admin_plan(
+            cls.response_schema,  # type: ignore[arg-type]
+            model=cls.model,  # type: ignore[arg-type]
+            default_page_size=cls.default_page_size,
+            max_page_size=cls.max_page_size,  # type: ignore[arg-type]
+        )
+        set_derived(cls, "_ra_plan", plan)
         root = cls._ra_root
         set_derived(
             cls,
@@ -170,7 +187,8 @@ class BaseReactAdminView(BaseRestView):
     def _parse(
         self, sort: str | None, range_: str | None, filter_: str | None, request: Request
     ) -> ReactAdminListParams:
-        return parse_list_params(self._ra_plan, sort, range_, filter_, request)
+        keys = (key for key, _ in request.query_params.multi_items())
+        return parse_react_admin_params(self._ra_plan, sort, range_, filter_, keys)
 
     def _known_total(self, params: ReactAdminListParams, count: int) -> int | None:
         """The total when the page itself shows it (a short page), else None."""
