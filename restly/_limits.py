@@ -77,9 +77,8 @@ class RefusedNumber(_JSONRefused):
     def __init__(self, text: str, *, constant: bool) -> None:
         self.text = text
         self.constant = constant
-        super().__init__(
-            f"{text} is not a valid JSON value" if constant else f"number {text[:20]} is out of range"
-        )
+        reason = "is not a valid JSON value" if constant else "is out of range"
+        super().__init__(f"{text} {reason}" if constant else f"number {text[:20]} {reason}")
 
 
 def _refuse_constant(name: str) -> Any:

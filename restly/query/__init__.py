@@ -26,8 +26,9 @@ every one of the ~10 keys per field on each request.
 Module map: ``_values`` (how one value parses) -> ``_targets`` (which schema values exist,
 where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_params`` (the
 pydantic class) -> ``_openapi`` (its documentation) -> ``_sql`` (the plan bound to a model)
--> ``_apply`` (per request). ``_react_admin`` is react-admin's ``sort``/``range``/``filter``
-dialect, compiled to the same plan and bound filters (internal: used by the react-admin views).
+-> ``_apply`` (per request). ``_react_admin`` -> ``_react_admin_parse`` is react-admin's
+``sort``/``range``/``filter`` dialect, compiled to the same plan and bound filters (internal:
+used by the react-admin views).
 """
 
 from ._apply import apply_list_params, list_count_query
@@ -46,7 +47,7 @@ from ._react_admin import DEFAULT_RANGE_SIZE as DEFAULT_RANGE_SIZE  # internal (
 from ._react_admin import ReactAdminListParams as ReactAdminListParams
 from ._react_admin import ReactAdminPlan as ReactAdminPlan
 from ._react_admin import compile_react_admin_plan as compile_react_admin_plan
-from ._react_admin import parse_react_admin_params as parse_react_admin_params
+from ._react_admin_parse import parse_react_admin_params as parse_react_admin_params
 from ._targets import MAX_RELATION_DEPTH
 from ._values import MAX_CONTAINS_WORDS, MAX_IN_ITEMS
 

@@ -27,10 +27,11 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
     range the first ``default_page_size`` (25) rows are answered, or every row a
     ``{"id": [...]}`` filter names (``getMany``).
   - ``filter``: ``{field: value}`` is equality (``null`` is ``IS NULL``), ``{field: [a, b]}``
-    is ``IN``; ``field_gte`` / ``_gt`` / ``_lte`` / ``_lt`` compare, ``field_neq`` excludes
-    (a value or a list), ``field_q`` is a case-insensitive substring of a text field, and
-    ``q`` searches every text field (each word must appear in one of them). A many-to-one
-    relationship field filters and sorts by its foreign key column.
+    is ``IN``; ``field_gte`` / ``_gt`` / ``_lte`` / ``_lt`` compare (numbers, text, dates and
+    times), ``field_neq`` excludes (a value or a list), ``field_q`` is a case-insensitive
+    substring of a text field, and ``q`` searches every text field (each word must appear in
+    one of them). A many-to-one relationship field filters and sorts by its foreign key
+    column.
 
   Field names are the response schema's public (alias) names. A malformed parameter, an unknown
   field or a value that does not fit the field's type is answered ``400 {"detail": "..."}``.
