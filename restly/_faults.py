@@ -1,8 +1,15 @@
-"""Classify database failures: which ones are the client's, which are transient, which are bugs.
+"""What a database error is: whose fault, and a short SQL-free message for a violated constraint.
 
 ::
 
-    classify(error)  # -> "unavailable" | "conflict" | "constraint" | "invalid" | None
+    classify(error)                  # -> "unavailable", "conflict", "constraint", "invalid", None
+    describe_integrity_error(error)  # -> "Unique constraint violated: users_email_key (email)"
+
+This module is the one place that reads driver error codes: the SQLite result code and
+message, PostgreSQL's SQLSTATE (psycopg, asyncpg), MySQL/MariaDB error numbers (PyMySQL,
+aiomysql). The exception handlers decide the status with :func:`classify` and word the 409
+with :func:`describe_integrity_error`; both read the same tables below, so a code that names a
+violated constraint is a 409 *and* is described, on every driver.
 
 - ``"unavailable"`` (answered 503 with ``Retry-After``): the server cannot be reached or went
   away, a connection was invalidated, the pool had no connection in time, SQLite is locked or
@@ -12,41 +19,107 @@
   ``LOCKED``, ``IOERR``, ``FULL``, ``CANTOPEN``.
 - ``"conflict"`` (409): a serialization failure or deadlock between concurrent transactions
   (SQLSTATE ``40001``/``40P01``, MySQL 1213); the client may retry.
-- ``"constraint"`` (409, like an ``IntegrityError``): a CHECK constraint failed where the
-  driver reports it as an operational error (MySQL 3819, MariaDB 4025 — MariaDB checks JSON
-  columns with ``JSON_VALID``, which refuses more than 32 levels of nesting).
+- ``"constraint"`` (409): a constraint was violated. Every ``IntegrityError``, and the
+  violations MySQL/MariaDB drivers raise as other errors: a failed CHECK (MySQL 3819, MariaDB
+  4025, which also guards JSON columns with ``JSON_VALID``) and a NOT NULL column without a
+  default left out of an INSERT (1364).
 - ``"invalid"`` (422): the database refused a value (``DataError``, SQLSTATE class ``22``,
   MySQL 1264/1292/1366/1406): too long, out of range, not representable.
 - ``None``: a programming error (no such table, syntax error, wrong column...). restly does
   not hide it behind a 503: it stays a 500 so it is noticed and fixed.
+
+Only constraint and column names reach a message, never SQL text, parameters or values (a
+value may be a secret). Names come from the driver's structured fields where there are some
+(PostgreSQL), otherwise from the error message (SQLite, MySQL/MariaDB); a name that does not
+look like an identifier is left out.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-__all__ = ["Fault", "classify"]
+__all__ = [
+    "Fault",
+    "IntegrityErrorKind",
+    "IntegrityViolation",
+    "classify",
+    "describe_integrity_error",
+    "integrity_error_kind",
+    "parse_integrity_error",
+]
 
 Fault = Literal["unavailable", "conflict", "constraint", "invalid"]
+IntegrityErrorKind = Literal["unique", "foreign_key", "not_null", "check", "exclusion", "unknown"]
 
+# --- the tables: what each driver code means ---------------------------------------------------
+
+# PostgreSQL SQLSTATEs. Class 23 is "integrity constraint violation": its codes not listed
+# here are still constraints, of a kind the message does not name.
+_PG_VIOLATIONS: dict[str, IntegrityErrorKind] = {
+    "23505": "unique",
+    "23503": "foreign_key",
+    "23001": "foreign_key",  # restrict_violation
+    "23502": "not_null",
+    "23514": "check",
+    "23P01": "exclusion",
+}
 _PG_UNAVAILABLE_CLASSES = ("08", "53")
 _PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "57014", "55P03"})
 _PG_CONFLICT = frozenset({"40001", "40P01"})
 
-_MYSQL_UNAVAILABLE = frozenset({1040, 1205, 2002, 2003, 2006, 2013, 2055, 3024, 4031})
-_MYSQL_CONFLICT = frozenset({1213})
-_MYSQL_CONSTRAINT = frozenset({3819, 4025})  # CHECK failed (MySQL, MariaDB; e.g. JSON_VALID)
-_MYSQL_INVALID = frozenset({1264, 1292, 1366, 1406})
+# MySQL/MariaDB error numbers of violated constraints, with the pattern that finds the name in
+# the (English) message. Some arrive as OperationalError, not IntegrityError (3819, 4025, 1364).
+_FOR_KEY = re.compile(r".* for key '(?:[^'.]*\.)?(?P<constraint>[^']*)'$", re.S)
+_FK_CONSTRAINT = re.compile(r".*?, CONSTRAINT `(?P<constraint>[^`]*)` FOREIGN KEY", re.S)
+_MYSQL_VIOLATIONS: dict[int, tuple[IntegrityErrorKind, re.Pattern[str] | None]] = {
+    # "Duplicate entry '...' for key 'users.users_email_key'" (the table prefix is MySQL 8)
+    1062: ("unique", _FOR_KEY),
+    1586: ("unique", _FOR_KEY),
+    1022: ("unique", None),
+    1169: ("unique", None),
+    # "... a foreign key constraint fails (`db`.`t`, CONSTRAINT `t_a_fkey` FOREIGN KEY ..."
+    1451: ("foreign_key", _FK_CONSTRAINT),
+    1452: ("foreign_key", _FK_CONSTRAINT),
+    1216: ("foreign_key", None),
+    1217: ("foreign_key", None),
+    1048: ("not_null", re.compile(r"Column '(?P<column>[^']*)' cannot be null")),
+    1364: ("not_null", re.compile(r"Field '(?P<column>[^']*)' doesn't have a default value")),
+    3819: ("check", re.compile(r"Check constraint '(?P<constraint>[^']*)' is violated")),
+    4025: ("check", re.compile(r"CONSTRAINT `(?P<constraint>[^`]*)` failed for")),
+}
+_MYSQL_FAULTS: dict[int, Fault] = {
+    **dict.fromkeys((1040, 1205, 2002, 2003, 2006, 2013, 2055, 3024, 4031), "unavailable"),
+    1213: "conflict",  # deadlock
+    **dict.fromkeys((1264, 1292, 1366, 1406), "invalid"),
+}
+_MYSQL_MODULES = ("pymysql", "aiomysql", "MySQLdb")
 
-# sqlite3 primary result codes: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
-_SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14})
+# sqlite3 primary result codes (the low byte of ``sqlite_errorcode``).
+_SQLITE_CONSTRAINT = 19
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14})  # BUSY, LOCKED, IOERR, FULL, CANTOPEN
 _SQLITE_UNAVAILABLE_MESSAGES = ("database is locked", "database table is locked", "unable to open")
+_SQLITE_VIOLATION = re.compile(
+    r"(?P<label>UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (?P<subject>.*))?$", re.S
+)
+_SQLITE_VIOLATIONS: dict[str, IntegrityErrorKind] = {
+    "UNIQUE": "unique",
+    "NOT NULL": "not_null",
+    "CHECK": "check",
+    "FOREIGN KEY": "foreign_key",
+}
+
+# --- the status decision -----------------------------------------------------------------------
 
 
 def classify(error: DBAPIError) -> Fault | None:
     """Return what kind of failure ``error`` is, or ``None`` for a programming error."""
+    if isinstance(error, IntegrityError):
+        return "constraint"
     if error.connection_invalidated:
         return "unavailable"
     if isinstance(error, DataError):
@@ -54,13 +127,13 @@ def classify(error: DBAPIError) -> Fault | None:
     original = error.orig
     code = _mysql_code(original)  # before SQLSTATE: PyMySQL sets a coarse one too
     if code is not None:
-        return _mysql(code)
-    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if isinstance(sqlstate, str):
+        return "constraint" if code in _MYSQL_VIOLATIONS else _MYSQL_FAULTS.get(code)
+    sqlstate = _sqlstate(original)
+    if sqlstate is not None:
         return _postgres(sqlstate)
     sqlite_code = getattr(original, "sqlite_errorcode", None)
     if isinstance(sqlite_code, int):
-        return "unavailable" if sqlite_code & 0xFF in _SQLITE_UNAVAILABLE else None
+        return _sqlite(sqlite_code & 0xFF)
     if isinstance(original, (OSError, TimeoutError)):
         return "unavailable"
     if isinstance(error, OperationalError):
@@ -86,20 +159,167 @@ def _postgres(sqlstate: str) -> Fault | None:
     return None
 
 
+def _sqlite(primary_code: int) -> Fault | None:
+    if primary_code == _SQLITE_CONSTRAINT:
+        return "constraint"
+    return "unavailable" if primary_code in _SQLITE_UNAVAILABLE else None
+
+
 def _mysql_code(original: object) -> int | None:
-    if type(original).__module__.split(".")[0] not in ("pymysql", "aiomysql", "MySQLdb"):
+    if type(original).__module__.split(".")[0] not in _MYSQL_MODULES:
         return None
     args = getattr(original, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def _mysql(code: int) -> Fault | None:
-    if code in _MYSQL_UNAVAILABLE:
-        return "unavailable"
-    if code in _MYSQL_CONFLICT:
-        return "conflict"
-    if code in _MYSQL_CONSTRAINT:
-        return "constraint"
-    if code in _MYSQL_INVALID:
-        return "invalid"
+def _sqlstate(original: BaseException | None) -> str | None:
+    sqlstate = _first(_postgres_errors(original), "sqlstate", "pgcode")
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
+def _postgres_errors(original: BaseException | None) -> list[BaseException]:
+    # psycopg errors carry everything; SQLAlchemy's asyncpg adapter carries the SQLSTATE and
+    # keeps asyncpg's own exception, which has the constraint and column, as the __cause__.
+    return [e for e in (original, getattr(original, "__cause__", None)) if e is not None]
+
+
+def _first(candidates: list[BaseException], *names: str) -> Any:
+    """The first non-empty attribute among ``names`` on the errors or their ``diag``."""
+    for candidate in candidates:
+        for holder in (candidate, getattr(candidate, "diag", None)):
+            for name in names:
+                value = getattr(holder, name, None)
+                if value:
+                    return value
     return None
+
+
+# --- the message -------------------------------------------------------------------------------
+
+_LABELS: dict[IntegrityErrorKind, str] = {
+    "unique": "Unique constraint violated",
+    "foreign_key": "Foreign key constraint violated",
+    "not_null": "Not-null constraint violated",
+    "check": "Check constraint violated",
+    "exclusion": "Exclusion constraint violated",
+    "unknown": "Integrity constraint violated",
+}
+
+# An identifier as databases print it; anything else (an expression such as SQLite's text of
+# an unnamed CHECK) is dropped rather than echoed.
+_IDENTIFIER = re.compile(r"[\w$]{1,128}")
+
+
+@dataclass(frozen=True)
+class IntegrityViolation:
+    """What an integrity error says: the kind, and the constraint and columns when known."""
+
+    kind: IntegrityErrorKind
+    constraint: str | None = None
+    columns: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """``"<Kind> constraint violated: <constraint> (<columns>)"``, omitting unknown parts."""
+        columns = ", ".join(self.columns)
+        if self.constraint and columns:
+            subject = f"{self.constraint} ({columns})"
+        else:
+            subject = self.constraint or columns
+        label = _LABELS[self.kind]
+        return f"{label}: {subject}" if subject else label
+
+    @classmethod
+    def of(
+        cls, kind: IntegrityErrorKind, constraint: Any = None, columns: Iterable[Any] = ()
+    ) -> IntegrityViolation:
+        """Build a violation, keeping only names that look like identifiers.
+
+        Columns are kept all or none: naming half of a key would mislead.
+        """
+        columns = tuple(columns)
+        safe_columns = columns if all(_is_identifier(c) for c in columns) else ()
+        return cls(kind, constraint if _is_identifier(constraint) else None, safe_columns)
+
+
+def parse_integrity_error(error: DBAPIError) -> IntegrityViolation:
+    """Read the kind, constraint and columns from an error raised by a DBAPI driver."""
+    original = error.orig
+    code = _mysql_code(original)
+    if code is not None:
+        return _mysql_violation(code, original)
+    sqlstate = _sqlstate(original)
+    if sqlstate is not None:
+        return _postgres_violation(sqlstate, _postgres_errors(original))
+    return _sqlite_violation(original)
+
+
+def describe_integrity_error(error: DBAPIError) -> str:
+    """Return a short message naming the violated constraint and/or column, without values.
+
+    E.g. ``"Unique constraint violated: users_email_key (email)"``,
+    ``"Not-null constraint violated: title"``; ``"Integrity constraint violated"`` when the
+    error says nothing more that is safe to repeat.
+    """
+    return parse_integrity_error(error).message
+
+
+def integrity_error_kind(error: DBAPIError) -> IntegrityErrorKind:
+    """Return which kind of constraint ``error`` reports (``"unknown"`` when it can't tell)."""
+    return parse_integrity_error(error).kind
+
+
+# The key part of a DETAIL such as 'Key (region, code)=(eu, 7) already exists.'; only the
+# column list before ")=(" is read, the values after it never are.
+_POSTGRES_KEY_DETAIL = re.compile(r"Key \((?P<columns>.*?)\)=\(")
+
+
+def _postgres_violation(sqlstate: str, errors: list[BaseException]) -> IntegrityViolation:
+    kind = _PG_VIOLATIONS.get(sqlstate, "unknown")
+    if kind == "unknown":
+        return IntegrityViolation(kind)
+    column = _first(errors, "column_name")
+    if kind == "not_null":
+        return IntegrityViolation.of(kind, columns=[column] if column else [])
+    columns: list[str] = []
+    if kind in ("unique", "exclusion"):
+        detail = _first(errors, "detail", "message_detail")
+        match = _POSTGRES_KEY_DETAIL.match(detail) if isinstance(detail, str) else None
+        if match:  # an expression index yields no identifiers: the constraint alone is named
+            columns = match["columns"].split(", ")
+    return IntegrityViolation.of(kind, _first(errors, "constraint_name"), columns)
+
+
+def _mysql_violation(code: int, original: BaseException | None) -> IntegrityViolation:
+    if code not in _MYSQL_VIOLATIONS:
+        return IntegrityViolation("unknown")
+    kind, pattern = _MYSQL_VIOLATIONS[code]
+    args: tuple[Any, ...] = getattr(original, "args", ())
+    message = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+    match = pattern.match(message) if pattern is not None else None
+    if match is None:
+        return IntegrityViolation(kind)
+    names = match.groupdict()
+    column = names.get("column")
+    return IntegrityViolation.of(kind, names.get("constraint"), [column] if column else [])
+
+
+def _sqlite_violation(original: BaseException | None) -> IntegrityViolation:
+    args: tuple[Any, ...] = getattr(original, "args", ())
+    message = args[0] if args and isinstance(args[0], str) else ""
+    match = _SQLITE_VIOLATION.match(message)
+    if match is None:
+        return IntegrityViolation("unknown")
+    kind = _SQLITE_VIOLATIONS[match["label"]]
+    subject = match["subject"] or ""
+    if kind == "check":  # the constraint name, or the expression of an unnamed CHECK
+        return IntegrityViolation.of(kind, subject)
+    if subject.startswith("index '") and subject.endswith("'"):  # a unique expression index
+        return IntegrityViolation.of(kind, subject[len("index '") : -1])
+    # "t.a, t.b": table-qualified columns; the table is left out as PostgreSQL's names are.
+    columns = [name.partition(".")[2] or name for name in subject.split(", ") if name]
+    return IntegrityViolation.of(kind, columns=columns)
+
+
+def _is_identifier(name: Any) -> bool:
+    return isinstance(name, str) and _IDENTIFIER.fullmatch(name) is not None

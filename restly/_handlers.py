@@ -7,7 +7,9 @@ exception                                             status  why
 ``StaleDataError``                                    409     the row changed or vanished
                                                               under a concurrent request
 ``DBAPIError`` of a serialization failure/deadlock    409     concurrent transactions collided
-``DBAPIError`` of a failed CHECK (MySQL/MariaDB)      409     a constraint was violated
+``DBAPIError`` of a violated constraint               409     MySQL/MariaDB: a failed CHECK, a
+                                                              NOT NULL column without default
+                                                              left out of an INSERT
 ``DBAPIError`` the database refused a value           422     e.g. out of range, not storable;
                                                               FastAPI's ``detail`` list shape
 ``DBAPIError`` unreachable / locked / timed out       503     transient; ``Retry-After: 1``
@@ -18,10 +20,11 @@ any other ``DBAPIError`` (no such table, syntax...)   500     a bug: not disguis
                                                               JSON-safe (no NaN, no surrogates)
 ====================================================  ======  =================================
 
-Bodies are ``{"detail": "..."}`` and never contain SQL text. See ``restly._faults`` for the
-classification. Installed by ``fr.configure(app=app)`` or when a view is first mounted on an
-app; a handler the user registered for the same exception wins, and
-``install_default_exception_handlers=False`` opts out.
+Bodies are ``{"detail": "..."}`` and never contain SQL text. ``restly._faults`` reads the
+driver's error codes, for the status and the message alike. Installed by
+``fr.configure(app=app)`` or when a view is first mounted on an app; a handler the user
+registered for the same exception wins, and ``install_default_exception_handlers=False`` opts
+out.
 """
 
 from __future__ import annotations
@@ -39,8 +42,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ._faults import classify
-from ._integrity import describe_integrity_error
+from ._faults import classify, describe_integrity_error
 
 __all__ = ["install_exception_handlers"]
 
@@ -49,11 +51,6 @@ RETRY_AFTER_SECONDS = 1
 _UNAVAILABLE = "The database is unavailable or busy; retry shortly"
 _CONCURRENT = "The object was changed or deleted by a concurrent request; reload and retry"
 _INVALID = "The database refused a value of this request"
-
-
-async def _integrity_error_handler(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, IntegrityError)
-    return JSONResponse({"detail": describe_integrity_error(error)}, status_code=409)
 
 
 async def _database_error_handler(request: Request, error: Exception) -> JSONResponse:
@@ -113,7 +110,7 @@ def _json_safe(value: Any) -> Any:
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 _HANDLERS: dict[type[Exception], Handler] = {
-    IntegrityError: _integrity_error_handler,
+    IntegrityError: _database_error_handler,
     DBAPIError: _database_error_handler,
     StaleDataError: _stale_data_handler,
     PoolTimeoutError: _unavailable_handler,

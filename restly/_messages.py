@@ -51,7 +51,7 @@ def with_error_messages(send: Send) -> Send:
     async def send_with_message(message: Message) -> None:
         nonlocal start
         if message["type"] == "http.response.start":
-            if message["status"] >= 400 and _is_json(message):
+            if message["status"] >= 400 and _is_json_start(message):
                 start = message  # held until the body is complete
                 return
             await send(message)
@@ -72,7 +72,7 @@ def with_error_messages(send: Send) -> Send:
     return send_with_message
 
 
-def _is_json(start: Message) -> bool:
+def _is_json_start(start: Message) -> bool:
     for name, value in start.get("headers", ()):
         if name.lower() == b"content-type":
             return bool(value.split(b";")[0].strip().lower() == b"application/json")

@@ -39,10 +39,9 @@ from starlette.types import Receive, Scope, Send
 from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
-from .db._globals import FRGlobals, activate, deactivate, get_fr_globals
+from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
-from .schemas import SecretTree, hide_write_only, write_only_tree
-from .schemas._refs import MOUNTED_PREFIXES
+from .schemas import MOUNTED_PREFIXES, SecretTree, hide_write_only, write_only_tree
 
 __all__ = ["RestlyRoute", "include_view", "include_views"]
 

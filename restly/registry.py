@@ -36,10 +36,6 @@ class ViewRegistry:
         """Register `view`; registering it again keeps its first position."""
         self._views.setdefault(view, None)
 
-    def remove(self, view: type) -> None:
-        """Forget `view`; raises `KeyError` when it is not registered."""
-        del self._views[view]
-
     def clear(self) -> None:
         """Forget every view (a fresh start, e.g. between tests)."""
         self._views.clear()

@@ -1,4 +1,4 @@
-"""restly._integrity: real constraint violations on every backend and driver, and their messages.
+"""restly._faults: real constraint violations on every backend and driver, and their messages.
 
 Each violation is provoked for real on SQLite (sqlite3, aiosqlite), PostgreSQL (psycopg,
 asyncpg) and MariaDB/MySQL (pymysql, aiomysql). Server backends skip with a reason when
@@ -20,11 +20,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from restly._integrity import (
+from restly._faults import (
     IntegrityViolation,
+    classify,
     describe_integrity_error,
     integrity_error_kind,
-    is_integrity_violation,
 )
 
 SECRET = "s3cret-value"  # stored in the violating rows; must never reach a message
@@ -293,7 +293,7 @@ async def test_violation_is_described_by_name_without_values(
 
     assert message == case.expected[driver.dialect]
     assert integrity_error_kind(error) == case.kind
-    assert is_integrity_violation(error)
+    assert classify(error) == "constraint"  # the status (409) reads the same tables
     assert SECRET not in message
 
 
@@ -303,13 +303,13 @@ async def test_violation_is_described_by_name_without_values(
 async def test_mariadb_reports_some_violations_as_operational_errors(
     driver: Driver, case_name: str
 ) -> None:
-    """Why is_integrity_violation exists: these MariaDB errors are not IntegrityErrors."""
+    """These MariaDB errors are not IntegrityErrors, and are constraints all the same."""
     case = CASES[case_name]
     error = await provoke_on(driver, case.setup, case.violation)
 
     assert isinstance(error, OperationalError)
     assert not isinstance(error, IntegrityError)
-    assert is_integrity_violation(error)
+    assert classify(error) == "constraint"
 
 
 @pytest.mark.anyio
@@ -386,13 +386,13 @@ def test_unknown_driver_error_gets_the_generic_message() -> None:
 
     assert describe_integrity_error(error) == "Integrity constraint violated"
     assert integrity_error_kind(error) == "unknown"
-    assert is_integrity_violation(error)  # it is an IntegrityError all the same
+    assert classify(error) == "constraint"  # it is an IntegrityError all the same
 
 
 def test_operational_error_without_constraint_is_not_a_violation() -> None:
     error = OperationalError("SELECT 1", {}, Exception("server has gone away"))
 
-    assert not is_integrity_violation(error)
+    assert classify(error) != "constraint"
 
 
 @pytest.mark.parametrize(

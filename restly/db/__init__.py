@@ -30,6 +30,12 @@ from ._session import (
     session,
 )
 
+# For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
+from ._globals import activate as activate
+from ._globals import deactivate as deactivate
+from ._session import async_commit as async_commit
+from ._session import commit as commit
+
 __all__ = [
     "AsyncSessionDep",
     "FRGlobals",

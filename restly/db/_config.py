@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from .._handlers import install_exception_handlers
 from ..exc import RestlyConfigurationError
 from ._globals import AsyncSessionGenerator, SessionGenerator, get_fr_globals
 from ._health import install_health_routes
@@ -123,8 +124,6 @@ def configure(
     if engine is not _UNSET and make_session is _UNSET:
         g.make_session = None
     if app is not None and g.install_default_exception_handlers:
-        from .._handlers import install_exception_handlers
-
         install_exception_handlers(app)
     if app is not None and (health is not None or ready is not None):
         install_health_routes(app, g, health=health, ready=ready)

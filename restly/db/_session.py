@@ -98,14 +98,13 @@ def commit(session: Session) -> None:
 
 
 async def async_commit(session: AsyncSession) -> None:
-    """Async twin of :func:`commit`."""
-    if not session.in_transaction():
-        return
-    try:
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
+    """:func:`commit` for an async session: the same code, run on its sync `Session`.
+
+    ``run_sync`` runs :func:`commit` in SQLAlchemy's greenlet, so sync and async sessions share
+    one commit-or-roll-back path that cannot drift.
+    """
+    if session.in_transaction():  # no greenlet switch when there is nothing to commit
+        await session.run_sync(commit)
 
 
 @contextmanager
@@ -150,8 +149,7 @@ async def get_async_session() -> AsyncIterator[AsyncSession]:
         await opened.rollback()
         raise
     else:
-        if opened.in_transaction():
-            await opened.commit()
+        await async_commit(opened)
     finally:
         await opened.close()
 

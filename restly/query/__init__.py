@@ -23,12 +23,15 @@ and read the page actually served with ``list_params_page``. ``list_params_depen
 (with ``list_params_openapi``) replaces ``fastapi.Query()`` and avoids FastAPI inspecting
 every one of the ~10 keys per field on each request.
 
-Module map: ``_values`` (how one value parses) -> ``_targets`` (which schema values exist,
-where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_params`` (the
-pydantic class) -> ``_openapi`` (its documentation) -> ``_sql`` (the plan bound to a model)
--> ``_apply`` (per request). ``_react_admin`` -> ``_react_admin_parse`` is react-admin's
-``sort``/``range``/``filter`` dialect, compiled to the same plan and bound filters (internal:
-used by the react-admin views).
+Module map, in import order: ``_values`` (how one value parses) -> ``_targets`` (which schema
+values exist, where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_sql``
+(the plan bound to a model: ``bind_plan``) -> ``_params`` (the pydantic class) -> ``_openapi``
+(its documentation); per request: ``_apply``, ``_prepared``, ``_dependency``.
+
+Names imported here but left out of ``__all__`` are for the rest of restly, which imports
+them from this package, never from its private modules. ``_react_admin`` ->
+``_react_admin_parse`` is react-admin's ``sort``/``range``/``filter`` dialect, compiled to
+the same plan and bound filters.
 """
 
 from ._apply import apply_list_params, list_count_query
@@ -43,7 +46,16 @@ from ._params import (
     list_plan,
 )
 from ._plan import RESERVED_KEYS, ListPlan, Op
-from ._react_admin import DEFAULT_RANGE_SIZE as DEFAULT_RANGE_SIZE  # internal (not in __all__)
+
+# For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
+from ._dependency import deferred_list_params_dependency as deferred_list_params_dependency
+from ._openapi import deferred_list_params_openapi as deferred_list_params_openapi
+from ._params import DeferredListParams as DeferredListParams
+from ._params import defer_list_params_schema as defer_list_params_schema
+from ._prepared import MAX_SHAPES as MAX_SHAPES
+from ._prepared import prepared_list as prepared_list
+from ._sql import bind_plan as bind_plan
+from ._react_admin import DEFAULT_RANGE_SIZE as DEFAULT_RANGE_SIZE
 from ._react_admin import ReactAdminListParams as ReactAdminListParams
 from ._react_admin import ReactAdminPlan as ReactAdminPlan
 from ._react_admin import compile_react_admin_plan as compile_react_admin_plan

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from ._params import list_params_page, list_plan
-from ._sql import BoundFilter, BoundPlan
+from ._sql import BoundFilter, BoundPlan, bind_plan
 
 __all__ = ["apply_list_params", "list_count_query", "order_by_keys", "sent_filters"]
 
@@ -48,7 +48,7 @@ def apply_list_params(
     limited to ``max_page_size``.
     """
     del schema  # the plan on the params class was compiled from it
-    bound = list_plan(params).bind(model)
+    bound = bind_plan(list_plan(params), model)
     if filters:
         query = _filter(bound, params, query)
     if order:

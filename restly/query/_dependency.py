@@ -15,22 +15,19 @@ and validates them in one pydantic call, with the same 422 answers; ``list_param
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from .._annotations import COLLECTIONS, unwrap
 from ._params import DeferredListParams, ListParams, list_plan
-from ._values import unwrap
 
 __all__ = ["deferred_list_params_dependency", "list_params_dependency"]
 
 P = TypeVar("P", bound=BaseModel)
-
-
-_SEQUENCES = (list, tuple, set, frozenset, Sequence)
 
 
 def _keys(params_class: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]]:
@@ -38,7 +35,7 @@ def _keys(params_class: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]
     single: set[str] = set()
     repeated: set[str] = set()
     for name, field in params_class.model_fields.items():
-        is_list = get_origin(unwrap(field.annotation)) in _SEQUENCES
+        is_list = get_origin(unwrap(field.annotation)) in COLLECTIONS
         (repeated if is_list else single).add(field.alias or name)
     return frozenset(single), frozenset(repeated)
 

@@ -41,6 +41,7 @@ from pydantic_core import PydanticCustomError
 
 from ..exc import RestlyConfigurationError
 from ._plan import ListPlan, check_extra_names, compile_plan, python_name
+from ._sql import bind_plan
 from ._values import split_commas, value_type_schema
 
 __all__ = [
@@ -135,6 +136,8 @@ def defer_list_params_schema(
     plan = compile_plan(
         schema, model=model, default_page_size=default_page_size, max_page_size=max_page_size
     )
+    if model is not None:
+        bind_plan(plan, model)  # a key the model cannot serve fails now, not per request
     # Each distinct value type once (a view has ~50 filters of a handful of types).
     for value_type in {id(spec.value_type): spec.value_type for spec in plan.filters}.values():
         value_type_schema(value_type)  # fails here, not on the first request

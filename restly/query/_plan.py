@@ -3,7 +3,7 @@
 ``compile_plan`` turns a response schema (and its model) into a ``ListPlan``: for each key
 such as ``age__gte`` or ``author.name``, the target value, the operator and the pydantic
 type that parses it. The plan is attached to the generated params class, and bound to SQL
-once per model (``ListPlan.bind``), so a request only looks keys up::
+once per model (``restly.query._sql.bind_plan``), so a request only looks keys up::
 
     plan = compile_plan(UserSchema, model=User, default_page_size=None, max_page_size=1000)
     [f.key for f in plan.filters]   # ['id', 'id__ne', 'id__gt', ..., 'name__contains', ...]
@@ -17,7 +17,7 @@ import keyword
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -31,9 +31,6 @@ from ._values import (
     one_or_more_type,
     single_type,
 )
-
-if TYPE_CHECKING:
-    from ._sql import BoundPlan
 
 __all__ = ["RESERVED_KEYS", "FilterSpec", "ListPlan", "Op", "compile_plan", "python_name"]
 
@@ -107,24 +104,14 @@ class ListPlan:
     default_page_size: int | None
     max_page_size: int
     extra_fields: tuple[str, ...] = ()
-    _bound: dict[type, BoundPlan] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    #: The plan bound to each model it served (filled and read by ``_sql.bind_plan``).
+    bound: dict[type, Any] = field(default_factory=dict, compare=False, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @property
     def sort_keys(self) -> tuple[str, ...]:
         """The keys ``order_by`` accepts (each also with a leading ``-``)."""
         return tuple(target.key for target in self.sort_targets)
-
-    def bind(self, model: type) -> BoundPlan:
-        """The SQL side of this plan for ``model``; built on first use, then reused."""
-        bound = self._bound.get(model)
-        if bound is None:
-            from ._sql import BoundPlan  # _sql needs this module's types
-
-            with self._lock:
-                bound = self._bound.get(model) or BoundPlan.build(self, model)
-                self._bound[model] = bound
-        return bound
 
 
 def python_name(key: str, taken: set[str]) -> str:
@@ -184,8 +171,6 @@ def compile_plan(
         if not through_many:
             sort_targets.append(target)
     plan = ListPlan(schema, tuple(filters), tuple(sort_targets), default_page_size, max_page_size)
-    if model is not None:
-        plan.bind(model)
     return plan
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from ._apply import order_by_keys, sent_filters
 from ._params import list_params_page, list_plan
-from ._sql import BoundFilter, BoundPlan
+from ._sql import BoundFilter, BoundPlan, bind_plan
 
 __all__ = ["MAX_SHAPES", "TOTAL_LABEL", "prepared_list"]
 
@@ -61,7 +61,7 @@ def prepared_list(
 
     ``cache`` belongs to one ``(base, model)``: the caller keeps one per view.
     """
-    bound = list_plan(params).bind(model)
+    bound = bind_plan(list_plan(params), model)
     sent = sent_filters(bound, params)
     order = tuple(getattr(params, "order_by", None) or ())
     page, page_size = list_params_page(params)

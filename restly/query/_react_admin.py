@@ -31,11 +31,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.orm import Mapper
 
-from ..schemas import column_python_type, idref_target, is_write_only
+from .._annotations import allows_none, unwrap
+from .._introspect import column_python_type
+from ..schemas import idref_target, is_write_only
 from ._plan import FilterSpec, ListPlan, Op, _int_bounds, _narrow_to_column, python_name
-from ._sql import BoundFilter, BoundSort
+from ._sql import BoundFilter, BoundSort, bind_plan
 from ._targets import Target, public_name, resolve_target
-from ._values import ScalarKind, allows_none, scalar_kind, stored_value_type, unwrap
+from ._values import ScalarKind, scalar_kind, stored_value_type
 
 __all__ = [
     "DEFAULT_RANGE_SIZE",
@@ -127,7 +129,7 @@ def compile_react_admin_plan(
             names[op] = python_name(key, taken)
             specs.append(FilterSpec(key, names[op], target, op, value_type))
     list_plan = ListPlan(schema, tuple(specs), tuple(targets), default_page_size, max_page_size)
-    bound = list_plan.bind(model)
+    bound = bind_plan(list_plan, model)
     fields = {
         target.key: ReactAdminField(
             target.key,

@@ -4,7 +4,7 @@ Relation filters use ``has()`` / ``any()`` (EXISTS), never joins, so a row is ne
 and counts stay right; sorting on a to-one relation uses an aliased LEFT OUTER JOIN, which
 cannot repeat rows either::
 
-    bound = plan.bind(Book)
+    bound = bind_plan(plan, Book)
     bound.filters["author_name"].clause(["Ann"])
     # EXISTS (SELECT 1 FROM author WHERE author.id = book.author_id AND author.name = 'Ann')
 """
@@ -26,13 +26,26 @@ from ._plan import FilterSpec, ListPlan, Op
 from ._targets import ResolvedTarget, Target, resolve_target
 from ._values import ScalarKind
 
-__all__ = ["LIKE_ESCAPE", "BoundFilter", "BoundPlan", "BoundSort", "like_pattern"]
+__all__ = ["LIKE_ESCAPE", "BoundFilter", "BoundPlan", "BoundSort", "bind_plan", "like_pattern"]
 
 LIKE_ESCAPE = "\\"
 """The explicit LIKE escape character used by ``__contains``."""
 
 Converter = Callable[[Any], Any]
 Join = tuple[Any, Any]  # (aliased entity, relationship onclause)
+
+
+def bind_plan(plan: ListPlan, model: type) -> BoundPlan:
+    """The SQL side of ``plan`` for ``model``; built on first use, then reused.
+
+    Kept on the plan (``plan.bound``), so it lives exactly as long as the params class.
+    """
+    bound: BoundPlan | None = plan.bound.get(model)
+    if bound is None:
+        with plan.lock:
+            bound = plan.bound.get(model) or BoundPlan.build(plan, model)
+            plan.bound[model] = bound
+    return bound
 
 
 def like_pattern(word: str) -> str:

@@ -19,7 +19,6 @@ a many-to-one (``Book.author_id``), else to the related primary key across the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
@@ -29,9 +28,10 @@ from pydantic.fields import FieldInfo
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.attributes import QueryableAttribute
 
+from .._annotations import COLLECTIONS, allows_none, unwrap
+from .._introspect import fk_partner, primary_key_attribute
 from ..schemas import idref_target, is_write_only
-from ..schemas._refs import fk_partner
-from ._values import ScalarKind, allows_none, scalar_kind, unwrap
+from ._values import ScalarKind, scalar_kind
 
 __all__ = [
     "MAX_RELATION_DEPTH",
@@ -44,9 +44,6 @@ __all__ = [
 
 MAX_RELATION_DEPTH = 2
 """How many relations a filter path may cross: ``author.publisher.name`` is 2."""
-
-_COLLECTIONS: tuple[Any, ...] = (list, tuple, set, frozenset, Sequence)
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -100,7 +97,7 @@ def public_name(name: str, field: FieldInfo) -> str:
 def _item(annotation: Any) -> tuple[Any, bool] | None:
     """``(item, many)``: the unwrapped annotation, or the item of a one-type collection."""
     inner = unwrap(annotation)
-    if get_origin(inner) not in _COLLECTIONS:
+    if get_origin(inner) not in COLLECTIONS:
         return inner, False
     args = get_args(inner)
     return (unwrap(args[0]), True) if len(args) == 1 else None
@@ -211,7 +208,7 @@ def _resolve_reference(
     related = relationship.mapper
     if len(related.primary_key) != 1 or len(hops) >= MAX_RELATION_DEPTH:
         return None
-    pk_key = related.get_property_by_column(related.primary_key[0]).key
+    pk_key = primary_key_attribute(related)
     hops.append(getattr(owner, relationship.key))
     return ResolvedTarget(
         tuple(hops), getattr(related.class_, pk_key), _single_column(related, pk_key)

@@ -19,20 +19,20 @@ import datetime as dt
 import decimal
 import enum
 import functools
-import types
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
+
+from .._annotations import allows_none, unwrap
 
 __all__ = [
     "INT64_BOUNDS",
     "MAX_CONTAINS_WORDS",
     "MAX_IN_ITEMS",
     "ScalarKind",
-    "allows_none",
     "contains_type",
     "inline_definitions",
     "one_or_more_type",
@@ -40,7 +40,6 @@ __all__ = [
     "single_type",
     "split_commas",
     "stored_value_type",
-    "unwrap",
     "value_type_schema",
 ]
 
@@ -104,37 +103,6 @@ _KINDS_BY_TYPE: tuple[tuple[type, ScalarKind], ...] = (
     (dt.time, ScalarKind.TIME),
     (uuid.UUID, ScalarKind.UUID),
 )
-
-_UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
-
-
-def unwrap(annotation: Any) -> Any:
-    """Strip ``Annotated`` (including ``fr.ReadOnly``) and ``Optional`` from an annotation.
-
-    A union of several non-None types is returned unchanged: it is not a single kind.
-    """
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in _UNION_ORIGINS:
-            members = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation
-
-
-def allows_none(annotation: Any) -> bool:
-    """Whether ``None`` is a valid value for ``annotation`` (``Optional``, ``X | None``)."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return allows_none(get_args(annotation)[0])
-    if origin in _UNION_ORIGINS:
-        return any(arg is type(None) or allows_none(arg) for arg in get_args(annotation))
-    return annotation is type(None)
-
 
 def scalar_kind(annotation: Any) -> ScalarKind | None:
     """Classify an (unwrapped) annotation; None when it is not a filterable scalar."""

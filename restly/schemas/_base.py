@@ -8,8 +8,8 @@ class WorldSchema(fr.IDSchema):
     message: str
 ```
 
-`IDSchema[Model]` is a reference to one `Model` row in nested form, `{"id": 5}` (see
-`restly.schemas._refs`):
+`IDSchema[Model]` is a reference to one `Model` row in nested form, `{"id": 5}`, built here
+once per model (`id_schema_for`; `restly.schemas._refs` reads and resolves references):
 
 ```python
 class BookSchema(fr.IDSchema):
@@ -19,13 +19,16 @@ class BookSchema(fr.IDSchema):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model, model_validator
 
-from ._markers import ReadOnly
+from .._annotations import strip_annotated
+from .._introspect import column_python_type, mapper_of, primary_key_attribute
+from ._markers import ReadOnly, RefTarget
 
-__all__ = ["BaseSchema", "IDSchema"]
+__all__ = ["BaseSchema", "IDSchema", "checked_model", "id_schema_for", "pk_annotation", "plain_type"]
 
 
 class BaseSchema(BaseModel):
@@ -49,6 +52,61 @@ class IDSchema(BaseSchema):
     def __class_getitem__(cls, model: Any) -> Any:
         if cls is not IDSchema:
             return super().__class_getitem__(model)
-        from ._refs import id_schema_for
-
         return id_schema_for(model)
+
+
+def id_schema_for(model: Any) -> type[IDSchema]:
+    """Return ``IDSchema[model]``: ``{"id": <pk>}`` in and out (built once per model)."""
+    # cache's stub wants Hashable arguments, and mypy deems classes unhashable
+    return _id_schema(checked_model(model, "IDSchema"))  # type: ignore[arg-type]
+
+
+def checked_model(model: Any, form: str) -> type[Any]:
+    """``model`` if it can be referenced (mapped, one primary-key column); else TypeError."""
+    mapper = mapper_of(model)
+    if mapper is None:
+        raise TypeError(f"fr.{form}[...] needs a mapped SQLAlchemy class; got {model!r}")
+    if len(mapper.primary_key) != 1:
+        raise TypeError(
+            f"fr.{form}[{model.__name__}]: {model.__name__} has a composite primary key; "
+            "references need a single-column primary key."
+        )
+    return model  # type: ignore[no-any-return]
+
+
+def pk_annotation(model: type[Any]) -> Any:
+    """The primary key's pydantic annotation, with its storage range for integers."""
+    mapper = mapper_of(model)
+    assert mapper is not None
+    return column_python_type(mapper.primary_key[0].type)
+
+
+def plain_type(annotation: Any) -> type[Any]:
+    """``annotation`` without ``Annotated``, or ``object`` when that is not a class."""
+    annotation = strip_annotated(annotation)
+    return annotation if isinstance(annotation, type) else object
+
+
+@cache
+def _id_schema(model: type[Any]) -> type[IDSchema]:
+    mapper = mapper_of(model)
+    assert mapper is not None
+    pk_key = primary_key_attribute(mapper)
+
+    def from_object(cls: type[BaseModel], data: Any) -> Any:
+        if isinstance(data, model):
+            return {"id": getattr(data, pk_key)}
+        return data
+
+    validators: dict[str, Any] = {"_from_object": model_validator(mode="before")(from_object)}
+    schema: type[IDSchema] = create_model(
+        f"IDSchema[{model.__name__}]",
+        __base__=IDSchema,
+        __module__=model.__module__,
+        __validators__=validators,
+        id=(pk_annotation(model), ...),
+    )
+    schema.__doc__ = f"A reference to one {model.__name__} by id: {{\"id\": 5}}."
+    target = RefTarget(model, plain_type(pk_annotation(model)))
+    schema.__restly_ref_target__ = target  # type: ignore[attr-defined]
+    return schema

@@ -20,48 +20,26 @@ Rules, per column:
 - ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
   read-only; a column with a default, a server default or that is nullable is optional on
   input;
-- relationships are left out unless named in ``include_relationships``.
+- relationships are left out (declare a schema to show them, nested or as ``fr.IDRef``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import functools
-import uuid
-from datetime import datetime, timezone
-from decimal import Decimal
-from collections.abc import Callable
-from typing import Annotated, Any, Literal, Optional, cast
+from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, BeforeValidator, Field, GetCoreSchemaHandler, create_model
-from pydantic_core import PydanticCustomError, core_schema
-from sqlalchemy import Column, inspect, types
-from sqlalchemy.orm import ColumnProperty, Mapper
+from pydantic import create_model
+from sqlalchemy import Column
+from sqlalchemy.orm import ColumnProperty
 
+from .._introspect import column_python_type, mapper_of
 from ._base import BaseSchema
 from ._markers import READ_ONLY
 
-__all__ = ["create_schema_from_model", "column_python_type", "mapper_of"]
+__all__ = ["create_schema_from_model"]
 
 READ_ONLY_NAMES = frozenset({"id", "created_at", "updated_at"})
 
-# Storage ranges of integer column types, so out-of-range input is a 422, not a DB error.
-_INT_RANGES: tuple[tuple[type[types.TypeEngine[Any]], int], ...] = (
-    (types.SmallInteger, 2**15),
-    (types.BigInteger, 2**63),
-    (types.Integer, 2**31),
-)
-
 _cache: dict[tuple[type, str | None, tuple[str, ...], tuple[str, ...]], type[BaseSchema]] = {}
-
-
-def mapper_of(model: Any) -> Mapper[Any] | None:
-    """Return the mapper of a mapped class, or ``None`` for anything else."""
-    if not isinstance(model, type):
-        return None
-    found: object = inspect(model, raiseerr=False)
-    return found if isinstance(found, Mapper) else None
 
 
 def create_schema_from_model(
@@ -116,135 +94,6 @@ def _field_for(prop: ColumnProperty[Any], *, forced_read_only: bool) -> tuple[An
     if optional:
         return annotation, None
     return annotation, ...
-
-
-def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
-    """Return the pydantic annotation for a column type, with storage constraints."""
-    if isinstance(sql_type, types.TypeDecorator):
-        return column_python_type(sql_type.impl_instance)
-    if isinstance(sql_type, types.Enum):
-        if sql_type.enum_class is not None:
-            return sql_type.enum_class
-        return Literal[tuple(sql_type.enums)] if sql_type.enums else str
-    if isinstance(sql_type, types.Boolean):
-        return bool
-    if isinstance(sql_type, types.Integer):
-        for int_type, bound in _INT_RANGES:
-            if isinstance(sql_type, int_type):
-                return _constrained(int, ge=-bound, le=bound - 1)
-    if isinstance(sql_type, types.String) and sql_type.length:
-        return _constrained(str, max_length=sql_type.length)
-    if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
-        return _constrained(float, allow_inf_nan=False)
-    if isinstance(sql_type, types.Numeric):
-        bounds = _numeric_range(sql_type)
-        return _constrained(_python_type(sql_type), allow_inf_nan=False, **bounds)
-    if isinstance(sql_type, types.DateTime) and sql_type.timezone:
-        return Annotated[datetime, _REFUSE_NUMBER["datetime"], AfterValidator(_as_utc)]
-    if isinstance(sql_type, (types.DateTime, types.Date, types.Time)):
-        python_type = _python_type(sql_type)
-        return Annotated[python_type, _REFUSE_NUMBER[python_type.__name__]]
-    if isinstance(sql_type, types.Uuid):
-        return uuid.UUID
-    if isinstance(sql_type, types.JSON):
-        return Any
-    if isinstance(sql_type, types.ARRAY):
-        return list[column_python_type(sql_type.item_type)]  # type: ignore[misc]
-    return _python_type(sql_type)
-
-
-def _as_utc(value: datetime) -> datetime:
-    """Timezone-aware columns hold UTC: convert input to it, and read naive values as it
-    (SQLite and MySQL store no offset), so every answer is an RFC 3339 date-time."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _numeric_range(sql_type: types.Numeric[Any]) -> dict[str, int]:
-    """``Numeric(p, s)`` stores fewer than ``p - s`` integer digits: bound the input to it."""
-    precision = getattr(sql_type, "precision", None)
-    if not isinstance(precision, int):
-        return {}
-    bound = 10 ** (precision - (sql_type.scale or 0))
-    return {"gt": -bound, "lt": bound}
-
-
-@functools.lru_cache(maxsize=256)
-def _constrained(python_type: Any, **constraints: Any) -> Any:
-    """``Annotated[python_type, Field(**constraints)]``, one object per distinct arguments.
-
-    Every model of an application has ``id`` and ``String(n)`` columns: sharing their types
-    spares pydantic re-reading equal annotations, and the garbage collector fresh objects.
-    """
-    refuse_bool = _REFUSE_BOOL.get(python_type)
-    if refuse_bool is not None:
-        return Annotated[python_type, Field(**constraints), refuse_bool]
-    return Annotated[python_type, Field(**constraints)]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Check(BeforeValidator):
-    """A ``BeforeValidator`` whose function takes the value alone, as pydantic would find.
-
-    pydantic inspects a validator's signature (for an ``info`` argument) each time it builds a
-    schema with it: for every schema, adapter and OpenAPI pass that meets an ``int``,
-    ``float`` or date column of any model. The signatures of these checks are known.
-    """
-
-    def __get_pydantic_core_schema__(
-        self, source_type: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        check = cast("Callable[[Any], Any]", self.func)  # built by the refusers below
-        return core_schema.no_info_before_validator_function(check, handler(source_type))
-
-
-def _bool_refuser(error_type: str, message: str) -> BeforeValidator:
-    # pydantic's lax mode reads true/false as 1/0; the OpenAPI schema says "integer" or
-    # "number", so a client sending a boolean there has made a mistake worth a 422.
-    def refuse_bool(value: Any) -> Any:
-        if isinstance(value, bool):
-            raise PydanticCustomError(error_type, message)
-        return value
-
-    return _Check(refuse_bool)
-
-
-def _number_refuser(error_type: str, message: str) -> BeforeValidator:
-    # pydantic's lax mode reads numbers as Unix timestamps; the OpenAPI schema says an
-    # ISO 8601 string, so a number there is a client mistake worth a 422.
-    def refuse_number(value: Any) -> Any:
-        if isinstance(value, (int, float, Decimal)):
-            raise PydanticCustomError(error_type, message)
-        return value
-
-    return _Check(refuse_number)
-
-
-_REFUSE_NUMBER: dict[str, BeforeValidator] = {
-    "datetime": _number_refuser("datetime_type", "Input should be an ISO 8601 date-time string"),
-    "date": _number_refuser("date_type", "Input should be an ISO 8601 date string"),
-    "time": _number_refuser("time_type", "Input should be an ISO 8601 time string"),
-}
-
-_REFUSE_BOOL: dict[Any, BeforeValidator] = {
-    int: _bool_refuser("int_type", "Input should be a valid integer"),
-    float: _bool_refuser("float_type", "Input should be a valid number"),
-    Decimal: _bool_refuser("decimal_type", "Decimal input should be an integer, float, string or Decimal object"),
-}
-
-#: The validator functions above: checks that return their input unchanged, so a value read
-#: from the database serialises the same with or without them (restly.views._serialize).
-PURE_CHECKS = frozenset(
-    validator.func for validator in (*_REFUSE_NUMBER.values(), *_REFUSE_BOOL.values())
-)
-
-
-def _python_type(sql_type: types.TypeEngine[Any]) -> Any:
-    try:
-        return sql_type.python_type
-    except NotImplementedError:
-        return Any
 
 
 def _is_read_only(key: str, column: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Field markers: `ReadOnly[T]` and `WriteOnly[T]`.
+"""Field markers: `ReadOnly[T]` and `WriteOnly[T]`; `RefTarget`, what a reference marker points at.
 
 `ReadOnly` fields appear in responses but are never accepted on input: they are dropped from
 the derived creation and update schemas, so a client cannot mass-assign them. `WriteOnly`
@@ -20,16 +20,23 @@ whole field write-only (a secret is never shown just because it is optional).
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from pydantic import GetJsonSchemaHandler
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-__all__ = ["ReadOnly", "WriteOnly", "is_read_only", "is_write_only"]
+__all__ = ["ReadOnly", "RefTarget", "WriteOnly", "is_read_only", "is_write_only"]
 
 T = TypeVar("T")
+
+
+class RefTarget(NamedTuple):
+    """What a reference field points at: the mapped class and its primary key's Python type."""
+
+    model: type[Any]
+    id_type: type[Any]
 
 
 class _AccessMarker:

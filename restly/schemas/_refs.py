@@ -38,12 +38,11 @@ filter list routes by reference fields::
 
 from __future__ import annotations
 
-import types
 import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Generic, NamedTuple, TypeVar, Union
+from typing import Annotated, Any, Generic, TypeVar, Union
 from weakref import WeakKeyDictionary
 
 from fastapi.exceptions import RequestValidationError
@@ -51,31 +50,25 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     GetJsonSchemaHandler,
-    create_model,
-    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty, Session
-from sqlalchemy.orm.exc import UnmappedColumnError
+from sqlalchemy.orm import ColumnProperty, RelationshipProperty, Session
 
+from .._annotations import COLLECTIONS, UNIONS
+from .._introspect import fk_partner, mapper_of, primary_key_attribute
 from ..exc import NotFound
-from ._generate import column_python_type, mapper_of
-
-if TYPE_CHECKING:
-    from ._base import IDSchema
+from ._base import checked_model, id_schema_for, pk_annotation, plain_type
+from ._markers import RefTarget
 
 __all__ = [
     "MAX_IDS_PER_QUERY",
     "IDRef",
-    "RefTarget",
     "Reference",
     "check_references",
-    "fk_partner",
-    "id_schema_for",
     "idref_target",
     "references_in",
     "resolve_references",
@@ -86,17 +79,6 @@ M = TypeVar("M")
 MAX_IDS_PER_QUERY = 1000
 """Most ids one ``IN`` query carries; longer reference lists are fetched in several chunks,
 so a huge list never exceeds a driver's bound-parameter limit."""
-
-_COLLECTIONS: tuple[Any, ...] = (list, set, frozenset, tuple, Sequence, typing.Sequence)
-_UNIONS: tuple[Any, ...] = (Union, types.UnionType)
-
-
-class RefTarget(NamedTuple):
-    """What a reference field points at: the mapped class and its primary key's Python type."""
-
-    model: type[Any]
-    id_type: type[Any]
-
 
 class _RefMarker:
     """``Annotated`` metadata that marks a reference to ``model``."""
@@ -182,7 +164,7 @@ def references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference,
         target, many = reference
         is_relationship = isinstance(prop, RelationshipProperty)
         partner = fk_partner(mapper, prop) if isinstance(prop, RelationshipProperty) else None
-        found.append(Reference(name, _label(name, field), target, many, is_relationship, partner))
+        found.append(Reference(name, _client_key(name, field), target, many, is_relationship, partner))
     return tuple(found)
 
 
@@ -281,80 +263,24 @@ def resolve_references(
     return resolved
 
 
-def id_schema_for(model: Any) -> type[IDSchema]:
-    """Return ``IDSchema[model]``: ``{"id": <pk>}`` in and out (built once per model)."""
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    return _id_schema(_checked_model(model, "IDSchema"))  # type: ignore[arg-type]
-
-
 # -- building the types ------------------------------------------------------------------
-
-
-def _checked_model(model: Any, form: str) -> type[Any]:
-    mapper = mapper_of(model)
-    if mapper is None:
-        raise TypeError(f"fr.{form}[...] needs a mapped SQLAlchemy class; got {model!r}")
-    if len(mapper.primary_key) != 1:
-        raise TypeError(
-            f"fr.{form}[{model.__name__}]: {model.__name__} has a composite primary key; "
-            "references need a single-column primary key."
-        )
-    return model  # type: ignore[no-any-return]
-
-
-def _pk_annotation(model: type[Any]) -> Any:
-    """The primary key's pydantic annotation, with its storage range for integers."""
-    mapper = mapper_of(model)
-    assert mapper is not None
-    return column_python_type(mapper.primary_key[0].type)
-
-
-def _plain_type(annotation: Any) -> type[Any]:
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation if isinstance(annotation, type) else object
 
 
 @cache
 def _idref_annotation(model: Any) -> Any:
-    model = _checked_model(model, "IDRef")
-    pk = _pk_annotation(model)
-    target = RefTarget(model, _plain_type(pk))
+    model = checked_model(model, "IDRef")
+    pk = pk_annotation(model)
+    target = RefTarget(model, plain_type(pk))
     unwrap = BeforeValidator(
         _unwrap_id(model), json_schema_input_type=Union[pk, id_schema_for(model)]
     )
     return Annotated[pk, unwrap, _RefMarker(target)]
 
 
-@cache
-def _id_schema(model: type[Any]) -> type[IDSchema]:
-    from ._base import IDSchema
-
-    pk_key = _pk_key(model)
-
-    def from_object(cls: type[BaseModel], data: Any) -> Any:
-        if isinstance(data, model):
-            return {"id": getattr(data, pk_key)}
-        return data
-
-    validators: dict[str, Any] = {"_from_object": model_validator(mode="before")(from_object)}
-    schema: type[IDSchema] = create_model(
-        f"IDSchema[{model.__name__}]",
-        __base__=IDSchema,
-        __module__=model.__module__,
-        __validators__=validators,
-        id=(_pk_annotation(model), ...),
-    )
-    schema.__doc__ = f"A reference to one {model.__name__} by id: {{\"id\": 5}}."
-    target = RefTarget(model, _plain_type(_pk_annotation(model)))
-    schema.__restly_ref_target__ = target  # type: ignore[attr-defined]
-    return schema
-
-
 def _pk_key(model: type[Any]) -> str:
     mapper = mapper_of(model)
     assert mapper is not None
-    return mapper.get_property_by_column(mapper.primary_key[0]).key
+    return primary_key_attribute(mapper)
 
 
 def _unwrap_id(model: type[Any]) -> Any:
@@ -396,38 +322,21 @@ def _find_in(annotation: Any, *, many: bool) -> tuple[RefTarget, bool] | None:
             if isinstance(item, _RefMarker):
                 return item.target, many
         return _find_in(args[0], many=many)
-    if origin in _UNIONS:
+    if origin in UNIONS:
         members = [arg for arg in args if arg is not type(None)]
         return _find_in(members[0], many=many) if len(members) == 1 else None
-    if origin in _COLLECTIONS and not many and args and args[-1] is not Ellipsis:
+    if origin in COLLECTIONS and not many and args and args[-1] is not Ellipsis:
         return _find_in(args[0], many=True)
     if origin is tuple and not many and len(args) == 2 and args[1] is Ellipsis:
         return _find_in(args[0], many=True)
     return None
 
 
-def _label(name: str, field: FieldInfo) -> str:
+def _client_key(name: str, field: FieldInfo) -> str:
     """The key clients send for a field: its validation alias, else alias, else name."""
     if isinstance(field.validation_alias, str):
         return field.validation_alias
     return field.alias or name
-
-
-def fk_partner(mapper: Mapper[Any], prop: RelationshipProperty[Any]) -> str | None:
-    """The column attribute holding a many-to-one relationship's single foreign key.
-
-    ``fk_partner(mapper_of(Book), Book.author.property)`` -> ``"author_id"``; None for
-    to-many relationships and when the foreign key is not a mapped column of its own.
-    """
-    if prop.uselist or len(prop.local_columns) != 1:
-        return None
-    (column,) = prop.local_columns
-    if column.primary_key or not column.foreign_keys:
-        return None
-    try:
-        return mapper.get_property_by_column(column).key
-    except UnmappedColumnError:
-        return None  # joined on a column the model does not map
 
 
 # -- writing -----------------------------------------------------------------------------

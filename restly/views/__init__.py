@@ -1,5 +1,11 @@
-"""Class-based views: ``View``, route decorators, and the generated REST views."""
+"""Class-based views: ``View``, route decorators, and the generated REST views.
 
+What runs on a request: the classes users subclass and their handlers. Building a class's
+endpoints and compiled state happens beneath, in ``restly.resource``.
+"""
+
+from .._routing import RouteSpec, delete, get, patch, post, put, route
+from ..schemas import Page
 from ._base import View
 from ._persistence import (
     async_delete_object,
@@ -12,9 +18,9 @@ from ._persistence import (
     update_object,
 )
 from ._react_admin import AsyncReactAdminView, ReactAdminView
-from ._rest import AsyncRestView, BaseRestView, ErrorDetail, RestView
-from ._routing import RouteSpec, delete, get, patch, post, put, route
-from ._derive import Page
+from ._responses import ErrorDetail
+from ._rest import AsyncRestView, RestView
+from ._rest_base import BaseRestView
 
 __all__ = [
     "AsyncReactAdminView",

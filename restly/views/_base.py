@@ -25,8 +25,7 @@ from typing import Any, ClassVar
 # Imported at run time, not only for type checkers: class creation resolves the annotations
 # of every class in a view's MRO, and caches them only when all of them resolve.
 from ..db import FRGlobals
-from ..resource import ResourceMeta
-from ._endpoints import CompiledRoute
+from ..resource import CompiledRoute, ResourceMeta
 
 __all__ = ["View"]
 

@@ -27,10 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.interfaces import ORMOption
 
-from ..schemas._refs import references_in, resolve_references
-from ._loading import relationship_keys
-
+from .._introspect import relationship_keys
 from ..exc import NotFound
+from ..schemas import references_in, resolve_references
 
 __all__ = [
     "async_delete_object",

@@ -56,6 +56,7 @@ the list, its count and every route by id, as in every REST view.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
@@ -63,26 +64,17 @@ from typing import Annotated, Any, ClassVar
 from fastapi import Query, Request, Response
 from sqlalchemy import Select, func, select
 
+from .._routing import Slot, route
 from ..query import (
     ReactAdminListParams,
     ReactAdminPlan,
     compile_react_admin_plan,
     parse_react_admin_params,
 )
-from ..resource import set_derived
-from ._rest import (
-    _CONFLICT,
-    _NOT_FOUND,
-    AsyncRestView,
-    BaseRestView,
-    ErrorDetail,
-    ItemId,
-    RestView,
-    UpdateBody,
-    _json,
-    _label,
-)
-from ._routing import Slot, route
+from ..resource import CompiledView, restly_default, set_derived, uses_default
+from ._responses import CONFLICT, NOT_FOUND, ErrorDetail, ItemId, UpdateBody, json_response, summary
+from ._rest import AsyncRestView, RestView
+from ._rest_base import BaseRestView
 
 __all__ = ["AsyncReactAdminView", "BaseReactAdminView", "ReactAdminListParams", "ReactAdminView"]
 
@@ -108,20 +100,30 @@ _CONTENT_RANGE = {
 }
 _RA_LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
-    summary=_label("List"),
+    summary=summary("List"),
     responses={200: {"headers": _CONTENT_RANGE}, **_BAD_REQUEST},
 )
 _RA_PUT: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
-    summary=_label("Replace"),
-    responses={**_NOT_FOUND, **_CONFLICT},
+    summary=summary("Replace"),
+    responses={**NOT_FOUND, **CONFLICT},
 )
 _RA_DELETE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
-    summary=_label("Delete"),
+    summary=summary("Delete"),
     description="Deletes the object and answers it, as react-admin expects.",
-    responses={**_NOT_FOUND, **_CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT},
 )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReactAdminCompiledView(CompiledView):
+    """A react-admin view's `CompiledView`, with its field plan."""
+
+    #: Fields, parsers and search columns of the list dialect (see `restly.query._react_admin`).
+    plan: ReactAdminPlan
+    #: Whether restly's own list and count run, so a short page tells the total itself.
+    counts_itself: bool
 
 
 class BaseReactAdminView(BaseRestView):
@@ -131,10 +133,8 @@ class BaseReactAdminView(BaseRestView):
     #: JSON error answers carry a ``message`` (react-admin shows it; see restly._messages).
     __restly_error_messages__: ClassVar[bool] = True
 
-    # Derived by __restly_prepare__ for each concrete class.
-    _ra_plan: ClassVar[ReactAdminPlan]
-    _ra_counts_itself: ClassVar[bool]
-    _ra_root: ClassVar[type]
+    # Extended by __restly_prepare__ for each concrete class.
+    __restly_compiled__: ClassVar[ReactAdminCompiledView]
 
     @classmethod
     def __restly_prepare__(cls) -> list[str]:
@@ -159,18 +159,20 @@ class BaseReactAdminView(BaseRestView):
             default_page_size=cls.default_page_size,
             max_page_size=cls.max_page_size,  # type: ignore[arg-type]
         )
-        set_derived(cls, "_ra_plan", plan)
-        root = cls._ra_root
+        base = cls.__restly_compiled__
+        fields = {field.name: getattr(base, field.name) for field in dataclasses.fields(CompiledView)}
+        counts_itself = all(
+            uses_default(cls, name)
+            for name in ("handle_list", "count_index", "_list_statement", "_count_statement")
+        )
         set_derived(
             cls,
-            "_ra_counts_itself",
-            all(
-                getattr(cls, name) is getattr(root, name)
-                for name in ("handle_list", "count_index", "_list_statement", "_count_statement")
-            ),
+            "__restly_compiled__",
+            ReactAdminCompiledView(**fields, plan=plan, counts_itself=counts_itself),
         )
         return []
 
+    @restly_default
     def _list_statement(self, query_params: Any, query: Select[Any] | None) -> Select[Any]:
         base = self.build_list_query() if query is None else query
         return (
@@ -181,6 +183,7 @@ class BaseReactAdminView(BaseRestView):
             .limit(query_params.limit)
         )
 
+    @restly_default
     def _count_statement(self, query_params: Any) -> Select[Any]:
         filtered = self.build_list_query().where(*query_params.where).order_by(None)
         return select(func.count()).select_from(filtered.subquery())
@@ -189,11 +192,11 @@ class BaseReactAdminView(BaseRestView):
         self, sort: str | None, range_: str | None, filter_: str | None, request: Request
     ) -> ReactAdminListParams:
         keys = (key for key, _ in request.query_params.multi_items())
-        return parse_react_admin_params(self._ra_plan, sort, range_, filter_, keys)
+        return parse_react_admin_params(self.__restly_compiled__.plan, sort, range_, filter_, keys)
 
     def _known_total(self, params: ReactAdminListParams, count: int) -> int | None:
         """The total when the page itself shows it (a short page), else None."""
-        if self._ra_counts_itself and count < params.limit and (count or params.start == 0):
+        if self.__restly_compiled__.counts_itself and count < params.limit and (count or params.start == 0):
             return params.start + count
         return None
 
@@ -201,7 +204,7 @@ class BaseReactAdminView(BaseRestView):
         body = self._dump_list(objects, params, None)
         count = len(objects)
         shown = f"{params.start}-{params.start + count - 1}" if count else "*"
-        response = _json(body, 200)
+        response = json_response(body, 200)
         response.headers["Content-Range"] = f"items {shown}/{total}"
         response.headers["Access-Control-Expose-Headers"] = "Content-Range"
         return response
@@ -209,7 +212,8 @@ class BaseReactAdminView(BaseRestView):
     def _deleted_body(self, obj: Any, id: Any) -> bytes:
         if obj is not None:
             return self._dump_one(obj)
-        key = self._ra_plan.primary_key.name if self._ra_plan.primary_key else "id"
+        plan = self.__restly_compiled__.plan
+        key = plan.primary_key.name if plan.primary_key else "id"
         return json.dumps({key: id}, default=str).encode()
 
 
@@ -241,13 +245,13 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
         obj = await self.handle_update(id, schema_obj)
         body = self._dump_one(obj)
         await self._commit()
-        return _json(body, 200)
+        return json_response(body, 200)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     async def delete(self, id: ItemId) -> Response:
         body = self._deleted_body(await self.handle_delete(id), id)
         await self._commit()
-        return _json(body, 200)
+        return json_response(body, 200)
 
     async def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
@@ -283,13 +287,13 @@ class ReactAdminView(BaseReactAdminView, RestView):
     def put(self, id: ItemId, schema_obj: UpdateBody) -> Response:
         body = self._dump_one(self.handle_update(id, schema_obj))
         self._commit()
-        return _json(body, 200)
+        return json_response(body, 200)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:
         body = self._deleted_body(self.handle_delete(id), id)
         self._commit()
-        return _json(body, 200)
+        return json_response(body, 200)
 
     def handle_delete(self, id: Any) -> Any:
         """Delete the object with ``id`` and return it: its fields are the response."""
@@ -297,6 +301,3 @@ class ReactAdminView(BaseReactAdminView, RestView):
         self.delete_object(obj)
         return obj
 
-
-AsyncReactAdminView._ra_root = AsyncReactAdminView
-ReactAdminView._ra_root = ReactAdminView

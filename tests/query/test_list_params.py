@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 import restly as fr
 import restly.query
 from restly.exc import RestlyConfigurationError
+from restly.query import bind_plan
 from restly.query import (
     apply_list_params,
     create_list_params_schema,
@@ -100,7 +101,7 @@ def test_params_class_is_named_after_the_schema_or_as_asked() -> None:
 def test_plan_is_compiled_once_and_bound_once_per_model() -> None:
     plan = list_plan(BookListParams)
     assert plan is list_plan(BookListParams.model_validate({"pages": "1"}))
-    assert plan.bind(Book) is plan.bind(Book)
+    assert bind_plan(plan, Book) is bind_plan(plan, Book)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
-from restly.query import create_list_params_schema, list_plan
+from restly.query import bind_plan, create_list_params_schema, list_plan
 from tests.relations_support import client_for, rest_view, seed, tables
 
 pytestmark = pytest.mark.anyio
@@ -347,5 +347,5 @@ def test_reference_keys_without_a_model_are_bound_on_first_use() -> None:
     keys = {spec.key for spec in plan.filters}
     assert {"author", "author__isnull", "tags", "tags__ne", "tags__isnull", "tags__gt"} <= keys
     assert "tags" not in plan.sort_keys and "author" in plan.sort_keys
-    bound = plan.bind(Book)
+    bound = bind_plan(plan, Book)
     assert bound.sorts["author"].expression is Book.author_id

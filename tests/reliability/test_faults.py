@@ -335,7 +335,7 @@ def test_faults_are_classified_by_driver_codes() -> None:
     import pymysql
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
-    from restly._faults import classify
+    from restly._faults import classify, describe_integrity_error
 
     def wrap(kind: type[DBAPIError], original: Exception) -> DBAPIError:
         return kind("SELECT 1", {}, original)
@@ -345,6 +345,12 @@ def test_faults_are_classified_by_driver_codes() -> None:
     assert classify(wrap(OperationalError, mysql(1205, "Lock wait timeout"))) == "unavailable"
     assert classify(wrap(OperationalError, mysql(1213, "Deadlock found"))) == "conflict"
     assert classify(wrap(OperationalError, mysql(4025, "CONSTRAINT failed"))) == "constraint"
+    no_default = mysql(1364, "Field 'code' doesn't have a default value")
+    assert classify(wrap(OperationalError, no_default)) == "constraint"
+    assert describe_integrity_error(wrap(OperationalError, no_default)) == (
+        "Not-null constraint violated: code"
+    )
+    assert classify(wrap(OperationalError, mysql(1264, "Out of range"))) == "invalid"
     assert classify(wrap(OperationalError, mysql(1054, "Unknown column"))) is None
     locked = sqlite3.OperationalError("database is locked")
     assert classify(wrap(OperationalError, locked)) == "unavailable"

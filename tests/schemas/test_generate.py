@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
-from restly.schemas import _generate, creation_schema_for, is_read_only, update_schema_for
+from restly import _introspect
+from restly.schemas import creation_schema_for, is_read_only, update_schema_for
 
 
 class Base(DeclarativeBase):
@@ -170,7 +171,7 @@ def test_dates_refuse_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("python_type", "check"),
-    [*_generate._REFUSE_BOOL.items(), (datetime, _generate._REFUSE_NUMBER["datetime"])],
+    [*_introspect._REFUSE_BOOL.items(), (datetime, _introspect._REFUSE_NUMBER["datetime"])],
 )
 def test_the_checks_build_the_schema_a_before_validator_builds(
     python_type: Any, check: BeforeValidator

@@ -233,8 +233,19 @@ async def test_sync_routes_run_off_the_event_loop(fr_globals: fr.FRGlobals) -> N
 
 
 def test_route_paths_must_be_relative(fr_globals: fr.FRGlobals) -> None:
-    with pytest.raises(ValueError, match="route paths must be '' or start with '/'; got 'x'"):
-        fr.get("x")
+    with pytest.raises(fr.RestlyConfigurationError) as caught:
+
+        class Health(fr.View):
+            prefix = "/health"
+
+            @fr.get("x")
+            async def status(self) -> str:
+                return "ok"
+
+    assert str(caught.value) == (
+        "Health is misconfigured (1 problem):\n"
+        "  - Health.status: route paths must be '' or start with '/'; got 'x'. Use \"/x\"."
+    )
 
 
 async def test_a_route_with_several_methods_has_one_operation_per_method(

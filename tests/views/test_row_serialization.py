@@ -1,4 +1,4 @@
-"""Flat resources answer from rows serialised straight to JSON (restly.views._serialize).
+"""Flat resources answer from rows serialised straight to JSON (restly.resource._rows).
 
 The answer must be exactly what validating each row into the response schema gives: the
 same JSON for plain schemas, and the validating path itself wherever validation could change
@@ -28,7 +28,7 @@ from sqlalchemy import Enum, Numeric, String, Text, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 import restly as fr
-from restly.views._serialize import RowSerializer
+from restly.resource._rows import RowSerializer
 
 pytestmark = pytest.mark.anyio
 
@@ -96,7 +96,7 @@ async def test_generated_schema_answers_as_validation_would(
     view_base: type, seeded: Any, client_for: Any, fr_globals: fr.FRGlobals
 ) -> None:
     app, view = serve(view_base, include_pagination_metadata=True)
-    assert view._row_serializer is not None  # the fast path is taken for this schema
+    assert view.__restly_compiled__.row_serializer is not None  # the fast path is taken for this schema
     client = client_for(app)
     expected = validated(view.response_schema, fr_globals)
     assert expected[0]["price"] == "3.50" and expected[1]["colour"] == "blue"
@@ -115,7 +115,7 @@ class Camel(BaseModel):
 
 async def test_aliases_and_exclusions_are_kept(view_base: type, seeded: Any, client_for: Any) -> None:
     app, view = serve(view_base, schema=Camel)
-    assert view._row_serializer is not None
+    assert view.__restly_compiled__.row_serializer is not None
     body = (await client_for(app).get("/items/1")).json()
     assert body == {"id": 1, "name": "Ånne “one”", "madeOn": "2020-01-02"}
 
@@ -177,7 +177,7 @@ async def test_schemas_whose_answer_validation_changes_are_validated(
 ) -> None:
     app, view = serve(view_base, schema=schema)
     # validated throughout, or (a mismatch) per value
-    assert (view._row_serializer is None) == (schema is not DecimalWeight)
+    assert (view.__restly_compiled__.row_serializer is None) == (schema is not DecimalWeight)
     client = client_for(app)
     assert (await client.get("/items/2")).json() == expected_second
     listing = (await client.get("/items", params={"order_by": "id"})).json()

@@ -21,7 +21,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 import restly as fr
-from .relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
+from ..relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
 from restly.exc import RestlyConfigurationError
 from restly.schemas import RefTarget
 

@@ -111,7 +111,18 @@ def test_the_error_is_a_type_error_listing_every_problem(fr_globals: fr.FRGlobal
         (
             {"model": Article, "prefix": "/a", "max_page_size": 0},
             "ArticleView.max_page_size must be a positive int or None; got 0. Use "
-            "max_page_size = 100.",
+            "max_page_size = 1000, or remove it to use the globals' default.",
+        ),
+        (
+            {"model": Article, "prefix": "/a", "default_page_size": -5},
+            "ArticleView.default_page_size must be a positive int or None; got -5. Use "
+            "default_page_size = 25, or remove it to use the globals' default.",
+        ),
+        (
+            {"model": Article, "prefix": "/a", "list_params_schema": Article},
+            "ArticleView.list_params_schema is derived from response_schema and cannot be "
+            f"declared; got {Article!r}. Remove it: shape the list parameters with "
+            "response_schema, and add your own with extra_query_params.",
         ),
         (
             {"model": Article, "prefix": "/a", "default_page_size": 50, "max_page_size": 10},
@@ -120,7 +131,8 @@ def test_the_error_is_a_type_error_listing_every_problem(fr_globals: fr.FRGlobal
         ),
         (
             {"model": Article, "prefix": "/a", "include_pagination_metadata": "yes"},
-            "ArticleView.include_pagination_metadata must be True or False; got 'yes'.",
+            "ArticleView.include_pagination_metadata must be True or False; got 'yes'. "
+            "Use include_pagination_metadata = True (or False, the default).",
         ),
         (
             {"model": Pair, "prefix": "/pairs"},

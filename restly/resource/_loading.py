@@ -32,23 +32,20 @@ fail with ``MissingGreenlet``.
 
 from __future__ import annotations
 
-import types
-import typing
-from typing import Annotated, Any, Union
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, selectinload, undefer
-from sqlalchemy.orm.exc import UnmappedColumnError
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from ..schemas._generate import mapper_of
+from .._annotations import nested_models
+from .._introspect import mapper_of
 
 __all__ = [
     "LOAD_CHUNK_SIZE",
     "MAX_LOAD_DEPTH",
     "MAX_TREE_DEPTH",
     "loader_options",
-    "relationship_keys",
 ]
 
 MAX_LOAD_DEPTH = 4
@@ -69,22 +66,6 @@ def loader_options(model: type[Any], schema: type[BaseModel]) -> tuple[LoaderOpt
     return tuple(_options(model, schema, depth=1, path=(schema,)))
 
 
-def relationship_keys(model: type[Any]) -> frozenset[str]:
-    """Attributes whose change can make loaded relationships stale: relationships and the
-    columns they are joined on."""
-    mapper = mapper_of(model)
-    if mapper is None:
-        return frozenset()
-    keys = set(mapper.relationships.keys())
-    for relationship in mapper.relationships:
-        for column in relationship.local_columns:
-            try:
-                keys.add(mapper.get_property_by_column(column).key)
-            except UnmappedColumnError:
-                continue  # joined on a column the model does not map
-    return frozenset(keys)
-
-
 def _options(
     model: type[Any], schema: type[BaseModel], *, depth: int, path: tuple[type[BaseModel], ...]
 ) -> list[LoaderOption]:
@@ -99,7 +80,7 @@ def _options(
         if not isinstance(prop, RelationshipProperty) or prop.lazy in _NOT_EAGER:
             continue
         attribute = getattr(model, name)
-        nested_schemas = _nested_schemas(schema.model_fields[name].annotation)
+        nested_schemas = nested_models(schema.model_fields[name].annotation)
         if prop.mapper is mapper and any(name in n.model_fields for n in nested_schemas):
             # A tree: the nested schema shows the same self-referential relationship again.
             options.append(
@@ -116,18 +97,3 @@ def _options(
                     )
         options.append(option.options(*children) if children else option)
     return options
-
-
-def _nested_schemas(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models inside ``annotation`` (``X``, ``X | None``, ``list[X]``, ...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    origin = typing.get_origin(annotation)
-    if origin is None:
-        return []
-    args = typing.get_args(annotation)
-    if origin is Annotated:
-        return _nested_schemas(args[0])
-    if origin in (Union, types.UnionType) or args:
-        return [found for arg in args for found in _nested_schemas(arg)]
-    return []

@@ -27,9 +27,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, SchemaSerializer, core_schema
 
-__all__ = ["RowSerializer", "RowTypeMismatch"]
+from .._introspect import PURE_CHECKS
 
-from ..schemas._generate import PURE_CHECKS
+__all__ = ["RowSerializer", "RowTypeMismatch"]
 
 # What a typed-dict field keeps of a model field: everything that changes the output.
 _FIELD_KEYS = ("serialization_alias", "serialization_exclude", "serialization_exclude_if")

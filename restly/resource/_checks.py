@@ -1,4 +1,4 @@
-"""Configuration checks run by `ResourceMeta` when a view class is created.
+"""Step `check`: configuration checks run by `ResourceMeta` when a view class is created.
 
 Each check returns a list of messages; each message names the class and the attribute, says
 what was given and how to fix it, e.g.:
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+
 from pydantic import BaseModel
 
-from ..resource import declared
-from ..schemas._generate import mapper_of
+from .._introspect import mapper_of
+from ._options import declared
+from ._routes import collect_routes
 
 __all__ = ["check_model_view", "check_prefix"]
 
@@ -53,6 +55,7 @@ def check_model_view(cls: type) -> list[str]:
     for option in _SCHEMA_OPTIONS:
         problems += _check_schema_option(cls, option)
     problems += _check_id_type(cls)
+    problems += _check_output_only(cls)
     problems += _check_exclude_routes(cls)
     problems += _check_list_options(cls)
     return problems
@@ -102,9 +105,18 @@ def _check_id_type(cls: type) -> list[str]:
     ]
 
 
-def _check_exclude_routes(cls: type) -> list[str]:
-    from ._endpoints import collect_routes
+def _check_output_only(cls: type) -> list[str]:
+    value = declared(cls, "list_params_schema")
+    if value is None:
+        return []
+    return [
+        f"{cls.__name__}.list_params_schema is derived from response_schema and cannot be "
+        f"declared; got {value!r}. Remove it: shape the list parameters with response_schema, "
+        "and add your own with extra_query_params."
+    ]
 
+
+def _check_exclude_routes(cls: type) -> list[str]:
     value = getattr(cls, "exclude_routes", ())
     if isinstance(value, str) or not isinstance(value, Collection):
         return [
@@ -122,12 +134,12 @@ def _check_exclude_routes(cls: type) -> list[str]:
 
 def _check_list_options(cls: type) -> list[str]:
     owner, problems = cls.__name__, []
-    for option in ("default_page_size", "max_page_size"):
+    for option, example in (("default_page_size", 25), ("max_page_size", 1000)):
         value = getattr(cls, option, None)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             problems.append(
                 f"{owner}.{option} must be a positive int or None; got {value!r}. Use "
-                f"{option} = 100."
+                f"{option} = {example}, or remove it to use the globals' default."
             )
     if problems:
         return problems
@@ -140,7 +152,8 @@ def _check_list_options(cls: type) -> list[str]:
     flag = getattr(cls, "include_pagination_metadata", False)
     if not isinstance(flag, bool):
         problems.append(
-            f"{owner}.include_pagination_metadata must be True or False; got {flag!r}."
+            f"{owner}.include_pagination_metadata must be True or False; got {flag!r}. "
+            "Use include_pagination_metadata = True (or False, the default)."
         )
     return problems
 

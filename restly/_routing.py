@@ -10,8 +10,9 @@ class Health(fr.View):
 ```
 
 A decorator only records a `RouteSpec` on the function; `ResourceMeta` turns the
-methods of a view class into FastAPI endpoints when the class is created. Paths are relative
-to the view's `prefix`.
+methods of a view class into FastAPI endpoints when the class is created (and reports a bad
+path there, under the class's header). Paths are relative to the view's `prefix`.
+`restly.views` re-exports the decorators; this is a leaf so `restly.resource` can read specs.
 """
 
 from __future__ import annotations
@@ -36,20 +37,31 @@ class RouteSpec:
     status_code: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
+    def problem(self) -> str | None:
+        """What is wrong with the path (reported when the view class is created), if any."""
+        path = self.path
+        if isinstance(path, str) and (not path or path.startswith("/")):
+            return None
+        fix = f'"/{path}"' if isinstance(path, str) else '"" or "/{id}"'
+        return f"route paths must be '' or start with '/'; got {path!r}. Use {fix}."
+
 
 @dataclass(frozen=True)
 class Slot:
     """A placeholder filled per view class: `getattr(view, name)` wrapped by `wrap`.
 
     The generated REST routes use slots in their signatures (body schema, id type, list
-    parameters) so that one method on the base class serves every subclass.
+    parameters) so that one method on the base class serves every subclass. A dotted name
+    reads through attributes: `Slot("__restly_compiled__.id_annotation")`.
     """
 
     name: str
     wrap: Callable[[Any], Any] | None = None
 
     def resolve(self, view: type) -> Any:
-        value = getattr(view, self.name)
+        value: Any = view
+        for part in self.name.split("."):
+            value = getattr(value, part)
         return self.wrap(value) if self.wrap is not None else value
 
 
@@ -65,9 +77,7 @@ def route(
     `options` are passed to FastAPI's `add_api_route` (`response_model`, `summary`,
     `responses`, `dependencies`, `tags`, ...).
     """
-    if not isinstance(path, str) or (path and not path.startswith("/")):
-        raise ValueError(f"route paths must be '' or start with '/'; got {path!r}")
-    spec = RouteSpec(path, tuple(m.upper() for m in methods), status_code, dict(options))
+    spec = RouteSpec(path, tuple(str(m).upper() for m in methods), status_code, dict(options))
 
     def decorate(function: F) -> F:
         setattr(function, _ROUTE_ATTRIBUTE, spec)

@@ -24,8 +24,8 @@ from sqlalchemy import ForeignKey, Select, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
-from .relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
-from restly.views import _loading
+from ..relations_support import Database, StatementCounter, client_for, rest_view, seed, tables
+from restly.resource import _loading
 
 
 class Base(DeclarativeBase):
@@ -364,13 +364,13 @@ def test_mutually_nested_schemas_are_expanded_once() -> None:
 
 def test_view_base_statement_carries_the_options() -> None:
     view = rest_view(fr.AsyncRestView, Book, BookSchema, "/books", globals=fr.FRGlobals())
-    assert loaded_paths(view._load_options) == {
+    assert loaded_paths(view.__restly_compiled__.load_options) == {
         "author",
         "author.publisher",
         "author.publisher.motto",
         "reviews",
     }
-    assert view._base_statement._with_options == view._load_options
+    assert view.__restly_compiled__.base_statement._with_options == view.__restly_compiled__.load_options
 
 
 class SecretNodeSchema(fr.IDSchema):

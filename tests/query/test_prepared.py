@@ -124,7 +124,7 @@ async def test_same_shapes_with_new_values_answer_right(gadgets: Any) -> None:
         assert ([item["id"] for item in body["items"]], body["total"]) == (ids, total), params
     # 9 shapes: kind one value, kind list, kind__ne list, size range, contains with one,
     # two words, isnull true, isnull false, datetime + kind (each shape cached once)
-    assert len(view._list_statements) == 9
+    assert len(view.__restly_compiled__.list_statements) == 9
 
 
 async def test_pages_sorts_and_totals_per_request(gadgets: Any) -> None:
@@ -151,4 +151,4 @@ async def test_cache_is_bounded_and_later_shapes_still_answer(
     for params, keep in REQUESTS:
         body = (await client.get("/gadgets", params=params)).json()
         assert [item["id"] for item in body["items"]] == expected(keep)[0], params
-    assert len(view._list_statements) == 2
+    assert len(view.__restly_compiled__.list_statements) == 2

@@ -1,4 +1,4 @@
-"""Turn the route methods of a view class into FastAPI endpoints, once per class.
+"""Step `compile_routes`: the route methods of a view class as FastAPI endpoints, once per class.
 
 A view method `async def get(self, id: int)` becomes an endpoint whose signature holds the
 method's own parameters plus one parameter per class-level dependency (``session:
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import params
 
-from ._routing import RouteSpec, Slot, route_spec
+from .._routing import RouteSpec, Slot, route_spec
 
 __all__ = ["CompiledRoute", "class_dependencies", "compile_routes", "collect_routes", "join_path"]
 
@@ -48,7 +48,7 @@ def class_dependencies(view: type) -> dict[str, Any]:
     """Return `{attribute: annotation}` of the class-level dependencies along the MRO."""
     found: dict[str, Any] = {}
     for klass in reversed(view.__mro__):
-        for attribute, annotation in _own_annotations(klass).items():
+        for attribute, annotation in _declared_annotations(klass).items():
             value = klass.__dict__.get(attribute)
             if isinstance(value, params.Depends):
                 found[attribute] = Annotated[annotation, value]
@@ -95,6 +95,10 @@ def compile_routes(
     problems: list[str] = []
     for name, (implementation, spec) in collect_routes(view).items():
         if name in excluded:
+            continue
+        bad_path = spec.problem()
+        if bad_path is not None:
+            problems.append(f"{view.__name__}.{name}: {bad_path}")
             continue
         path = join_path(prefix, spec.path)
         for method in spec.methods:
@@ -221,7 +225,7 @@ def _signature(implementation: Callable[..., Any]) -> inspect.Signature:
     return signature
 
 
-def _own_annotations(klass: type) -> dict[str, Any]:
+def _declared_annotations(klass: type) -> dict[str, Any]:
     """The class's own annotations, with string annotations evaluated where possible.
 
     Cached once every annotation resolved; one naming something not yet defined is tried

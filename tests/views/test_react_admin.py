@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 import restly as fr
 from restly.views._react_admin import ReactAdminListParams
 
-HARNESS = Path(__file__).parent / "react_admin"
+HARNESS = Path(__file__).parent.parent / "react_admin"
 DatabaseURLs = Any  # tests/conftest.py's db_urls fixture value: .sync_url, .async_url
 
 

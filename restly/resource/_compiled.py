@@ -1,0 +1,149 @@
+"""Step `compile_view`: what a model view's requests use, built once into a `CompiledView`.
+
+```python
+compiled = BookView.__restly_compiled__
+compiled.get_objects      # SELECT book ... WHERE book.id = :restly_id, with the eager loads
+compiled.row_serializer   # JSON straight from rows, for a flat response (else None)
+```
+
+Request code binds the object once (`compiled = self.__restly_compiled__`) and reads fields;
+nothing here runs per request. Prebuilt statements are used only where restly's own seams
+decide the answer: an override of `build_list_query` may scope rows per request, an override
+of `handle_list`/`handle_get`/`count_index`/`to_response_schema` may look at ORM objects.
+Whether a seam is restly's own is `uses_default` (the `@restly_default` marker).
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import Select, bindparam, select
+
+from .._introspect import column_python_type, mapper_of
+from ..query import DeferredListParams, deferred_list_params_dependency
+from ._loading import loader_options
+from ._options import set_derived, uses_default
+from ._rows import RowSerializer
+from ._schemas import deferred_list_params
+
+__all__ = ["ID_PARAMETER", "CompiledView", "compile_view"]
+
+#: Name of the bound parameter of the prebuilt by-id statements.
+ID_PARAMETER = "restly_id"
+
+#: Where a view class keeps its `CompiledView`.
+COMPILED = "__restly_compiled__"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledView:
+    """Everything a model view derives for its requests, built when its class is created."""
+
+    #: The list parameters (built by pydantic on first use) and the list route's annotation
+    #: of them: validated in one pass by restly's dependency, not by FastAPI per field.
+    list_params: DeferredListParams
+    list_params_annotation: Any
+    #: The `{id}` path parameter: `id_type`, bounded to the column's range for integers.
+    id_annotation: Any
+    pk_column: Any
+    #: `select(model)` with the loader options the response schema needs.
+    base_statement: Select[Any]
+    load_options: tuple[Any, ...]
+    one_validator: Any
+    list_adapter: TypeAdapter[Any]
+    #: The response's column attributes, in order, when it shows only columns; else None.
+    flat_columns: tuple[Any, ...] | None
+    #: Whether list/get may read rows instead of ORM objects (see `_plain_reads`).
+    plain_reads: bool
+    custom_response: bool
+    row_serializer: RowSerializer | None
+    #: `build_list_query` and `handle_get` are restly's own: prebuilt statements apply.
+    default_query: bool
+    default_get: bool
+    get_objects: Select[Any]
+    #: Delete reads its row with the lock (one statement, not a read and then a lock).
+    get_objects_locked: Select[Any]
+    get_rows: Select[Any] | None
+    list_rows: Select[Any] | None
+    #: What prepared list statements select (`restly.query.prepared_list`), or None when an
+    #: override decides the list or its count.
+    prepared_base: Select[Any] | None
+    #: Prepared list statements by request shape, bounded by `restly.query.MAX_SHAPES`.
+    list_statements: dict[Any, Any]
+
+
+def compile_view(cls: Any) -> None:
+    """Build the `CompiledView` of model view `cls` (its schemas are derived)."""
+    model = cls.model
+    mapper = mapper_of(model)
+    assert mapper is not None  # checked before compilation
+    response = cls.response_schema
+    pk_column = mapper.primary_key[0]
+    load_options = loader_options(model, response)
+    base_statement = select(model).options(*load_options)
+    flat = _flat_columns(model, mapper, response, load_options)
+    plain_reads = flat is not None and all(
+        uses_default(cls, name)
+        for name in ("handle_list", "handle_get", "count_index", "to_response_schema")
+    )
+    default_query = uses_default(cls, "build_list_query")
+    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
+    list_rows = select(*flat) if plain_reads and flat else None
+    prepared_base = None
+    if default_query and uses_default(cls, "handle_list") and uses_default(cls, "count_index"):
+        prepared_base = list_rows if list_rows is not None else base_statement
+    list_params = deferred_list_params(cls)
+    compiled = CompiledView(
+        list_params=list_params,
+        list_params_annotation=Annotated[
+            Any, Depends(deferred_list_params_dependency(list_params))
+        ],
+        id_annotation=_id_annotation(cls.id_type, pk_column),
+        pk_column=pk_column,
+        base_statement=base_statement,
+        load_options=load_options,
+        one_validator=response.__pydantic_validator__,
+        list_adapter=TypeAdapter(list[response]),  # type: ignore[valid-type]
+        flat_columns=flat,
+        plain_reads=plain_reads,
+        custom_response=not uses_default(cls, "to_response_schema"),
+        row_serializer=(
+            RowSerializer.for_schema(response, tuple(response.model_fields))
+            if plain_reads
+            else None
+        ),
+        default_query=default_query,
+        default_get=uses_default(cls, "handle_get"),
+        get_objects=base_statement.where(by_id),
+        get_objects_locked=base_statement.where(by_id).with_for_update(),
+        get_rows=select(*flat).where(by_id) if plain_reads and flat else None,
+        list_rows=list_rows,
+        prepared_base=prepared_base,
+        list_statements={},
+    )
+    set_derived(cls, COMPILED, compiled)
+
+
+def _flat_columns(
+    model: Any, mapper: Any, response: type[BaseModel], load_options: Any
+) -> tuple[Any, ...] | None:
+    """The column attributes a flat response schema shows, in order; `None` when it
+    shows anything else (relationships, properties): then whole objects are loaded."""
+    if load_options:
+        return None
+    columns = mapper.column_attrs
+    if any(name not in columns for name in response.model_fields):
+        return None
+    return tuple(getattr(model, name) for name in response.model_fields)
+
+
+def _id_annotation(id_type: Any, pk_column: Any) -> Any:
+    """The `{id}` parameter: `id_type`, bounded to the column's range for integers."""
+    column_annotation = column_python_type(pk_column.type)
+    if id_type is int and typing.get_origin(column_annotation) is Annotated:
+        return column_annotation
+    return id_type
