@@ -39,6 +39,7 @@ __all__ = [
     "scalar_kind",
     "single_type",
     "split_commas",
+    "stored_value_type",
     "value_type_schema",
 ]
 
@@ -166,6 +167,34 @@ def _item_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None
     if kind is ScalarKind.STR:
         return Annotated[str, AfterValidator(_no_nul)]
     return annotation
+
+
+def _within_decimal_limit(value: decimal.Decimal) -> decimal.Decimal:
+    if not -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT:
+        raise PydanticCustomError(
+            "decimal_range", "Input should be between -{limit} and {limit}", {"limit": "1e100"}
+        )
+    return value
+
+
+@_memoised
+def stored_value_type(kind: ScalarKind, annotation: Any, bounds: Any, storage: Any) -> Any:
+    """The type of one filter value sent as JSON (no None, no comma lists), for a column
+    whose own pydantic type is ``storage`` (``schemas.column_python_type``; None if unknown).
+
+    The storage type carries what the column can hold (``String(100)``'s length, an
+    integer's width, a ``Numeric``'s digits, no booleans for numbers), so a value that no
+    row can have is refused; the guards of the ``?key=`` types that it lacks are added (NUL
+    characters, the decimal range). When it describes another kind of value than the
+    schema field, the field's own type (as for ``?key=``) is used.
+    """
+    if storage is None or scalar_kind(unwrap(storage)) is not kind:
+        return _item_type(kind, annotation, bounds)
+    if kind is ScalarKind.STR:
+        return Annotated[storage, AfterValidator(_no_nul)]
+    if kind is ScalarKind.DECIMAL:
+        return Annotated[storage, AfterValidator(_within_decimal_limit)]
+    return storage
 
 
 def split_commas(value: Any) -> Any:
