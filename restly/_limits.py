@@ -30,7 +30,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Coroutine
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -257,7 +256,6 @@ def _reason(error: BaseException) -> str:
     return "not valid JSON"
 
 
-@cache
 def harden_handler(
     handle: Callable[[Request], Coroutine[Any, Any, Response]],
     max_body_size: Callable[[], int | None],

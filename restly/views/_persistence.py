@@ -154,8 +154,7 @@ def _row_lock(session: Session | AsyncSession, obj: Any) -> Select[Any] | None:
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
     """Async twin of `make_new_object`."""
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    if references_in(type(schema_obj), model):  # type: ignore[arg-type]
+    if references_in(type(schema_obj), model):
         # Resolving queries the database: run the sync code on the session's greenlet.
         return await session.run_sync(make_new_object, model, schema_obj)
     obj = model(**schema_values(schema_obj, include_defaults=True))
@@ -169,8 +168,7 @@ async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseMod
     With references, the sync code runs on the session's greenlet: it queries the database,
     and replacing a collection loads its old members.
     """
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    if references_in(type(schema_obj), type(obj)):  # type: ignore[arg-type]
+    if references_in(type(schema_obj), type(obj)):
         return await session.run_sync(update_object, obj, schema_obj)
     return update_object(session.sync_session, obj, schema_obj)
 
