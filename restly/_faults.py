@@ -14,9 +14,11 @@ violated constraint is a 409 *and* is described, on every driver.
 - ``"unavailable"`` (answered 503 with ``Retry-After``): the server cannot be reached or went
   away, a connection was invalidated, the pool had no connection in time, SQLite is locked or
   cannot open its file, a lock or statement timeout fired, the server is shutting down or out
-  of resources. PostgreSQL SQLSTATE classes ``08``/``53``/``57P0x``, ``57014``, ``55P03``;
-  MySQL codes 1040, 1205, 2002, 2003, 2006, 2013, 2055, 3024, 4031; SQLite ``BUSY``,
-  ``LOCKED``, ``IOERR``, ``FULL``, ``CANTOPEN``.
+  of resources, a write reached a read-only server (a failover in progress). PostgreSQL
+  SQLSTATE classes ``08``/``53``/``57P``, ``57014``, ``55P03``, ``25006``; MySQL codes 1040,
+  1205, 1290, 1792, 1836, 2002, 2003, 2006, 2013, 2055, 3024, 4031; SQLite ``BUSY``,
+  ``LOCKED``, ``IOERR``, ``FULL``, ``CANTOPEN``. A plain ``OSError`` counts when a driver or
+  SQLAlchemy raised it (:func:`from_database_driver`).
 - ``"conflict"`` (409): a serialization failure or deadlock between concurrent transactions
   (SQLSTATE ``40001``/``40P01``, MySQL 1213); the client may retry.
 - ``"constraint"`` (409): a constraint was violated. Every ``IntegrityError``, and the
@@ -49,6 +51,7 @@ __all__ = [
     "IntegrityViolation",
     "classify",
     "describe_integrity_error",
+    "from_database_driver",
     "integrity_error_kind",
     "parse_integrity_error",
 ]
@@ -68,8 +71,11 @@ _PG_VIOLATIONS: dict[str, IntegrityErrorKind] = {
     "23514": "check",
     "23P01": "exclusion",
 }
-_PG_UNAVAILABLE_CLASSES = ("08", "53")
-_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "57014", "55P03"})
+# 08 connection exceptions, 53 out of resources, 57P operator intervention (admin or crash
+# shutdown, cannot connect now...), 57014 statement timeout, 55P03 lock timeout, and 25006:
+# a write reached a read-only server, which is what a failover in progress looks like.
+_PG_UNAVAILABLE_CLASSES = ("08", "53", "57P")
+_PG_UNAVAILABLE = frozenset({"57014", "55P03", "25006"})
 _PG_CONFLICT = frozenset({"40001", "40P01"})
 
 # MySQL/MariaDB error numbers of violated constraints, with the pattern that finds the name in
@@ -94,6 +100,9 @@ _MYSQL_VIOLATIONS: dict[int, tuple[IntegrityErrorKind, re.Pattern[str] | None]] 
 }
 _MYSQL_FAULTS: dict[int, Fault] = {
     **dict.fromkeys((1040, 1205, 2002, 2003, 2006, 2013, 2055, 3024, 4031), "unavailable"),
+    # A write refused by a read-only server (``--read-only``, read-only mode, a read-only
+    # session): a replica that is not promoted yet.
+    **dict.fromkeys((1290, 1792, 1836), "unavailable"),
     1213: "conflict",  # deadlock
     **dict.fromkeys((1264, 1292, 1366, 1406), "invalid"),
 }
@@ -145,6 +154,28 @@ def classify(error: DBAPIError) -> Fault | None:
     if isinstance(error, InterfaceError):
         return "unavailable"  # the driver lost or closed its connection
     return None
+
+
+def from_database_driver(error: BaseException) -> bool:
+    """Whether ``error`` was raised inside a database driver or SQLAlchemy.
+
+    Some connection failures escape unwrapped as a plain ``OSError``: asyncpg, connecting to
+    a host name with several addresses, raises ``OSError("Multiple exceptions: ...")``. Such
+    an error is an outage; the same ``OSError`` raised by the application's own code (a
+    missing file) is a bug, and stays a 500.
+    """
+    frame = error.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__")
+        if isinstance(module, str) and module.partition(".")[0] in _DATABASE_MODULES:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+_DATABASE_MODULES = frozenset(
+    {"sqlalchemy", "asyncpg", "psycopg", "psycopg2", "aiosqlite", "sqlite3", *_MYSQL_MODULES}
+)
 
 
 def _postgres(sqlstate: str) -> Fault | None:

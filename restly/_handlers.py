@@ -13,8 +13,16 @@ exception                                             status  why
 ``DBAPIError`` the database refused a value           422     e.g. out of range, not storable;
                                                               FastAPI's ``detail`` list shape
 ``DBAPIError`` unreachable / locked / timed out       503     transient; ``Retry-After: 1``
+``DBAPIError`` the connection died mid-request        503     killed between statements or
+                                                              at COMMIT; nothing committed
+``DBAPIError`` a write on a read-only server          503     a failover in progress (SQLSTATE
+                                                              25006, MySQL 1290/1792/1836)
 ``sqlalchemy.exc.TimeoutError`` (pool exhausted)      503     transient; ``Retry-After: 1``
-``ConnectionError``, ``TimeoutError`` (builtins)      503     a driver failed to connect
+``ConnectionError``, ``TimeoutError`` (builtins)      503     a driver failed to connect, or a
+                                                              session generator did
+``OSError`` raised by a driver or SQLAlchemy          503     e.g. asyncpg's "Multiple
+                                                              exceptions" connecting
+any other ``OSError``                                 500     the application's own I/O
 any other ``DBAPIError`` (no such table, syntax...)   500     a bug: not disguised as a 503
 ``RequestValidationError``                            422     FastAPI's answer, with inputs made
                                                               JSON-safe (no NaN, no surrogates)
@@ -42,7 +50,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ._faults import classify, describe_integrity_error
+from ._faults import classify, describe_integrity_error, from_database_driver
 
 __all__ = ["install_exception_handlers"]
 
@@ -73,6 +81,12 @@ async def _database_error_handler(request: Request, error: Exception) -> JSONRes
 
 async def _unavailable_handler(request: Request, error: Exception) -> JSONResponse:
     return _unavailable()
+
+
+async def _os_error_handler(request: Request, error: Exception) -> JSONResponse:
+    if from_database_driver(error):
+        return _unavailable()
+    raise error  # the application's own I/O failed: the server error middleware answers 500
 
 
 async def _stale_data_handler(request: Request, error: Exception) -> JSONResponse:
@@ -116,6 +130,7 @@ _HANDLERS: dict[type[Exception], Handler] = {
     PoolTimeoutError: _unavailable_handler,
     ConnectionError: _unavailable_handler,
     TimeoutError: _unavailable_handler,
+    OSError: _os_error_handler,
 }
 
 

@@ -30,7 +30,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Coroutine
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -43,7 +42,10 @@ from .exc import PayloadTooLarge
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "MAX_JSON_DEPTH",
+    "RefusedNumber",
+    "forbidden_character",
     "harden_handler",
+    "loads_finite",
     "parse_json_strictly",
 ]
 
@@ -67,15 +69,39 @@ class _JSONRefused(ValueError):
     """The body is JSON Python accepts but restly does not (NaN, surrogates, ...)."""
 
 
+class RefusedNumber(_JSONRefused):
+    """A number Python's ``json`` reads but standard JSON and the databases do not:
+    ``NaN``/``Infinity`` (``constant``), or a float that overflows to infinity."""
+
+    def __init__(self, text: str, *, constant: bool) -> None:
+        self.text = text
+        self.constant = constant
+        reason = "is not a valid JSON value" if constant else "is out of range"
+        super().__init__(f"{text} {reason}" if constant else f"number {text[:20]} {reason}")
+
+
 def _refuse_constant(name: str) -> Any:
-    raise _JSONRefused(f"{name} is not a valid JSON value")
+    raise RefusedNumber(name, constant=True)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise _JSONRefused(f"number {text[:20]} is out of range")
+        raise RefusedNumber(text, constant=False)
     return value
+
+
+def loads_finite(text: str | bytes) -> Any:
+    """``json.loads`` refusing what no column can hold: ``NaN``, ``Infinity`` and numbers
+    that overflow a float raise :class:`RefusedNumber` (a ``ValueError``)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def forbidden_character(text: str) -> str | None:
+    """The first NUL character or lone surrogate in ``text``, else None: PostgreSQL cannot
+    store either, and no JSON encoder can answer a lone surrogate back."""
+    found = _FORBIDDEN_CHARACTERS.search(text)
+    return None if found is None else found.group()
 
 
 def parse_json_strictly(body: bytes) -> Any:
@@ -86,7 +112,7 @@ def parse_json_strictly(body: bytes) -> Any:
     """
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
         _check_depth(body)  # only bodies that could be deep pay for the scan
-    value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    value = loads_finite(body)
     if _NUL_ESCAPE in body or _SURROGATE_ESCAPE.search(body):
         _check_strings(value)
     return value
@@ -119,9 +145,9 @@ def _check_strings(value: Any) -> None:
         else:
             continue
         for text in strings:
-            found = _FORBIDDEN_CHARACTERS.search(text)
-            if found:
-                kind = "NUL character" if found.group() == "\x00" else "lone surrogate"
+            found = forbidden_character(text)
+            if found is not None:
+                kind = "NUL character" if found == "\x00" else "lone surrogate"
                 raise _JSONRefused(f"strings cannot contain a {kind}")
 
 
@@ -230,7 +256,6 @@ def _reason(error: BaseException) -> str:
     return "not valid JSON"
 
 
-@cache
 def harden_handler(
     handle: Callable[[Request], Coroutine[Any, Any, Response]],
     max_body_size: Callable[[], int | None],

@@ -16,6 +16,11 @@ straight to the target router (no intermediate router is copied); a collection a
 
 Every route is hardened (see `restly._limits`): strict JSON bodies, no NUL characters or
 invalid UTF-8 in URLs, and the body limit of the view's `FRGlobals.max_body_size`.
+
+Nothing is kept beside the app: each route remembers its view, and what was mounted (for
+idempotency) and where each model is served (for `x-resource-ref` in OpenAPI) are read from
+the app's own routes. Mounting on an app wraps `app.openapi` (as FastAPI documents for
+customising the document) so the references of its document name its own paths.
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar, overload
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, FastAPI
 from fastapi._compat import ModelField
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import create_model_field, is_body_allowed_for_status_code
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -41,15 +45,11 @@ from ._limits import harden_handler
 from ._messages import with_error_messages
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
-from .schemas import MOUNTED_PREFIXES, SecretTree, hide_write_only, write_only_tree
+from .schemas import SecretTree, documenting, hide_write_only, write_only_tree
 
 __all__ = ["RestlyRoute", "include_view", "include_views"]
 
 V = TypeVar("V", bound=type)
-
-_route_classes: WeakKeyDictionary[
-    FRGlobals, dict[tuple[type[APIRoute], bool], type[RestlyRoute]]
-] = WeakKeyDictionary()
 
 
 class RestlyRoute(APIRoute):
@@ -73,6 +73,10 @@ class RestlyRoute(APIRoute):
     error_messages: ClassVar[bool] = False
     #: Response fields shared by the routes of this class, by model (see `_shared_field`).
     shared_response_fields: ClassVar[dict[type[BaseModel], ModelField]] = {}
+    #: The view that contributed this route, and the route's path within the view
+    #: (`compiled.path`): set when it is mounted, read back from the app's routes.
+    view: type | None = None
+    view_path: str = ""
 
     def __init__(
         self,
@@ -157,8 +161,8 @@ def _route_class(
     fr_globals: FRGlobals, base: type[APIRoute], error_messages: bool
 ) -> type[RestlyRoute]:
     """The route class bound to `fr_globals` over the router's own route class (one per
-    pair and `error_messages` choice, reused by all views of that globals)."""
-    by_base = _route_classes.setdefault(fr_globals, {})
+    pair and `error_messages` choice, reused by all views of that globals, owned by it)."""
+    by_base = fr_globals.route_classes
     route_class = by_base.get((base, error_messages))
     if route_class is None:
         bases = (RestlyRoute,) if issubclass(RestlyRoute, base) else (RestlyRoute, base)
@@ -183,22 +187,30 @@ def include_view(app: FastAPI | APIRouter, *views: type) -> Callable[[V], V] | N
     if not views:
 
         def decorator(view: V) -> V:
-            _mount(app, view)
+            _mount(app, view, _mounted_views(_router_of(app)))
             return view
 
         return decorator
+    mounted = _mounted_views(_router_of(app))
     for view in views:
-        _mount(app, view)
+        _mount(app, view, mounted)
     return None
 
 
 def include_views(app: FastAPI | APIRouter, *, globals: FRGlobals | None = None) -> None:  # noqa: A002
     """Mount every view registered in `globals` (default: the active one), in order."""
+    mounted = _mounted_views(_router_of(app))
     for view in (globals or get_fr_globals()).registry:
-        _mount(app, view)
+        _mount(app, view, mounted)
 
 
-def _mount(app: FastAPI | APIRouter, view: type) -> None:
+def _mounted_views(router: APIRouter) -> set[type]:
+    """The views already mounted on `router`, read from its routes (read once per call of
+    `include_view(s)`, then kept up to date by `_mount`)."""
+    return {route.view for route in router.routes if isinstance(route, RestlyRoute) and route.view}
+
+
+def _mount(app: FastAPI | APIRouter, view: type, mounted: set[type]) -> None:
     router = _router_of(app)
     if getattr(view, "__restly_abstract__", None) is not False:
         raise RestlyConfigurationError(
@@ -206,8 +218,6 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
             "restly view. Subclass fr.View / fr.AsyncRestView / fr.RestView and give it a "
             "prefix (and a model for REST views)."
         )
-    # Routers are not hashable, so the set of mounted views lives on the router itself.
-    mounted: set[type] = router.__dict__.setdefault("_restly_mounted_views", set())
     if view in mounted:
         return
     fr_globals: FRGlobals = view.__restly_globals__  # type: ignore[attr-defined]
@@ -218,7 +228,7 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
     default_tags = list(view.tags or ()) or _tags_from(prefix)  # type: ignore[attr-defined]
     model = getattr(view, "model", None)
     if model is not None:
-        MOUNTED_PREFIXES.setdefault(model, router.prefix + prefix)
+        fr_globals.mounted_prefixes.setdefault(model, router.prefix + prefix)
     for compiled in view.__restly_routes__:  # type: ignore[attr-defined]
         options = dict(compiled.options)
         responses = {**(view.responses or {}), **options.pop("responses", {})}  # type: ignore[attr-defined]
@@ -233,14 +243,50 @@ def _mount(app: FastAPI | APIRouter, view: type) -> None:
         # One route per method: each gets its own OpenAPI operation id.
         for method in compiled.methods:
             router.add_api_route(compiled.path, compiled.endpoint, methods=[method], **arguments)
+            route = router.routes[-1]
+            route.view, route.view_path = view, compiled.path  # type: ignore[attr-defined]
             if prefix and compiled.path == prefix:
                 # The collection answers "/books/" too (no redirect); OpenAPI shows it once.
                 router.routes.append(_slash_twin(router.routes[-1]))
     mounted.add(view)
     if isinstance(app, FastAPI):
         app.openapi_schema = None  # routes changed: regenerate the cached document
+        _document_references(app)
         if fr_globals.install_default_exception_handlers:
             install_exception_handlers(app)
+
+
+def _document_references(app: FastAPI) -> None:
+    """Make `app.openapi` build its document with the app's own mounted prefixes (once)."""
+    build = app.openapi
+    if getattr(build, "__restly_references__", False):
+        return
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:  # FastAPI's own cache: nothing is generated
+            return app.openapi_schema
+        with documenting(_mounted_prefixes(app.routes)):
+            return build()
+
+    openapi.__restly_references__ = True  # type: ignore[attr-defined]
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mounted_prefixes(routes: list[Any]) -> dict[type, str]:
+    """Model -> path prefix of the first view serving it among `routes` (included routers
+    count, with the prefixes they were included under)."""
+    found: dict[type, str] = {}
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if not isinstance(route, RestlyRoute) or context.path is None:
+            continue
+        view = route.view
+        model = getattr(view, "model", None)
+        if model is None or model in found:
+            continue
+        outer = context.path[: len(context.path) - len(route.view_path)]
+        found[model] = outer + getattr(view, "prefix", "")
+    return found
 
 
 def _slash_twin(route: Any) -> Any:
@@ -253,6 +299,7 @@ def _slash_twin(route: Any) -> Any:
     twin.path = route.path + "/"
     twin.path_regex, twin.path_format, twin.param_convertors = compile_path(twin.path)
     twin.include_in_schema = False
+    twin.view_path = route.view_path + "/"
     twin.name = route.name + "/"
     return twin
 

@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
         {
             "_introspect",
             "_annotations",
+            "_caches",
             "_routing",
             "_limits",
             "_messages",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
 from restly.exc import RestlyConfigurationError
@@ -200,3 +202,100 @@ def test_responses_fastapi_titles_or_refuses_are_left_to_fastapi(fr_globals: fr.
 
     with pytest.raises(AssertionError, match="Status code 204 must not have a response body"):
         fr.include_view(FastAPI(), Empty)
+
+
+# -- x-resource-ref names the path of the app whose document it is --------------------------
+
+
+class Writer(Base):
+    __tablename__ = "mount_writer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+class Essay(Base):
+    __tablename__ = "mount_essay"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    writer_id: Mapped[int] = mapped_column(ForeignKey("mount_writer.id"))
+    writer: Mapped[Writer] = relationship()
+
+
+class EssaySchema(fr.IDSchema):
+    writer: fr.IDRef[Writer]
+
+
+def reference_views(base: type, writers: str, globals: fr.FRGlobals) -> list[type]:  # noqa: A002
+    writer_view = type(
+        "WriterView", (base,), {"prefix": writers, "model": Writer}, globals=globals
+    )
+    essay_view = type(
+        "EssayView",
+        (base,),
+        {"prefix": "/essays", "model": Essay, "schema": EssaySchema},
+        globals=globals,
+    )
+    return [writer_view, essay_view]
+
+
+async def writer_reference(client: httpx.AsyncClient) -> str | None:
+    document = (await client.get("/openapi.json")).json()
+    ref: str | None = document["components"]["schemas"]["EssaySchema"]["properties"]["writer"].get(
+        "x-resource-ref"
+    )
+    return ref
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("base", [fr.AsyncRestView, fr.RestView], ids=["async", "sync"])
+async def test_two_apps_serving_one_model_each_document_their_own_path(
+    base: type, client_for: Callable[[FastAPI], httpx.AsyncClient]
+) -> None:
+    first, second = FastAPI(), FastAPI()
+    fr.include_view(first, *reference_views(base, "/first/writers", fr.FRGlobals()))
+    fr.include_view(second, *reference_views(base, "/second/writers", fr.FRGlobals()))
+    assert await writer_reference(client_for(second)) == "/second/writers"
+    assert await writer_reference(client_for(first)) == "/first/writers"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("base", [fr.AsyncRestView, fr.RestView], ids=["async", "sync"])
+async def test_references_name_the_full_path_through_included_routers(
+    base: type, client_for: Callable[[FastAPI], httpx.AsyncClient]
+) -> None:
+    writer_view, essay_view = reference_views(base, "/writers", fr.FRGlobals())
+    router = APIRouter(prefix="/api")
+    fr.include_view(router, writer_view)
+    app = FastAPI()
+    fr.include_view(app, essay_view)
+    app.include_router(router, prefix="/v1")
+    client = client_for(app)
+    assert (await client.get("/v1/api/writers")).status_code != 404
+    assert await writer_reference(client) == "/v1/api/writers"
+
+
+@pytest.mark.anyio
+async def test_a_router_only_app_documents_the_routers_prefix(
+    fr_globals: fr.FRGlobals, client_for: Callable[[FastAPI], httpx.AsyncClient]
+) -> None:
+    """An app restly never saw builds its document itself: the active globals' views say
+    where each model is served."""
+    router = APIRouter(prefix="/api")
+    fr.include_view(router, *reference_views(fr.AsyncRestView, "/writers", fr_globals))
+    app = FastAPI()
+    app.include_router(router)
+    assert await writer_reference(client_for(app)) == "/api/writers"
+
+
+def test_mounting_stores_nothing_on_the_router_and_stays_idempotent(
+    fr_globals: fr.FRGlobals,
+) -> None:
+    router = APIRouter()
+    views = reference_views(fr.AsyncRestView, "/writers", fr_globals)
+    fr.include_view(router, *views)
+    before = dict(router.__dict__)
+    count = len(router.routes)
+    fr.include_view(router, *views)
+    fr.include_views(router)
+    assert len(router.routes) == count
+    assert router.__dict__.keys() == before.keys()
+    assert not any(key.startswith("_restly") for key in router.__dict__)

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
@@ -98,6 +99,12 @@ class FRGlobals:
         self.statement_timeout: float | None = None
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
+        #: restly's own: the route classes bound to this instance (see `restly.mount`), by
+        #: the router's route class and whether error answers carry a `message`.
+        self.route_classes: dict[tuple[type, bool], type] = {}
+        #: restly's own: model -> path of the first view of this instance mounted for it,
+        #: for `x-resource-ref` in documents restly does not build (see `restly.mount`).
+        self.mounted_prefixes: WeakKeyDictionary[type, str] = WeakKeyDictionary()
         # Engines restly built itself (and so disposes); never ones the user passed in.
         self._built_async_engine: AsyncEngine | None = None
         self._built_engine: Engine | None = None

@@ -138,8 +138,15 @@ async def get_async_session() -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: the request's async session (see `AsyncSessionDep`)."""
     g = get_fr_globals()
     if g.session_generator is not None:
-        async with async_session(g) as generated:
-            yield generated
+        entered = False
+        try:
+            async with async_session(g) as generated:
+                entered = True
+                yield generated
+        except OSError as error:
+            if entered or isinstance(error, (ConnectionError, TimeoutError)):
+                raise
+            raise _cannot_connect(error) from error
         return
     # The common case, written out flat: this runs on every request.
     opened = g.get_async_sessionmaker()()
@@ -164,7 +171,12 @@ async def get_session() -> AsyncIterator[Session]:
     g = get_fr_globals()
     if g.sync_session_generator is not None:
         manager = contextmanager(g.sync_session_generator)()
-        opened = await run_in_threadpool(manager.__enter__)
+        try:
+            opened = await run_in_threadpool(manager.__enter__)
+        except (ConnectionError, TimeoutError):
+            raise
+        except OSError as error:
+            raise _cannot_connect(error) from error
         try:
             yield opened
         except BaseException as error:
@@ -182,6 +194,14 @@ async def get_session() -> AsyncIterator[Session]:
         await run_in_threadpool(_commit_and_close, opened)
     else:
         opened.close()  # holds no connection: no I/O
+
+
+def _cannot_connect(error: OSError) -> ConnectionError:
+    """What an ``OSError`` a session generator raised before yielding means: the session
+    could not be opened, a connection failure (a DNS lookup, asyncpg's "Multiple
+    exceptions"...). As a ``ConnectionError`` it answers 503, and is still an ``OSError``
+    to the application's own handlers."""
+    return ConnectionError(*error.args)
 
 
 def _commit_and_close(opened: Session) -> None:

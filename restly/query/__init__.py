@@ -29,7 +29,9 @@ values exist, where they live on the model) -> ``_plan`` (the keys, compiled onc
 (its documentation); per request: ``_apply``, ``_prepared``, ``_dependency``.
 
 Names imported here but left out of ``__all__`` are for the rest of restly, which imports
-them from this package, never from its private modules.
+them from this package, never from its private modules. ``_react_admin`` ->
+``_react_admin_parse`` is react-admin's ``sort``/``range``/``filter`` dialect, compiled to
+the same plan and bound filters.
 """
 
 from ._apply import apply_list_params, list_count_query
@@ -53,6 +55,11 @@ from ._params import defer_list_params_schema as defer_list_params_schema
 from ._prepared import MAX_SHAPES as MAX_SHAPES
 from ._prepared import prepared_list as prepared_list
 from ._sql import bind_plan as bind_plan
+from ._react_admin import DEFAULT_RANGE_SIZE as DEFAULT_RANGE_SIZE
+from ._react_admin import ReactAdminListParams as ReactAdminListParams
+from ._react_admin import ReactAdminPlan as ReactAdminPlan
+from ._react_admin import compile_react_admin_plan as compile_react_admin_plan
+from ._react_admin_parse import parse_react_admin_params as parse_react_admin_params
 from ._targets import MAX_RELATION_DEPTH
 from ._values import MAX_CONTAINS_WORDS, MAX_IN_ITEMS
 

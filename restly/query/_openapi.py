@@ -28,9 +28,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .._caches import put_bounded
 from ._params import DeferredListParams, paging_openapi
 from ._plan import ListPlan
-from ._values import inline_definitions, value_type_schema
+from ._values import MAX_VALUE_TYPES, inline_definitions, value_type_schema
 
 __all__ = ["compact_schema", "deferred_list_params_openapi", "list_params_openapi"]
 
@@ -78,9 +79,9 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 _DROPPED = frozenset({"title", "description"})
 _NULL = {"type": "null"}
-# Compacted schema of each value type's shared schema (both live as long as the type's
-# entry in restly.query._values, so the id of the shared schema is never reused).
-_compacted: dict[int, dict[str, Any]] = {}
+# Compacted schema of each value type's shared schema, by the shared schema's id; the entry
+# holds the shared schema, so its id is not reused while the entry exists.
+_compacted: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 def _plan_parameters(plan: ListPlan) -> list[dict[str, Any]]:
@@ -93,9 +94,11 @@ def _plan_parameters(plan: ListPlan) -> list[dict[str, Any]]:
         # One schema per value type, shared: a view has ~50 parameters, and fewer objects
         # to create and later garbage-collect is most of what makes this cheap.
         type_schema = value_type_schema(spec.value_type)
-        schema = _compacted.get(id(type_schema))
-        if schema is None:
-            schema = _compacted[id(type_schema)] = compact_schema(type_schema)
+        entry = _compacted.get(id(type_schema))
+        if entry is None:
+            entry = (type_schema, compact_schema(type_schema))
+            put_bounded(_compacted, id(type_schema), entry, MAX_VALUE_TYPES)
+        schema = entry[1]
         parameters.append(_parameter(spec.key, False, spec.description, schema))
     return parameters
 

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 from .._annotations import allows_none, unwrap
+from .._caches import put_bounded
 
 __all__ = [
     "INT64_BOUNDS",
@@ -39,6 +40,7 @@ __all__ = [
     "scalar_kind",
     "single_type",
     "split_commas",
+    "stored_value_type",
     "value_type_schema",
 ]
 
@@ -126,8 +128,14 @@ def _identity(annotation: Any) -> Any:
     return annotation
 
 
+MAX_VALUE_TYPES = 1024
+"""Most filter value types (and their JSON schemas) kept for reuse: an application has a few
+dozen; the bound only matters to processes that keep making models with new column types."""
+
+
 def _memoised(build: Callable[..., Any]) -> Callable[..., Any]:
-    """Reuse the type built for the same arguments (an unhashable annotation is built anew)."""
+    """Reuse the type built for the same arguments (an unhashable annotation is built anew);
+    the oldest of more than MAX_VALUE_TYPES is forgotten."""
     built: dict[tuple[Any, ...], Any] = {}
 
     @functools.wraps(build)
@@ -136,8 +144,7 @@ def _memoised(build: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return built[key]
         except KeyError:
-            type_ = built[key] = build(*args)
-            return type_
+            return put_bounded(built, key, build(*args), MAX_VALUE_TYPES)
         except TypeError:  # unhashable: nothing to share
             return build(*args)
 
@@ -166,6 +173,34 @@ def _item_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None
     if kind is ScalarKind.STR:
         return Annotated[str, AfterValidator(_no_nul)]
     return annotation
+
+
+def _within_decimal_limit(value: decimal.Decimal) -> decimal.Decimal:
+    if not -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT:
+        raise PydanticCustomError(
+            "decimal_range", "Input should be between -{limit} and {limit}", {"limit": "1e100"}
+        )
+    return value
+
+
+@_memoised
+def stored_value_type(kind: ScalarKind, annotation: Any, bounds: Any, storage: Any) -> Any:
+    """The type of one filter value sent as JSON (no None, no comma lists), for a column
+    whose own pydantic type is ``storage`` (``schemas.column_python_type``; None if unknown).
+
+    The storage type carries what the column can hold (``String(100)``'s length, an
+    integer's width, a ``Numeric``'s digits, no booleans for numbers), so a value that no
+    row can have is refused; the guards of the ``?key=`` types that it lacks are added (NUL
+    characters, the decimal range). When it describes another kind of value than the
+    schema field, the field's own type (as for ``?key=``) is used.
+    """
+    if storage is None or scalar_kind(unwrap(storage)) is not kind:
+        return _item_type(kind, annotation, bounds)
+    if kind is ScalarKind.STR:
+        return Annotated[storage, AfterValidator(_no_nul)]
+    if kind is ScalarKind.DECIMAL:
+        return Annotated[storage, AfterValidator(_within_decimal_limit)]
+    return storage
 
 
 def split_commas(value: Any) -> Any:
@@ -225,15 +260,14 @@ def value_type_schema(value_type: Any) -> dict[str, Any]:
     params class is created, that pydantic can validate the type.
     """
     # Keyed by identity: equal types may still differ (see _identity); the builders above
-    # return one object per type, and the entry keeps it alive so its id is not reused.
+    # return one object per type, and the entry keeps it alive so its id is not reused
+    # while the entry exists (evicting it frees both).
     entry = _type_schemas.get(id(value_type))
     if entry is None:
         schema = TypeAdapter(value_type).json_schema()
         definitions = schema.pop("$defs", {})
-        entry = _type_schemas[id(value_type)] = (
-            value_type,
-            inline_definitions(schema, definitions),
-        )
+        entry = (value_type, inline_definitions(schema, definitions))
+        put_bounded(_type_schemas, id(value_type), entry, MAX_VALUE_TYPES)
     return entry[1]
 
 

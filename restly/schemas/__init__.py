@@ -14,7 +14,7 @@ from ._refs import IDRef, idref_target
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
 from ._base import id_schema_for as id_schema_for
 from ._page import Page as Page
-from ._refs import MOUNTED_PREFIXES as MOUNTED_PREFIXES
+from ._refs import documenting as documenting
 from ._refs import Reference as Reference
 from ._refs import check_references as check_references
 from ._refs import references_in as references_in

@@ -19,12 +19,12 @@ class BookSchema(fr.IDSchema):
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model, model_validator
 
 from .._annotations import strip_annotated
+from .._caches import class_cache
 from .._introspect import column_python_type, mapper_of, primary_key_attribute
 from ._markers import ReadOnly, RefTarget
 
@@ -56,9 +56,13 @@ class IDSchema(BaseSchema):
 
 
 def id_schema_for(model: Any) -> type[IDSchema]:
-    """Return ``IDSchema[model]``: ``{"id": <pk>}`` in and out (built once per model)."""
-    # cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    return _id_schema(checked_model(model, "IDSchema"))  # type: ignore[arg-type]
+    """Return ``IDSchema[model]``: ``{"id": <pk>}`` in and out (built once per model, kept
+    on it)."""
+    cache = class_cache(checked_model(model, "IDSchema"))
+    schema: type[IDSchema] | None = cache.get("id_schema")
+    if schema is None:
+        schema = cache["id_schema"] = _id_schema(model)
+    return schema
 
 
 def checked_model(model: Any, form: str) -> type[Any]:
@@ -87,7 +91,6 @@ def plain_type(annotation: Any) -> type[Any]:
     return annotation if isinstance(annotation, type) else object
 
 
-@cache
 def _id_schema(model: type[Any]) -> type[IDSchema]:
     mapper = mapper_of(model)
     assert mapper is not None

@@ -27,12 +27,29 @@ from typing import Annotated, Any, ForwardRef, Union
 from pydantic import BaseModel, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from .._caches import class_cache
 from ._markers import is_read_only, is_write_only
 
 __all__ = ["creation_schema_for", "response_schema_for", "update_schema_for"]
 
-# (source schema, kind) -> derived schema; kinds: "Read", "Create"/"Update" + extra read-only names
-_derived: dict[tuple[type[BaseModel], str], type[BaseModel]] = {}
+class _DerivedSchemas:
+    """(source schema, kind) -> derived schema, kept on the source schema (so both go
+    together); kinds: "Read", "Create"/"Update" + extra read-only names."""
+
+    def __contains__(self, key: tuple[type[BaseModel], str]) -> bool:
+        return ("derived", key[1]) in key[0].__dict__.get("__restly_cache__", ())
+
+    def __getitem__(self, key: tuple[type[BaseModel], str]) -> type[BaseModel]:
+        return class_cache(key[0])[("derived", key[1])]  # type: ignore[no-any-return]
+
+    def __setitem__(self, key: tuple[type[BaseModel], str], value: type[BaseModel]) -> None:
+        class_cache(key[0])[("derived", key[1])] = value
+
+    def setdefault(self, key: tuple[type[BaseModel], str], value: type[BaseModel]) -> None:
+        class_cache(key[0]).setdefault(("derived", key[1]), value)
+
+
+_derived = _DerivedSchemas()
 
 
 def creation_schema_for(

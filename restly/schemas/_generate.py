@@ -31,6 +31,7 @@ from pydantic import create_model
 from sqlalchemy import Column
 from sqlalchemy.orm import ColumnProperty
 
+from .._caches import class_cache
 from .._introspect import column_python_type, mapper_of
 from ._base import BaseSchema
 from ._markers import READ_ONLY
@@ -38,8 +39,6 @@ from ._markers import READ_ONLY
 __all__ = ["create_schema_from_model"]
 
 READ_ONLY_NAMES = frozenset({"id", "created_at", "updated_at"})
-
-_cache: dict[tuple[type, str | None, tuple[str, ...], tuple[str, ...]], type[BaseSchema]] = {}
 
 
 def create_schema_from_model(
@@ -62,8 +61,9 @@ def create_schema_from_model(
     mapper = mapper_of(model)
     if mapper is None:
         raise TypeError(f"create_schema_from_model() needs a mapped class; got {model!r}")
-    key = (model, name, tuple(exclude), tuple(read_only))
-    cached = _cache.get(key)
+    cache = class_cache(model)  # kept on the model: it goes when the model goes
+    key = ("schema", name, tuple(exclude), tuple(read_only))
+    cached: type[BaseSchema] | None = cache.get(key)
     if cached is not None and cached.__base__ is base:
         return cached
     fields: dict[str, Any] = {}
@@ -78,7 +78,7 @@ def create_schema_from_model(
         **fields,
     )
     schema.__doc__ = f"Schema of {model.__name__}, generated from its columns."
-    _cache[key] = schema
+    cache[key] = schema
     return schema
 
 

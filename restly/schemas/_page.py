@@ -10,10 +10,11 @@ Also usable in your own routes (``response_model=fr.Page[BookSchema]``).
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, create_model
+
+from .._caches import class_cache
 
 __all__ = ["Page"]
 
@@ -41,12 +42,15 @@ class Page(BaseModel, Generic[T]):
     def __class_getitem__(cls, typevar_values: Any) -> Any:
         params = typevar_values
         if cls is Page and isinstance(params, type) and issubclass(params, BaseModel):
-            envelope = _envelopes.get(params)
+            # Kept on the item class: the envelope refers to it, so a weak-keyed entry
+            # would keep it alive forever.
+            envelope = params.__dict__.get("__restly_cache__", {}).get("page")
             if envelope is None:
                 with _envelopes_lock:
-                    envelope = _envelopes.get(params)
+                    cache = class_cache(params)
+                    envelope = cache.get("page")
                     if envelope is None:
-                        envelope = _envelopes[params] = _envelope(params)
+                        envelope = cache["page"] = _envelope(params)
             return envelope
         return super().__class_getitem__(params)
 
@@ -63,8 +67,4 @@ def _envelope(item: type[BaseModel]) -> type[BaseModel]:
 
 
 _ANY_PAGE = Page[Any]
-# Weak keys: a model class made at runtime (tests, per-tenant schemas) can still go away.
-_envelopes: weakref.WeakKeyDictionary[type[BaseModel], type[BaseModel]] = (
-    weakref.WeakKeyDictionary()
-)
 _envelopes_lock = threading.Lock()

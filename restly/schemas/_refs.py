@@ -39,11 +39,11 @@ filter list routes by reference fields::
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 from typing import Annotated, Any, Generic, TypeVar, Union
-from weakref import WeakKeyDictionary
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
@@ -60,6 +60,8 @@ from sqlalchemy.orm import ColumnProperty, RelationshipProperty, Session
 
 from .._annotations import COLLECTIONS, UNIONS
 from .._introspect import fk_partner, mapper_of, primary_key_attribute
+from .._caches import class_cache
+from ..db import get_fr_globals
 from ..exc import NotFound
 from ._base import checked_model, id_schema_for, pk_annotation, plain_type
 from ._markers import RefTarget
@@ -69,6 +71,7 @@ __all__ = [
     "IDRef",
     "Reference",
     "check_references",
+    "documenting",
     "idref_target",
     "references_in",
     "resolve_references",
@@ -97,15 +100,32 @@ class _RefMarker:
         json_schema = handler(core_schema)
         # Read when the OpenAPI document is generated, so views mounted after the schema
         # was declared count too.
-        prefix = MOUNTED_PREFIXES.get(self.target.model)
+        prefixes = _DOCUMENTED.get()
+        if prefixes is None:  # a document restly does not build: the active globals' views
+            prefixes = get_fr_globals().mounted_prefixes
+        prefix = prefixes.get(self.target.model)
         if prefix is not None:
             json_schema["x-resource-ref"] = prefix
         return json_schema
 
 
-#: Model -> path prefix of the REST view serving it, filled in when a view is mounted;
-#: reference fields to such a model carry ``x-resource-ref`` in OpenAPI.
-MOUNTED_PREFIXES: WeakKeyDictionary[type[Any], str] = WeakKeyDictionary()
+#: Model -> path prefix of the REST view serving it in the app whose OpenAPI document is
+#: being built (see `documenting`); reference fields to such a model carry
+#: ``x-resource-ref``.
+_DOCUMENTED: ContextVar[Mapping[type[Any], str] | None] = ContextVar(
+    "restly_documented_prefixes", default=None
+)
+
+
+@contextmanager
+def documenting(prefixes: Mapping[type[Any], str]) -> Iterator[None]:
+    """Inside the block, reference fields name ``prefixes[model]`` as ``x-resource-ref``
+    (restly wraps ``app.openapi`` with it, passing the app's own mounted prefixes)."""
+    token = _DOCUMENTED.set(prefixes)
+    try:
+        yield
+    finally:
+        _DOCUMENTED.reset(token)
 
 
 class IDRef(Generic[M]):
@@ -149,9 +169,17 @@ class Reference:
     partner: str | None
 
 
-@cache
 def references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference, ...]:
-    """Return the reference fields of ``schema`` that are attributes of ``model``."""
+    """Return the reference fields of ``schema`` that are attributes of ``model`` (found
+    once per pair, kept on ``schema``)."""
+    cache = class_cache(schema)
+    found: tuple[Reference, ...] | None = cache.get(("references", model))
+    if found is None:
+        found = cache[("references", model)] = _references_in(schema, model)
+    return found
+
+
+def _references_in(schema: type[BaseModel], model: type[Any]) -> tuple[Reference, ...]:
     mapper = mapper_of(model)
     if mapper is None:
         return ()
@@ -228,8 +256,7 @@ def resolve_references(
     when a relationship and its foreign-key column are both sent and disagree. Async code
     runs it through ``AsyncSession.run_sync``.
     """
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    references = references_in(schema, model)  # type: ignore[arg-type]
+    references = references_in(schema, model)
     if not references:
         return values
     if not isinstance(session, Session):
@@ -266,9 +293,17 @@ def resolve_references(
 # -- building the types ------------------------------------------------------------------
 
 
-@cache
 def _idref_annotation(model: Any) -> Any:
+    if isinstance(model, type):
+        annotation = model.__dict__.get("__restly_cache__", {}).get("idref")
+        if annotation is not None:
+            return annotation
     model = checked_model(model, "IDRef")
+    annotation = class_cache(model)["idref"] = _build_idref(model)
+    return annotation
+
+
+def _build_idref(model: type[Any]) -> Any:
     pk = pk_annotation(model)
     target = RefTarget(model, plain_type(pk))
     unwrap = BeforeValidator(

@@ -207,8 +207,8 @@ def _row_lock(session: Session, obj: Any) -> Select[Any] | None:
 
 async def async_make_new_object(session: AsyncSession, model: type[M], schema_obj: BaseModel) -> M:
     """`make_new_object` for an `AsyncSession`."""
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    if references_in(type(schema_obj), model):  # type: ignore[arg-type]
+    if references_in(type(schema_obj), model):
+        # Resolving queries the database: run the sync code on the session's greenlet.
         return await session.run_sync(make_new_object, model, schema_obj)
     return make_new_object(session.sync_session, model, schema_obj)
 
@@ -216,8 +216,7 @@ async def async_make_new_object(session: AsyncSession, model: type[M], schema_ob
 async def async_update_object(session: AsyncSession, obj: M, schema_obj: BaseModel) -> M:
     """`update_object` for an `AsyncSession` (resolving references and replacing a
     collection query the database: then it runs on the session's greenlet)."""
-    # lru_cache's stub wants Hashable arguments, and mypy deems classes unhashable
-    if references_in(type(schema_obj), type(obj)):  # type: ignore[arg-type]
+    if references_in(type(schema_obj), type(obj)):
         return await session.run_sync(update_object, obj, schema_obj)
     return update_object(session.sync_session, obj, schema_obj)
 

@@ -27,10 +27,11 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
     range the first ``default_page_size`` (25) rows are answered, or every row a
     ``{"id": [...]}`` filter names (``getMany``).
   - ``filter``: ``{field: value}`` is equality (``null`` is ``IS NULL``), ``{field: [a, b]}``
-    is ``IN``; ``field_gte`` / ``_gt`` / ``_lte`` / ``_lt`` compare, ``field_neq`` excludes
-    (a value or a list), ``field_q`` is a case-insensitive substring of a text field, and
-    ``q`` searches every text field (each word must appear in one of them). A many-to-one
-    relationship field filters and sorts by its foreign key column.
+    is ``IN``; ``field_gte`` / ``_gt`` / ``_lte`` / ``_lt`` compare (numbers, text, dates and
+    times), ``field_neq`` excludes (a value or a list), ``field_q`` is a case-insensitive
+    substring of a text field, and ``q`` searches every text field (each word must appear in
+    one of them). A many-to-one relationship field filters and sorts by its foreign key
+    column.
 
   Field names are the response schema's public (alias) names. A malformed parameter, an unknown
   field or a value that does not fit the field's type is answered ``400 {"detail": "..."}``.
@@ -46,7 +47,9 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
 For a browser app on another origin, add FastAPI's ``CORSMiddleware``; list answers already
 carry ``Access-Control-Expose-Headers: Content-Range``.
 
-The list request is parsed once into a :class:`ReactAdminListParams`, which reaches
+The list request is parsed once, by the dialect in ``restly.query._react_admin`` (the same
+targets, value types and bound filters as ``?field__op=`` lists, compiled when the class is
+created), into a :class:`ReactAdminListParams`, which reaches
 ``handle_list(query_params)`` and ``count_index(query_params)``; ``build_list_query`` scopes
 the list, its count and every route by id, as in every REST view.
 """
@@ -56,22 +59,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, cast
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import Select, func, select
 
 from .._routing import Slot, route
-from ..resource import CompiledView, restly_default, set_derived, uses_default
-from ._react_admin_params import (
-    FilterParam,
-    Plan,
-    RangeParam,
+from ..query import (
     ReactAdminListParams,
-    SortParam,
-    build_plan,
-    parse_list_params,
+    ReactAdminPlan,
+    compile_react_admin_plan,
+    parse_react_admin_params,
 )
+from ..resource import CompiledView, restly_default, set_derived, uses_default
 from ._responses import CONFLICT, NOT_FOUND, ErrorDetail, ItemId, UpdateBody, json_response, summary
 from ._rest import AsyncRestView
 from ._rest_sync import RestView
@@ -80,6 +80,18 @@ from ._rest_base import BaseRestView
 __all__ = ["AsyncReactAdminView", "BaseReactAdminView", "ReactAdminListParams", "ReactAdminView"]
 
 
+SortParam = Annotated[
+    str | None,
+    Query(description='JSON array ["field", "ASC" | "DESC"]', examples=['["id","ASC"]']),
+]
+RangeParam = Annotated[
+    str | None,
+    Query(alias="range", description="JSON array [start, end], both included", examples=["[0,9]"]),
+]
+FilterParam = Annotated[
+    str | None,
+    Query(alias="filter", description="JSON object {field: value}", examples=['{"id":[1,2]}']),
+]
 _BAD_REQUEST = {400: {"model": ErrorDetail, "description": "A malformed list parameter"}}
 _CONTENT_RANGE = {
     "Content-Range": {
@@ -109,8 +121,8 @@ _RA_DELETE: dict[str, Any] = dict(
 class ReactAdminCompiledView(CompiledView):
     """A react-admin view's `CompiledView`, with its field plan."""
 
-    #: Fields, parsers and search columns of the list dialect (see `_react_admin_params`).
-    plan: Plan
+    #: Fields, parsers and search columns of the list dialect (see `restly.query._react_admin`).
+    plan: ReactAdminPlan
     #: Whether restly's own list and count run, so a short page tells the total itself.
     counts_itself: bool
 
@@ -142,6 +154,12 @@ class BaseReactAdminView(BaseRestView):
             )
         if problems:
             return problems
+        plan = compile_react_admin_plan(
+            cls.response_schema,  # type: ignore[arg-type]
+            model=cls.model,  # type: ignore[arg-type]
+            default_page_size=cls.default_page_size,
+            max_page_size=cls.max_page_size,  # type: ignore[arg-type]
+        )
         base = cls.__restly_compiled__
         fields = {field.name: getattr(base, field.name) for field in dataclasses.fields(CompiledView)}
         counts_itself = all(
@@ -151,7 +169,7 @@ class BaseReactAdminView(BaseRestView):
         set_derived(
             cls,
             "__restly_compiled__",
-            ReactAdminCompiledView(**fields, plan=build_plan(cls), counts_itself=counts_itself),
+            ReactAdminCompiledView(**fields, plan=plan, counts_itself=counts_itself),
         )
         return []
 
@@ -174,7 +192,8 @@ class BaseReactAdminView(BaseRestView):
     def _parse(
         self, sort: str | None, range_: str | None, filter_: str | None, request: Request
     ) -> ReactAdminListParams:
-        return parse_list_params(self.__restly_compiled__.plan, sort, range_, filter_, request)
+        keys = (key for key, _ in request.query_params.multi_items())
+        return parse_react_admin_params(self.__restly_compiled__.plan, sort, range_, filter_, keys)
 
     def _known_total(self, params: ReactAdminListParams, count: int) -> int | None:
         """The total when the page itself shows it (a short page), else None."""

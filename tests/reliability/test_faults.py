@@ -359,3 +359,55 @@ def test_faults_are_classified_by_driver_codes() -> None:
     assert classify(wrap(ProgrammingError, sqlite3.ProgrammingError("bad"))) is None
     assert classify(wrap(InterfaceError, Exception("connection closed"))) == "unavailable"
     assert classify(wrap(OperationalError, ConnectionResetError())) == "unavailable"
+
+
+def test_outage_codes_are_unavailable_on_every_driver() -> None:
+    """SQLSTATE classes 57P and 08 and a read-only server (25006), from psycopg and from
+    asyncpg (through SQLAlchemy's adapter, which keeps asyncpg's error as the cause);
+    MySQL/MariaDB server gone, connection lost, read-only."""
+    import asyncpg
+    import psycopg
+    import pymysql
+    from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
+
+    from restly._faults import classify
+
+    def asyncpg_error(cause: Exception) -> Exception:
+        adapted = Exception(str(cause))  # what the adapter raises, with the driver's cause
+        adapted.__cause__ = cause
+        return adapted
+
+    for sqlstate in ("57P01", "57P02", "57P03", "08000", "08003", "08006", "25006"):
+        psycopg_error = psycopg.errors.lookup(sqlstate)("gone")
+        assert classify(OperationalError("SELECT 1", {}, psycopg_error)) == "unavailable", sqlstate
+        asyncpg_class = asyncpg.exceptions.PostgresError.get_message_class_for_sqlstate(sqlstate)
+        wrapped = DBAPIError("SELECT 1", {}, asyncpg_error(asyncpg_class("gone")))
+        assert classify(wrapped) == "unavailable", sqlstate
+    read_only = psycopg.errors.lookup("25006")("read-only")
+    assert classify(InternalError("INSERT", {}, read_only)) == "unavailable"
+
+    mysql = pymysql.err.OperationalError
+    for code in (2006, 2013, 1290, 1792, 1836):
+        assert classify(OperationalError("SELECT 1", {}, mysql(code, "gone"))) == "unavailable"
+
+
+def test_only_oserrors_from_a_driver_count_as_outages() -> None:
+    import asyncio
+
+    from restly._faults import from_database_driver
+
+    def raised(function: Any) -> BaseException:
+        try:
+            function()
+        except OSError as error:
+            return error
+        raise AssertionError("nothing raised")
+
+    assert not from_database_driver(raised(lambda: open(NOWHERE)))  # the application's own I/O
+
+    async def connect() -> None:
+        import asyncpg
+
+        await asyncpg.connect("postgresql://postgres@127.0.0.1:1/x", timeout=1)
+
+    assert from_database_driver(raised(lambda: asyncio.run(connect())))

@@ -4,6 +4,7 @@ HTTP, sync and async, on SQLite and PostgreSQL; and the real client against a re
 from __future__ import annotations
 
 import asyncio
+import decimal
 import enum
 import json
 import shutil
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import Field
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, select
+from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
@@ -59,6 +60,15 @@ class Post(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     author_id: Mapped[int] = mapped_column(ForeignKey("ra_author.id"))
     author: Mapped[Author] = relationship(lazy="selectin")
+
+
+class Reading(Base):
+    """A time without a zone (UTC wall time) and a decimal without a precision."""
+
+    __tablename__ = "ra_reading"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[decimal.Decimal] = mapped_column(Numeric)
+    taken_at: Mapped[datetime]
 
 
 class AuthorRef(fr.BaseSchema):
@@ -559,6 +569,61 @@ async def test_q_without_text_fields_answers_400(
     response = await client.get("/posts", params=ra_params(filter={"q": "x"}))
     assert response.status_code == 400
     assert response.json() == error_body('filter "q" searches text fields, and this resource has none')
+
+
+# -- list: what the dialect shares with ?field__op= lists ------------------------------------------
+
+
+async def test_enum_fields_have_no_comparisons(posts: httpx.AsyncClient) -> None:
+    # As for ?status__gte=: an enum's order differs between databases (declaration order of
+    # a native enum, text order elsewhere), so only equality and _neq are offered.
+    response = await posts.get("/posts", params=ra_params(filter={"status_gte": "draft"}))
+    assert response.status_code == 400
+    assert response.json() == error_body(UNKNOWN_FILTER.format("status_gte"))
+    rows, _ = await ra_list(posts, filter={"status_neq": "draft"})
+    assert ids(rows) == [1, 2, 5]
+
+
+@pytest.fixture
+def readings(
+    view_base: type, ra_globals: fr.FRGlobals, make_client: Callable[..., httpx.AsyncClient]
+) -> httpx.AsyncClient:
+    with fr.session(ra_globals) as session:
+        session.add_all(
+            [
+                Reading(amount=decimal.Decimal(1), taken_at=datetime(2024, 1, 1, 9)),
+                Reading(amount=decimal.Decimal(2), taken_at=datetime(2024, 1, 1, 11)),
+            ]
+        )
+    namespace = {"prefix": "/readings", "model": Reading}
+    return make_client(type("ReadingView", (view_base,), namespace, globals=ra_globals))
+
+
+async def test_an_aware_time_compares_as_utc_with_a_column_without_zone(
+    readings: httpx.AsyncClient,
+) -> None:
+    # 12:00+02:00 is 10:00 UTC, the wall time the column holds.
+    for filter_, expected in [
+        ({"taken_at_gte": "2024-01-01T12:00:00+02:00"}, [2]),
+        ({"taken_at_lt": "2024-01-01T10:00:00Z"}, [1]),
+        ({"taken_at": "2024-01-01T04:00:00-05:00"}, [1]),
+    ]:
+        response = await readings.get("/readings", params=ra_params(filter=filter_))
+        assert response.status_code == 200, response.text
+        assert ids(response.json()) == expected, filter_
+
+
+async def test_a_decimal_beyond_what_databases_compare_answers_400(
+    readings: httpx.AsyncClient,
+) -> None:
+    response = await readings.get("/readings", params=ra_params(filter={"amount_gte": "1e999999"}))
+    assert response.status_code == 400
+    assert response.json() == error_body(
+        'filter "amount_gte" is invalid: Input should be between -1e100 and 1e100; '
+        "got '\"1e999999\"'"
+    )
+    response = await readings.get("/readings", params=ra_params(filter={"amount_gte": "1.5"}))
+    assert ids(response.json()) == [2]
 
 
 # -- writes ------------------------------------------------------------------------------------
