@@ -59,11 +59,14 @@ from .schemas import (
     idref_target,
 )
 from .views import (
+    Action,
     AsyncReactAdminView,
     AsyncRestView,
     ReactAdminView,
     RestView,
     View,
+    ViewRoute,
+    WriteAction,
     async_delete_object,
     async_make_new_object,
     async_save_object,
@@ -83,6 +86,7 @@ from .views import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Action",
     "AsyncReactAdminView",
     "AsyncRestView",
     "AsyncSessionDep",
@@ -105,6 +109,8 @@ __all__ = [
     "UTCDateTime",
     "View",
     "ViewRegistry",
+    "ViewRoute",
+    "WriteAction",
     "WriteOnly",
     "apply_list_params",
     "async_create_all",

@@ -7,6 +7,7 @@ RestlyError                       base of everything restly raises itself
 ├── RestlyConfigurationError      a view class is misconfigured (also a TypeError),
 │                                 raised when the class statement runs
 └── RestlyHTTPError               an error meant for the client (also an HTTPException)
+    ├── Forbidden                 403, raised by `authorize` to refuse an action
     ├── NotFound                  404 {"detail": "Not Found"}
     ├── Conflict                  409, e.g. a unique constraint was violated
     ├── BadRequest                400, e.g. a malformed react-admin parameter
@@ -35,6 +36,7 @@ from fastapi import HTTPException
 __all__ = [
     "BadRequest",
     "Conflict",
+    "Forbidden",
     "NotFound",
     "PayloadTooLarge",
     "RestlyConfigurationError",
@@ -85,6 +87,13 @@ class RestlyHTTPError(RestlyError, HTTPException):
             detail=self.default_detail if detail is None else detail,
             headers=dict(headers) if headers else None,
         )
+
+
+class Forbidden(RestlyHTTPError):
+    """403: the client may not do this (raised by ``authorize``)."""
+
+    status_code = 403
+    default_detail = "Forbidden"
 
 
 class NotFound(RestlyHTTPError):

@@ -25,6 +25,7 @@ from sqlalchemy import Select, bindparam, select
 
 from .._introspect import column_python_type, mapper_of
 from ..query import DeferredListParams, deferred_list_params_dependency
+from ._lifecycle import Lifecycle, compile_lifecycle
 from ._loading import loader_options
 from ._options import set_derived, uses_default
 from ._rows import RowSerializer
@@ -74,6 +75,10 @@ class CompiledView:
     prepared_base: Select[Any] | None
     #: Prepared list statements by request shape, bounded by `restly.query.MAX_SHAPES`.
     list_statements: dict[Any, Any]
+    #: The write pipeline's phases this view runs (`Lifecycle.NONE` without hooks).
+    lifecycle: Lifecycle
+    #: The model's column attribute names (what `snapshot` records).
+    column_keys: tuple[str, ...]
 
 
 def compile_view(cls: Any) -> None:
@@ -124,6 +129,8 @@ def compile_view(cls: Any) -> None:
         list_rows=list_rows,
         prepared_base=prepared_base,
         list_statements={},
+        lifecycle=compile_lifecycle(cls),
+        column_keys=tuple(attribute.key for attribute in mapper.column_attrs),
     )
     set_derived(cls, COMPILED, compiled)
 

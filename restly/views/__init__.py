@@ -6,6 +6,7 @@ endpoints and compiled state happens beneath, in ``restly.resource``.
 
 from .._routing import RouteSpec, delete, get, patch, post, put, route
 from ..schemas import Page
+from ._actions import Action, ViewRoute, WriteAction
 from ._base import View
 from ._persistence import (
     async_delete_object,
@@ -24,6 +25,7 @@ from ._rest_sync import RestView
 from ._rest_base import BaseRestView
 
 __all__ = [
+    "Action",
     "AsyncReactAdminView",
     "AsyncRestView",
     "BaseRestView",
@@ -33,6 +35,8 @@ __all__ = [
     "RestView",
     "RouteSpec",
     "View",
+    "ViewRoute",
+    "WriteAction",
     "async_delete_object",
     "async_make_new_object",
     "async_save_object",

@@ -73,6 +73,7 @@ from ..query import (
 )
 from ..resource import CompiledView, restly_default, set_derived, uses_default
 from ._responses import CONFLICT, NOT_FOUND, ErrorDetail, ItemId, UpdateBody, json_response, summary
+from ._actions import Action
 from ._rest import AsyncRestView
 from ._rest_sync import RestView
 from ._rest_base import BaseRestView
@@ -234,6 +235,8 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
         filter_: FilterParam = None,
     ) -> Response:
         """List objects in react-admin's dialect; the total is sent in Content-Range."""
+        if self.__restly_compiled__.lifecycle.authorize:
+            await self.authorize(Action.GET_MANY, None, None)
         params = self._parse(sort, range_, filter_, request)
         objects = await self.handle_list(params)
         total = self._known_total(params, len(objects))
@@ -254,10 +257,6 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
     async def delete(self, id: ItemId) -> Response:
         return json_response(cast(bytes, await self._delete(id)), 200)  # _deleted_body's
 
-    async def handle_delete(self, id: Any) -> Any:
-        """Delete the object with ``id`` and return it: its fields are the response."""
-        return await self._delete_found(id)
-
 
 class ReactAdminView(BaseReactAdminView, RestView):
     """A react-admin (``ra-data-simple-rest``) resource over ``model``, sync (threadpool)."""
@@ -273,6 +272,8 @@ class ReactAdminView(BaseReactAdminView, RestView):
         filter_: FilterParam = None,
     ) -> Response:
         """List objects in react-admin's dialect; the total is sent in Content-Range."""
+        if self.__restly_compiled__.lifecycle.authorize:
+            self.authorize(Action.GET_MANY, None, None)
         params = self._parse(sort, range_, filter_, request)
         objects = self.handle_list(params)
         total = self._known_total(params, len(objects))
@@ -289,8 +290,4 @@ class ReactAdminView(BaseReactAdminView, RestView):
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:
         return json_response(cast(bytes, self._delete(id)), 200)  # _deleted_body's
-
-    def handle_delete(self, id: Any) -> Any:
-        """Delete the object with ``id`` and return it: its fields are the response."""
-        return self._delete_found(id)
 

@@ -34,7 +34,9 @@ one, and a user override is called exactly as a hand-written method would call i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Response
@@ -44,6 +46,7 @@ from .._routing import route
 from ..db import AsyncSessionDep, async_commit
 from ..resource import restly_default
 from . import _persistence as persistence
+from ._actions import Action, WriteAction
 from ._responses import (
     CREATE,
     DELETE,
@@ -60,6 +63,8 @@ from ._rest_base import BaseRestView
 
 __all__ = ["AsyncRestView"]
 
+logger = logging.getLogger("restly")
+
 
 class AsyncRestView(BaseRestView):
     """A CRUD resource over ``model`` with async handlers and the request's ``AsyncSession``."""
@@ -71,6 +76,8 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("GET",), **LIST)
     async def index(self, query_params: ListParamsParameter) -> Response:
+        if self.__restly_compiled__.lifecycle.authorize:
+            await self.authorize(Action.GET_MANY, None, None)
         prepared = self._prepared_list(query_params)
         if prepared is not None:
             page, count, parameters = prepared
@@ -100,12 +107,17 @@ class AsyncRestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **GET)
     async def get(self, id: ItemId) -> Response:
-        rows, parameters = self._get_rows_statement(id)
-        if rows is not None:
-            row = self._require((await self.session.execute(rows, parameters)).first())
-            body = self._dump_row(row)
+        if self.__restly_compiled__.lifecycle.authorize:  # authorize sees the object
+            obj = await self.handle_get(id)
+            await self.authorize(Action.GET_ONE, obj, None)
+            body = self._dump_one(obj)
         else:
-            body = self._dump_one(await self.handle_get(id))
+            rows, parameters = self._get_rows_statement(id)
+            if rows is not None:
+                row = self._require((await self.session.execute(rows, parameters)).first())
+                body = self._dump_row(row)
+            else:
+                body = self._dump_one(await self.handle_get(id))
         await self._commit()
         return json_response(body, 200)
 
@@ -120,31 +132,162 @@ class AsyncRestView(BaseRestView):
 
     # -- the write path: one method per verb ---------------------------------------------
     #
-    # Each write runs the same phases, in this order, in exactly one place: the handle_*
-    # seam reads the row (locked for a delete), changes it and flushes; then the answer is
-    # dumped (the objects are still loaded) and the transaction committed.
+    # Each write runs the pipeline's phases, in this order, in exactly one place:
+    #
+    #   authorize -> snapshot -> mutate -> flush -> before_action_commit -> commit
+    #             -> after_action_commit
+    #
+    # The handle_* seam reads the row (locked for a delete), changes it and flushes; the
+    # answer is dumped while the objects are loaded, then the transaction is committed. Which
+    # hooks run is decided when the class is created (`compiled.lifecycle`): a view without
+    # hooks runs only the seam, the dump and the commit.
 
     async def _create(self, schema_obj: Any) -> bytes:
         """The write path of ``POST``: the answer's body."""
+        lifecycle = self.__restly_compiled__.lifecycle
+        if lifecycle.authorize:
+            await self.authorize(Action.CREATE, None, schema_obj)
         obj = await self.handle_create(schema_obj)  # build, add, flush
+        if lifecycle.before_commit:
+            await self.before_action_commit(Action.CREATE, obj, None)
         body = self._dump_one(obj)
         await self._commit()
+        if lifecycle.after_commit:
+            await self._after_commit(Action.CREATE, obj, None)
         return body
 
     async def _update(self, id: Any, schema_obj: Any) -> bytes:
         """The write path of ``PATCH`` (and react-admin's ``PUT``): the answer's body."""
-        obj = await self.handle_update(id, schema_obj)  # read, change, flush
+        lifecycle = self.__restly_compiled__.lifecycle
+        old = None
+        if not lifecycle.around_row:
+            obj = await self.handle_update(id, schema_obj)  # read, change, flush
+        else:
+            obj = await self.handle_get(id)
+            if lifecycle.authorize:
+                await self.authorize(Action.UPDATE, obj, schema_obj)
+            if lifecycle.snapshots:
+                old = self.snapshot(obj)
+            if lifecycle.default_update:  # handle_update's own steps, on the row read
+                obj = await self.save_object(await self.update_object(obj, schema_obj))
+            else:
+                obj = await self.handle_update(id, schema_obj)
+        if lifecycle.before_commit:
+            await self.before_action_commit(Action.UPDATE, obj, old)
         body = self._dump_one(obj)
         await self._commit()
+        if lifecycle.after_commit:
+            await self._after_commit(Action.UPDATE, obj, old)
         return body
 
     async def _delete(self, id: Any) -> bytes | None:
         """The write path of ``DELETE``: the answer's body, if the view sends one."""
-        # read (locked), delete, flush; react-admin's handle_delete returns the record
-        deleted = await self.handle_delete(id)  # type: ignore[func-returns-value]
+        lifecycle = self.__restly_compiled__.lifecycle
+        old = None
+        deleted: Any  # what handle_delete returned: react-admin's returns the record
+        if not lifecycle.around_row:
+            deleted = await self.handle_delete(id)  # read (locked), delete, flush
+            obj = deleted
+        else:
+            obj = await self._get_to_delete(id)
+            if lifecycle.authorize:
+                await self.authorize(Action.DELETE, obj, None)
+            if lifecycle.snapshots:
+                old = self.snapshot(obj)
+            if lifecycle.default_delete:  # handle_delete's own steps, on the row read
+                await self.delete_object(obj)
+                deleted = obj
+            else:
+                deleted = await self.handle_delete(id)
+        if lifecycle.before_commit:
+            await self.before_action_commit(Action.DELETE, obj, old)
         body = self._deleted_body(deleted, id)
         await self._commit()
+        if lifecycle.after_commit:
+            await self._after_commit(Action.DELETE, obj, old)
         return body
+
+    @asynccontextmanager
+    async def write_action(
+        self, action: str, obj: Any = None, data: Any = None
+    ) -> AsyncIterator[WriteAction]:
+        """Run a custom action (publish, archive, change a password) through the pipeline.
+
+        ::
+
+            @fr.post("/{id}/publish")
+            async def publish(self, id: int) -> BookRead:
+                book = await self.handle_get(id)
+                async with self.write_action("publish", obj=book) as write:
+                    book.published = True
+                return self.to_response_schema(write.obj)
+
+        Entering calls ``authorize(action, obj, data)`` and takes ``old = snapshot(obj)``;
+        leaving the block flushes, runs ``before_action_commit(action, obj, old)``, commits
+        and runs ``after_action_commit``. An exception inside the block (or from
+        ``before_action_commit``) rolls everything back and propagates. Set ``write.obj``
+        in the block when the action creates the row.
+        """
+        await self.authorize(action, obj, data)
+        write = WriteAction(action, obj, data, self.snapshot(obj) if obj is not None else None)
+        try:
+            yield write
+            await self.session.flush()
+            await self.before_action_commit(action, write.obj, write.old)
+        except BaseException:
+            await self.session.rollback()
+            raise
+        await self._commit()
+        await self._after_commit(action, write.obj, write.old)
+
+    async def _after_commit(self, action: str, new: Any, old: dict[str, Any] | None) -> None:
+        """``after_action_commit``: the write is durable, so a failure is logged, the work
+        the hook left uncommitted is rolled back, and the client gets its success answer."""
+        try:
+            await self.after_action_commit(action, new, old)
+        except Exception:
+            logger.exception(
+                "%s.after_action_commit(%r) failed; the %s is committed and was answered "
+                "as a success",
+                type(self).__name__,
+                action,
+                action,
+            )
+            await self.session.rollback()
+
+    # -- hooks: restly's own do nothing (see restly.resource.Lifecycle) ------------------
+
+    @restly_default
+    async def authorize(self, action: str, obj: Any = None, data: Any = None) -> None:
+        """Decide whether this request may do ``action``; raise to refuse.
+
+        Called by every generated route before anything is written: ``Action.GET_MANY``
+        before the list query; ``GET_ONE``, ``UPDATE`` and ``DELETE`` with the row read as
+        ``obj``; ``CREATE`` and ``UPDATE`` with the validated body as ``data``; and by
+        ``write_action`` with a custom action's name. Raise
+        :class:`~restly.exc.Forbidden` (403), or :class:`~restly.exc.NotFound` (404) to
+        hide that the row exists. Class-level dependencies (the current user) are set on
+        ``self``. The default allows everything.
+        """
+
+    @restly_default
+    async def before_action_commit(self, action: str, new: Any, old: dict[str, Any] | None = None) -> None:
+        """Run inside the transaction, after the write is flushed (audit rows, an outbox).
+
+        ``new`` is the row as written (for a delete, the deleted row); ``old`` its
+        ``snapshot`` before the change (``None`` for a create). Raising rolls back
+        everything, the rows this hook added included; the exception is answered like any
+        other (an ``HTTPException`` keeps its status).
+        """
+
+    @restly_default
+    async def after_action_commit(self, action: str, new: Any, old: dict[str, Any] | None = None) -> None:
+        """Run after a successful commit (emails, webhooks, cache invalidation).
+
+        The write is durable: an exception here is logged with its traceback on the
+        ``restly`` logger and the client still gets the success answer, so it does not
+        retry a write that happened.
+        """
 
     # -- operations --------------------------------------------------------------------
 
@@ -164,20 +307,24 @@ class AsyncRestView(BaseRestView):
         """Return the object with ``id``; raise :class:`~restly.exc.NotFound` if none."""
         return self._require(await self.session.scalar(*self._get_objects_statement(id)))
 
+    @restly_default
     async def handle_create(self, schema_obj: Any) -> Any:
         """Create, save and return a new object from the validated body."""
         obj = await self.make_new_object(schema_obj)
         return await self.save_object(obj)
 
+    @restly_default
     async def handle_update(self, id: Any, schema_obj: Any) -> Any:
         """Apply the sent fields to the object with ``id``, save and return it."""
         obj = await self.handle_get(id)
         obj = await self.update_object(obj, schema_obj)
         return await self.save_object(obj)
 
-    async def handle_delete(self, id: Any) -> None:
-        """Delete the object with ``id``."""
-        await self._delete_found(id)
+    @restly_default
+    async def handle_delete(self, id: Any) -> Any:
+        """Delete the object with ``id`` and return it (react-admin answers its fields; a
+        REST ``DELETE`` answers 204 whatever this returns)."""
+        return await self._delete_found(id)
 
     async def _delete_found(self, id: Any) -> Any:
         """Read the object with ``id`` (locked), delete it, flush; return it."""

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import Select
+from sqlalchemy import inspect as sa_inspect
 
 from ..exc import NotFound
 from ..query import apply_list_params, list_count_query, list_params_page, prepared_list
@@ -156,6 +157,17 @@ class BaseRestView(View):
     @restly_default
     def _count_statement(self, query_params: BaseModel) -> Select[Any]:
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
+
+    # -- the write pipeline ------------------------------------------------------------
+
+    def snapshot(self, obj: Any) -> dict[str, Any]:
+        """The column values of ``obj`` before a write changes it: the hooks' ``old``.
+
+        Only values already loaded are read (nothing is fetched, so it is safe on async
+        sessions), keyed by attribute name. Override to record more (a relationship's ids).
+        """
+        loaded = sa_inspect(obj).dict
+        return {key: loaded[key] for key in self.__restly_compiled__.column_keys if key in loaded}
 
     # -- responses ---------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bAsyncRestView\b", "RestView"),
     (r"\bAsyncSessionDep\b", "SessionDep"),
     (r"\bAsyncSession\b", "Session"),
+    (r"\basynccontextmanager\b", "contextmanager"),
+    (r"\bAsyncIterator\b", "Iterator"),
     (r"\basync_commit\b", "commit"),
     (r"\bpersistence\.async_", "persistence."),
 )
