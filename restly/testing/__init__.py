@@ -66,7 +66,15 @@ _CLIENT_NAMES = frozenset({"AsyncRestlyTestClient", "RestlyTestClient", "check_s
 
 def __getattr__(name: str) -> Any:
     if name in _CLIENT_NAMES:
-        value = getattr(import_module("._client", __name__), name)
+        try:
+            module = import_module("._client", __name__)
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                f"restly.testing.{name} needs {error.name!r}, which is not installed: "
+                'pip install "restly[testing]"',
+                name=error.name,
+            ) from error
+        value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
