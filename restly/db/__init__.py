@@ -12,7 +12,7 @@ async with fr.async_session() as session:
 """
 
 from ._config import configure
-from ._engine import build_async_engine, build_engine
+from ._engine import PoolSettings, build_async_engine, build_engine
 from ._globals import FRGlobals, get_fr_globals, use_fr_globals
 from ._session import (
     AsyncSessionDep,
@@ -39,6 +39,7 @@ from ._session import commit as commit
 __all__ = [
     "AsyncSessionDep",
     "FRGlobals",
+    "PoolSettings",
     "SessionDep",
     "async_create_all",
     "async_open_session",

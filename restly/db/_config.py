@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .._handlers import install_exception_handlers
 from ..exc import RestlyConfigurationError
+from ._engine import PoolSettings
 from ._globals import AsyncSessionGenerator, SessionGenerator, get_fr_globals
 from ._health import install_health_routes
 
@@ -57,6 +58,8 @@ def configure(
     max_body_size: int | None = _UNSET,
     connect_timeout: float | None = _UNSET,
     statement_timeout: float | None = _UNSET,
+    pgbouncer: bool = _UNSET,
+    pool: PoolSettings | None = _UNSET,
     health: str | None = None,
     ready: str | None = None,
 ) -> None:
@@ -87,6 +90,11 @@ def configure(
             connection or for a SQLite lock (default 10); past it the request answers 503.
         statement_timeout: seconds after which PostgreSQL cancels a statement of
             restly-built engines (default: no limit); the request answers 503.
+        pgbouncer: `True` when PostgreSQL is reached through PgBouncer in transaction
+            pooling mode: restly-built engines then keep no prepared statements across
+            transactions and set `statement_timeout` per transaction.
+        pool: pool options of restly-built engines, e.g.
+            `fr.db.PoolSettings(size=20, max_overflow=0, pre_ping=False)`.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -95,10 +103,13 @@ def configure(
     g = get_fr_globals()
     _check_generators(session_generator, sync_session_generator)
     _check_limits(max_body_size, connect_timeout, statement_timeout)
+    _check_pool(pgbouncer, pool)
     _check_health_paths(app, health, ready)
     if any(
         value is not _UNSET
-        for value in (async_database_url, database_url, connect_timeout, statement_timeout)
+        for value in (
+            async_database_url, database_url, connect_timeout, statement_timeout, pgbouncer, pool
+        )
     ):
         g.reset_database()  # engines restly built are rebuilt with the new settings
     for name, value in (
@@ -116,6 +127,8 @@ def configure(
         ("max_body_size", max_body_size),
         ("connect_timeout", connect_timeout),
         ("statement_timeout", statement_timeout),
+        ("pgbouncer", pgbouncer),
+        ("pool", pool),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -170,6 +183,26 @@ def _check_limits(max_body_size: Any, *timeouts: Any) -> None:
                 f"configure({name}=...) must be a positive number of seconds or None; "
                 f"got {value!r}. Use e.g. {name}=10."
             )
+    if problems:
+        raise RestlyConfigurationError("\n".join(problems), problems)
+
+
+def _check_pool(pgbouncer: Any, pool: Any) -> None:
+    problems = []
+    if pgbouncer is not _UNSET and not isinstance(pgbouncer, bool):
+        problems.append(f"configure(pgbouncer=...) must be True or False; got {pgbouncer!r}.")
+    if pool not in (_UNSET, None) and not isinstance(pool, PoolSettings):
+        problems.append(
+            f"configure(pool=...) must be a restly.db.PoolSettings or None; got {pool!r}. "
+            "Use e.g. pool=fr.db.PoolSettings(size=20, max_overflow=10)."
+        )
+    else:
+        for name in ("size", "max_overflow"):
+            value = getattr(pool, name, None)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                problems.append(
+                    f"configure(pool=PoolSettings({name}=...)) must be an int >= 0; got {value!r}."
+                )
     if problems:
         raise RestlyConfigurationError("\n".join(problems), problems)
 

@@ -12,20 +12,34 @@
   ``connect_timeout`` to the TCP connect only: a server that accepts and never answers is
   bounded only by ``statement_timeout`` (PyMySQL), not at all with aiomysql.
 
+- PgBouncer in transaction pooling mode (``pgbouncer=True``): a client connection is served by
+  a different server connection in each transaction, so nothing may outlive one. asyncpg
+  gets no statement caches and uniquely named prepared statements, psycopg prepares nothing
+  server-side, and ``statement_timeout`` is set with ``SET LOCAL`` at the start of each
+  transaction (PgBouncer refuses it as a startup parameter; setting it on the database role,
+  ``ALTER ROLE ... SET statement_timeout``, saves that round trip).
+- Pool settings (``pool_size``, ``max_overflow``, ``pool_recycle``, ``pool_pre_ping``) are
+  SQLAlchemy's, with restly's defaults where it has one; ``overrides`` win, their
+  ``connect_args`` merged into restly's, and a ``poolclass`` without a queue (``NullPool``,
+  ``StaticPool``) drops the queue's options instead of failing.
+
 Engines passed to :func:`restly.configure` are used exactly as given.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "PoolSettings",
     "async_url_for",
     "build_async_engine",
     "build_engine",
@@ -41,12 +55,41 @@ _SYNC_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg", "mysql": "pymysq
 #: Seconds to wait for a connection (new or from the pool) or a SQLite lock by default.
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
+# Options only a queue pool takes: dropped when another pool class is asked for.
+_QUEUE_OPTIONS = ("pool_timeout", "pool_size", "max_overflow")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The pool options of the engines restly builds; ``None`` keeps restly's default."""
+
+    #: Connections kept open (SQLAlchemy's default: 5).
+    size: int | None = None
+    #: Connections opened beyond ``size`` under load, closed when returned (default: 10).
+    max_overflow: int | None = None
+    #: Seconds after which a connection is replaced (MariaDB default: 3600; else never).
+    recycle: float | None = None
+    #: Test each connection on checkout (default: on for PostgreSQL and MariaDB). One round
+    #: trip per request; off, a connection the server dropped fails one request with 503.
+    pre_ping: bool | None = None
+
+    def options(self) -> dict[str, Any]:
+        found = {
+            "pool_size": self.size,
+            "max_overflow": self.max_overflow,
+            "pool_recycle": self.recycle,
+            "pool_pre_ping": self.pre_ping,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
 
 def engine_options(
     url: URL,
     *,
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     statement_timeout: float | None = None,
+    pgbouncer: bool = False,
+    pool: PoolSettings | None = None,
 ) -> dict[str, Any]:
     """Return the keyword arguments restly passes to ``create_engine`` for ``url``."""
     backend = url.get_backend_name()
@@ -62,12 +105,37 @@ def engine_options(
     else:
         return {}
     connect_args = options.setdefault("connect_args", {})
-    connect_args.update(_timeout_args(url, connect_timeout, statement_timeout))
+    pooled = pgbouncer and backend == "postgresql"
+    connect_args.update(
+        _timeout_args(url, connect_timeout, None if pooled else statement_timeout)
+    )
+    if pooled:
+        connect_args.update(_pgbouncer_args(url))
     if connect_timeout is not None and options.get("poolclass") is not StaticPool:
         options["pool_timeout"] = connect_timeout
+    if pool is not None and options.get("poolclass") is not StaticPool:
+        options.update(pool.options())
     if not connect_args:
         del options["connect_args"]
     return options
+
+
+def _pgbouncer_args(url: URL) -> dict[str, Any]:
+    """Driver arguments under which nothing outlives a transaction (PgBouncer's transaction
+    pooling hands each transaction another server connection)."""
+    if url.get_driver_name() == "asyncpg":
+        return {
+            "statement_cache_size": 0,  # asyncpg's own cache
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's, in its asyncpg adapter
+            # Names unique across client connections: two clients' statements may meet on
+            # one server connection.
+            "prepared_statement_name_func": _statement_name,
+        }
+    return {"prepare_threshold": None}  # psycopg: never prepare server-side
+
+
+def _statement_name() -> str:
+    return f"__restly_{uuid4().hex}__"
 
 
 def _timeout_args(
@@ -102,15 +170,22 @@ def build_engine(
     *,
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     statement_timeout: float | None = None,
+    pgbouncer: bool = False,
+    pool: PoolSettings | None = None,
     **overrides: Any,
 ) -> Engine:
     """Create a sync engine for ``url`` with restly's defaults (``overrides`` win)."""
     parsed = make_url(url)
     defaults = engine_options(
-        parsed, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        parsed,
+        connect_timeout=connect_timeout,
+        statement_timeout=statement_timeout,
+        pgbouncer=pgbouncer,
+        pool=pool,
     )
-    engine = create_engine(parsed, **{**defaults, **overrides})
+    engine = create_engine(parsed, **_merged(defaults, overrides))
     _install_sqlite_pragmas(engine)
+    _install_local_statement_timeout(engine, parsed, pgbouncer, statement_timeout)
     return engine
 
 
@@ -119,16 +194,57 @@ def build_async_engine(
     *,
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     statement_timeout: float | None = None,
+    pgbouncer: bool = False,
+    pool: PoolSettings | None = None,
     **overrides: Any,
 ) -> AsyncEngine:
     """Create an async engine for ``url`` with restly's defaults (``overrides`` win)."""
     parsed = make_url(url)
     defaults = engine_options(
-        parsed, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        parsed,
+        connect_timeout=connect_timeout,
+        statement_timeout=statement_timeout,
+        pgbouncer=pgbouncer,
+        pool=pool,
     )
-    engine = create_async_engine(parsed, **{**defaults, **overrides})
+    engine = create_async_engine(parsed, **_merged(defaults, overrides))
     _install_sqlite_pragmas(engine.sync_engine)
+    _install_local_statement_timeout(engine.sync_engine, parsed, pgbouncer, statement_timeout)
     return engine
+
+
+def _merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` over ``defaults``: ``connect_args`` merged key by key (restly's
+    timeouts stay unless overridden), and a pool class without a queue rid of the queue's
+    options it would refuse."""
+    merged = {**defaults, **overrides}
+    if "connect_args" in defaults and "connect_args" in overrides:
+        ours, theirs = defaults["connect_args"], overrides["connect_args"]
+        merged["connect_args"] = {
+            key: {**ours[key], **value}
+            if isinstance(value, dict) and isinstance(ours.get(key), dict)  # server_settings
+            else value
+            for key, value in {**ours, **theirs}.items()
+        }
+    poolclass = merged.get("poolclass")
+    if isinstance(poolclass, type) and not issubclass(poolclass, QueuePool):
+        for key in _QUEUE_OPTIONS:
+            if key not in overrides:
+                merged.pop(key, None)
+    return merged
+
+
+def _install_local_statement_timeout(
+    engine: Engine, url: URL, pgbouncer: bool, statement_timeout: float | None
+) -> None:
+    """Behind PgBouncer, set ``statement_timeout`` for each transaction (``SET LOCAL``)."""
+    if not (pgbouncer and statement_timeout is not None and url.get_backend_name() == "postgresql"):
+        return
+    statement = f"SET LOCAL statement_timeout = {max(1, round(statement_timeout * 1000))}"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(statement)
 
 
 def async_url_for(url: str | URL) -> URL:

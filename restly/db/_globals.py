@@ -36,6 +36,7 @@ from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
 from ._engine import (
     DEFAULT_CONNECT_TIMEOUT,
+    PoolSettings,
     async_url_for,
     build_async_engine,
     build_engine,
@@ -97,6 +98,11 @@ class FRGlobals:
         #: Seconds after which PostgreSQL cancels a statement of restly-built engines (503);
         #: ``None`` (default) leaves statements unbounded.
         self.statement_timeout: float | None = None
+        #: The database is reached through PgBouncer in transaction pooling mode: restly-built
+        #: PostgreSQL engines keep nothing across transactions (see `restly.db.build_engine`).
+        self.pgbouncer: bool = False
+        #: Pool options of restly-built engines (`PoolSettings`; ``None``: restly's defaults).
+        self.pool: PoolSettings | None = None
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: restly's own: the route classes bound to this instance (see `restly.mount`), by
@@ -124,10 +130,13 @@ class FRGlobals:
             self._built_async_engine = build_async_engine(url, **self._timeouts())
         return self._built_async_engine
 
-    def _timeouts(self) -> dict[str, float | None]:
+    def _timeouts(self) -> dict[str, Any]:
+        """The settings restly-built engines are built with."""
         return {
             "connect_timeout": self.connect_timeout,
             "statement_timeout": self.statement_timeout,
+            "pgbouncer": self.pgbouncer,
+            "pool": self.pool,
         }
 
     def get_engine(self) -> Engine:
