@@ -58,17 +58,19 @@ class Demo:
 
 
 @contextmanager
-def running_demo(tmp_path: Path, database_url: str) -> Iterator[Demo]:
+def running_demo(
+    tmp_path: Path, database_url: str | None, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Demo]:
     """Start the demo on a free port, wait until it answers, always stop it."""
     port = _free_port()
     log = tmp_path / f"demo-{port}.log"
+    database = ["--database-url", database_url] if database_url is not None else []
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "restly", "demo"]
-            + ["--port", str(port), "--database-url", database_url],
+            [sys.executable, "-m", "restly", "demo", "--port", str(port), *database, *options],
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=env or _env(),
             cwd=tmp_path,
         )
     demo = Demo(f"http://127.0.0.1:{port}", log)
@@ -174,6 +176,27 @@ def test_demo_writes_and_seeds_only_an_empty_database(tmp_path: Path) -> None:
     with running_demo(tmp_path, database_url) as demo:
         names = [a["name"] for a in _get(demo, "/authors")]
     assert names == [*SEEDED_AUTHORS, "Stanisław Lem"]
+
+
+def test_demo_reset_starts_from_the_sample_data(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    with running_demo(tmp_path, database_url) as demo:
+        created = httpx.post(f"{demo.url}/authors", json={"name": "Lem", "born": 1921}, timeout=10.0)
+        assert created.status_code == 201
+    with running_demo(tmp_path, database_url, "--reset") as demo:
+        assert [a["name"] for a in _get(demo, "/authors")] == SEEDED_AUTHORS
+        assert "(reset to the sample data)" in demo.output()
+
+
+def test_demo_keeps_its_database_in_the_users_data_folder(tmp_path: Path) -> None:
+    """Without --database-url, under $XDG_DATA_HOME (a per-user folder), created if missing."""
+    env = {**_env(), "XDG_DATA_HOME": str(tmp_path / "data")}
+    with running_demo(tmp_path, None, env=env) as demo:
+        assert [a["name"] for a in _get(demo, "/authors")] == SEEDED_AUTHORS
+        banner = demo.output()
+    database = tmp_path / "data" / "restly" / "demo.sqlite3"
+    assert database.is_file()
+    assert f"sqlite:///{database}" in banner and "start afresh with --reset" in banner
 
 
 def _demo_postgres_url() -> str:

@@ -43,11 +43,11 @@ def _with_driver(url: str | URL, drivers: dict[str, str], keep: tuple[str, ...])
     return parsed.set(drivername=f"{backend}+{drivers[backend]}")
 
 
-def create_app(database_url: str | URL) -> FastAPI:
+def create_app(database_url: str | URL, *, reset: bool = False) -> FastAPI:
     """Configure the demo's globals for ``database_url`` and return the app.
 
     Tables are created when missing and sample data is written into an empty database when
-    the app starts.
+    the app starts; with ``reset`` the demo's tables are dropped first.
     """
     with fr.use_fr_globals(demo_globals):
         fr.configure(
@@ -57,6 +57,9 @@ def create_app(database_url: str | URL) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with fr.use_fr_globals(demo_globals):
+            if reset:
+                async with demo_globals.get_async_engine().begin() as connection:
+                    await connection.run_sync(DemoBase.metadata.drop_all)
             await fr.db.async_create_all(DemoBase)
             async with fr.async_session() as session:
                 await seed_if_empty(session)

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["DEFAULT_DATABASE_PATH", "add_arguments", "run"]
+__all__ = ["DEFAULT_DATABASE_PATH", "add_arguments", "data_directory", "run"]
 
-DEFAULT_DATABASE_PATH = Path(tempfile.gettempdir()) / "restly-demo.sqlite3"
+
+def data_directory() -> Path:
+    """Where the demo keeps its database: the user's own data folder (``$XDG_DATA_HOME``,
+    ``~/.local/share`` or ``%LOCALAPPDATA%``), never a temporary folder other users share."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        base = Path(os.environ["LOCALAPPDATA"])
+    elif os.environ.get("XDG_DATA_HOME"):
+        base = Path(os.environ["XDG_DATA_HOME"])
+    else:
+        base = Path.home() / ".local" / "share"
+    return base / "restly"
+
+
+DEFAULT_DATABASE_PATH = data_directory() / "demo.sqlite3"
 
 _DRIVER_MODULES = {"aiosqlite": "aiosqlite", "asyncpg": "asyncpg", "psycopg": "psycopg"}
 
@@ -27,11 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
     )
     parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start from the sample data again: drop the demo's tables first",
+    )
+    parser.add_argument(
         "--database-url",
-        default=f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        default=None,
         help=(
             "SQLite or PostgreSQL URL, e.g. postgresql://user@localhost/demo; the async and "
-            "sync drivers are chosen for you (default: %(default)s)"
+            f"sync drivers are chosen for you (default: sqlite:///{DEFAULT_DATABASE_PATH})"
         ),
     )
 
@@ -49,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from .app import async_url, create_app, sync_url
 
+    if args.database_url is None:
+        DEFAULT_DATABASE_PATH.parent.mkdir(parents=True, exist_ok=True)
+        args.database_url = f"sqlite:///{DEFAULT_DATABASE_PATH}"
     try:
         urls = (async_url(args.database_url), sync_url(args.database_url))
     except Exception as error:  # noqa: BLE001 - any bad URL is a usage error
@@ -62,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(args.database_url)
+    app = create_app(args.database_url, reset=args.reset)
     _print_banner(args)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
@@ -87,7 +108,9 @@ def _print_banner(args: argparse.Namespace) -> None:
     root = f"http://{host}:{args.port}"
     database = make_url(args.database_url).render_as_string(hide_password=True)
     print(
-        f"restly demo: authors, books and reviews on {database}\n"
+        f"restly demo: authors, books and reviews on {database}"
+        f"{' (reset to the sample data)' if args.reset else ''}\n"
+        "  (kept between runs; start afresh with --reset)\n"
         f"  API root    {root}/\n"
         f"  Swagger UI  {root}/docs\n"
         f"  Try         curl '{root}/books?author_id=1&order_by=-year'\n"
