@@ -4,6 +4,7 @@
 mapper_of(Book)                                   # Book's Mapper (None for anything else)
 primary_key_attribute(mapper_of(Book))            # "id"
 fk_partner(mapper_of(Book), Book.author.property) # "author_id"
+class_mapping(mapper_of(Book), author_table)      # Author
 column_python_type(String(200))                   # Annotated[str, Field(max_length=200)]
 ```
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm.exc import UnmappedColumnError
 
 __all__ = [
     "PURE_CHECKS",
+    "class_mapping",
     "column_python_type",
     "fk_partner",
     "mapper_of",
@@ -73,6 +75,17 @@ def fk_partner(mapper: Mapper[Any], prop: RelationshipProperty[Any]) -> str | No
         return mapper.get_property_by_column(column).key
     except UnmappedColumnError:
         return None  # joined on a column the model does not map
+
+
+def class_mapping(mapper: Mapper[Any], table: Any) -> type[Any] | None:
+    """The class of ``mapper``'s registry that maps ``table`` as its own (for a hierarchy
+    sharing one table, its base class), or None when no class of the registry maps it."""
+    for candidate in mapper.registry.mappers:
+        if candidate.local_table is table and (
+            candidate.inherits is None or candidate.inherits.local_table is not table
+        ):
+            return candidate.class_
+    return None
 
 
 def relationship_keys(model: type[Any]) -> frozenset[str]:

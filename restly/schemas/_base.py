@@ -9,7 +9,7 @@ class WorldSchema(fr.IDSchema):
 ```
 
 `IDSchema[Model]` is a reference to one `Model` row in nested form, `{"id": 5}`, built here
-once per model (`id_schema_for`; `restly.schemas._refs` reads and resolves references):
+once per model (`id_schema_for`; `restly.schemas._refs` reads references, `_resolve` resolves them):
 
 ```python
 class BookSchema(fr.IDSchema):

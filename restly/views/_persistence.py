@@ -10,8 +10,8 @@ fr.save_object(session, obj)            # flush, then refresh server-set values
 
 Only the fields a client sent (plus schema defaults) are written, so column defaults and
 server defaults apply to everything else. Reference fields (`fr.IDRef[Model]`,
-`fr.IDSchema[Model]`) are resolved to the referenced rows first, one query per field; a
-missing id answers 404 (see `restly.schemas._refs`).
+`fr.IDSchema[Model]`, `fr.MustExist`) are resolved to the referenced rows first, one query
+per referenced model; a missing id answers 404 (see `restly.schemas._resolve`).
 """
 
 from __future__ import annotations
