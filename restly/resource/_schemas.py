@@ -2,7 +2,8 @@
 
 Unless the class declared them, `derive_schemas(cls)` sets:
 
-- `schema` (generated from the model), `response_schema`, `creation_schema`, `update_schema`;
+- `schema` (generated from the model), `response_schema`, `creation_schema`, `update_schema`
+  (the input schemas carry the storage limits of the model's columns);
 - `id_type` (the primary key's Python type);
 - `default_page_size` / `max_page_size` (the globals' when not declared);
 - `list_params_schema` (output only: checked now, built by pydantic when first read, see
@@ -77,9 +78,9 @@ def derive_schemas(cls: Any) -> list[str]:
         "schema": schema,
         "response_schema": response,
         "creation_schema": declared(cls, "creation_schema")
-        or creation_schema_for(schema, read_only=nested),
+        or creation_schema_for(schema, read_only=nested, model=model),
         "update_schema": declared(cls, "update_schema")
-        or update_schema_for(schema, read_only=nested),
+        or update_schema_for(schema, read_only=nested, model=model),
         "id_type": declared(cls, "id_type") or strip_annotated(column_python_type(pk_column.type)),
         "default_page_size": default_page_size,
         "max_page_size": max_page_size,

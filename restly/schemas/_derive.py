@@ -9,6 +9,9 @@ From one schema a view gets three more, built once when the view class is create
   (what every response is serialised with).
 
 Derived schemas keep the source's configuration, aliases, constraints and validators.
+Given the view's ``model``, the input schemas also get the storage limits of the columns the
+fields are written to (``String(100)`` -> ``max_length=100``; the stricter limit wins, see
+``restly.schemas._storage``).
 
 Unknown fields in a body are refused (422 ``extra_forbidden``), so a typo such as
 ``{"nmae": "Ann"}`` surfaces instead of silently doing nothing: the derived input schemas get
@@ -22,30 +25,33 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Hashable
 from typing import Annotated, Any, ForwardRef, Union
 
 from pydantic import BaseModel, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from .._caches import class_cache
+from .._introspect import mapper_of
 from ._markers import is_read_only, is_write_only
+from ._storage import column_limits, with_storage_limits
 
 __all__ = ["creation_schema_for", "response_schema_for", "update_schema_for"]
 
 class _DerivedSchemas:
     """(source schema, kind) -> derived schema, kept on the source schema (so both go
-    together); kinds: "Read", "Create"/"Update" + extra read-only names."""
+    together); kinds: "Read", ("Create"/"Update" + extra read-only names, model)."""
 
-    def __contains__(self, key: tuple[type[BaseModel], str]) -> bool:
+    def __contains__(self, key: tuple[type[BaseModel], Hashable]) -> bool:
         return ("derived", key[1]) in key[0].__dict__.get("__restly_cache__", ())
 
-    def __getitem__(self, key: tuple[type[BaseModel], str]) -> type[BaseModel]:
+    def __getitem__(self, key: tuple[type[BaseModel], Hashable]) -> type[BaseModel]:
         return class_cache(key[0])[("derived", key[1])]  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: tuple[type[BaseModel], str], value: type[BaseModel]) -> None:
+    def __setitem__(self, key: tuple[type[BaseModel], Hashable], value: type[BaseModel]) -> None:
         class_cache(key[0])[("derived", key[1])] = value
 
-    def setdefault(self, key: tuple[type[BaseModel], str], value: type[BaseModel]) -> None:
+    def setdefault(self, key: tuple[type[BaseModel], Hashable], value: type[BaseModel]) -> None:
         class_cache(key[0]).setdefault(("derived", key[1]), value)
 
 
@@ -53,18 +59,25 @@ _derived = _DerivedSchemas()
 
 
 def creation_schema_for(
-    schema: type[BaseModel], *, read_only: frozenset[str] = frozenset()
+    schema: type[BaseModel],
+    *,
+    read_only: frozenset[str] = frozenset(),
+    model: type[Any] | None = None,
 ) -> type[BaseModel]:
-    """Return ``schema`` without its read-only fields (and those named in ``read_only``)."""
-    return _derive(schema, "Create", optional=False, read_only=read_only)
+    """Return ``schema`` without its read-only fields (and those named in ``read_only``);
+    with ``model``, its fields carry the storage limits of ``model``'s columns."""
+    return _derive(schema, "Create", optional=False, read_only=read_only, model=model)
 
 
 def update_schema_for(
-    schema: type[BaseModel], *, read_only: frozenset[str] = frozenset()
+    schema: type[BaseModel],
+    *,
+    read_only: frozenset[str] = frozenset(),
+    model: type[Any] | None = None,
 ) -> type[BaseModel]:
     """Return ``schema`` without its read-only fields (and those named in ``read_only``),
-    every field optional."""
-    return _derive(schema, "Update", optional=True, read_only=read_only)
+    every field optional; with ``model``, carrying the storage limits of its columns."""
+    return _derive(schema, "Update", optional=True, read_only=read_only, model=model)
 
 
 def response_schema_for(schema: type[BaseModel]) -> type[BaseModel]:
@@ -138,17 +151,28 @@ def _nested_models(schema: type[BaseModel]) -> set[type[BaseModel]]:
 
 
 def _derive(
-    schema: type[BaseModel], suffix: str, *, optional: bool, read_only: frozenset[str]
+    schema: type[BaseModel],
+    suffix: str,
+    *,
+    optional: bool,
+    read_only: frozenset[str],
+    model: type[Any] | None,
 ) -> type[BaseModel]:
-    key = (schema, suffix + ",".join(sorted(read_only)))
+    key = (schema, (suffix + ",".join(sorted(read_only)), model))
     if key in _derived:
         return _derived[key]
+    mapper = mapper_of(model)
     fields: dict[str, tuple[Any, FieldInfo]] = {}
     ignored: set[str] = set()
+    limited = False
     for name, field in schema.model_fields.items():
         if is_read_only(field) or name in read_only:
             ignored.update(_wire_names(name, field))
             continue
+        limits = None if mapper is None else column_limits(mapper, name)
+        if limits is not None:
+            original, field = field, with_storage_limits(field, limits)
+            limited = limited or field is not original
         if optional and field.is_required():
             field = FieldInfo.merge_field_infos(field, default=None)
         fields[name] = (field.annotation, field)
@@ -157,6 +181,7 @@ def _derive(
     unchanged = (
         user_set_extra
         and not ignored
+        and not limited
         and not (optional and any(f.is_required() for f in schema.model_fields.values()))
     )
     if unchanged:

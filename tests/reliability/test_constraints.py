@@ -6,8 +6,8 @@ aiomysql), and answers 409 with the message ``restly._faults`` derives from the 
 codes. A value the database refuses answers 422. (An unreachable database answering 503 with
 ``Retry-After`` is covered for every driver in ``test_faults.py``.)
 
-The declared schema is deliberately looser than the table (``nick`` optional, ``level``
-unbounded), so the database, not validation, is what refuses the request.
+The declared creation schema is deliberately looser than the table (``nick`` optional,
+``level`` unbounded), so the database, not validation, is what refuses the request.
 """
 
 from __future__ import annotations
@@ -59,11 +59,18 @@ class Player(Base):
     level: Mapped[int] = mapped_column(SmallInteger, default=1)
 
 
-class PlayerSchema(fr.IDSchema):
+class PlayerInput(fr.BaseSchema):
+    """The view's declared ``creation_schema``: restly uses it as written (the creation
+    schema it would derive carries the columns' storage limits, SMALLINT's range too)."""
+
     team_id: int
     nick: str | None = None  # NOT NULL in the table: the database refuses a null
     score: int = 0
     level: int = 1  # SMALLINT in the table, unbounded here: the database checks the range
+
+
+class PlayerSchema(PlayerInput, fr.IDSchema):
+    pass
 
 
 # A table with a NOT NULL column (no default) that the model does not map: restly's INSERT
@@ -87,7 +94,15 @@ def app_for(kind: str) -> FastAPI:
     base = view_base(kind)
     for name, namespace in (
         ("Team", {"prefix": "/teams", "model": Team}),
-        ("Player", {"prefix": "/players", "model": Player, "schema": PlayerSchema}),
+        (
+            "Player",
+            {
+                "prefix": "/players",
+                "model": Player,
+                "schema": PlayerSchema,
+                "creation_schema": PlayerInput,
+            },
+        ),
         ("Badge", {"prefix": "/badges", "model": Badge}),
     ):
         fr.include_view(app, type(f"{name}{kind.title()}View", (base,), namespace))
