@@ -6,6 +6,8 @@ exception                                             status  why
 ``IntegrityError``                                    409     a constraint was violated
 ``StaleDataError``                                    409     the row changed or vanished
                                                               under a concurrent request
+``StaleDataError`` of a request with ``If-Match`` or  412     the precondition no longer
+``If-None-Match``                                             holds: nothing was written
 ``DBAPIError`` of a serialization failure/deadlock    409     concurrent transactions collided
 ``DBAPIError`` of a violated constraint               409     MySQL/MariaDB: a failed CHECK, a
                                                               NOT NULL column without default
@@ -51,6 +53,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ._faults import classify, describe_integrity_error, from_database_driver
+from .exc import PreconditionFailed
 
 __all__ = ["install_exception_handlers"]
 
@@ -90,6 +93,8 @@ async def _os_error_handler(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _stale_data_handler(request: Request, error: Exception) -> JSONResponse:
+    if "if-match" in request.headers or "if-none-match" in request.headers:
+        return JSONResponse({"detail": PreconditionFailed.default_detail}, status_code=412)
     return JSONResponse({"detail": _CONCURRENT}, status_code=409)
 
 

@@ -12,6 +12,8 @@ RestlyError                       base of everything restly raises itself
     ├── Conflict                  409, e.g. a unique constraint was violated
     ├── BadRequest                400, e.g. a malformed react-admin parameter
     ├── PayloadTooLarge           413, the request body exceeds the configured limit
+    ├── PreconditionFailed        412, If-Match / If-None-Match did not hold
+    ├── PreconditionRequired      428, the view requires If-Match on writes
     └── ServiceUnavailable        503, the database cannot be reached in time
 ```
 
@@ -39,6 +41,8 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreconditionRequired",
     "RestlyConfigurationError",
     "RestlyError",
     "RestlyHTTPError",
@@ -122,6 +126,27 @@ class PayloadTooLarge(RestlyHTTPError):
 
     status_code = 413
     default_detail = "Request body too large"
+
+
+class PreconditionFailed(RestlyHTTPError):
+    """412: a precondition of the request (``If-Match``, ``If-None-Match``) did not hold, e.g.
+    the object changed since the client read it; nothing was written."""
+
+    status_code = 412
+    default_detail = (
+        "The object has changed since you read it (If-Match does not match its current "
+        "ETag); GET it again and resend your change with the new ETag"
+    )
+
+
+class PreconditionRequired(RestlyHTTPError):
+    """428: the view requires a conditional write (``require_if_match = True``)."""
+
+    status_code = 428
+    default_detail = (
+        "This write must be conditional: GET the object, then resend the request with "
+        "If-Match: <its ETag> (or If-Match: * to write whatever its current state)"
+    )
 
 
 class ServiceUnavailable(RestlyHTTPError):

@@ -42,6 +42,8 @@ LAYERS: tuple[frozenset[str], ...] = (
             "_limits",
             "_messages",
             "_handlers",
+            "_etags",
+            "_prefer",
             "_faults",
             "_integrity",
             "models",

@@ -39,6 +39,7 @@ from ._checks import check_model_view, check_prefix
 from ._porting import RENAMED as RENAMED
 from ._porting import check_porting_names
 from ._compiled import compile_view
+from ._conditional import check_conditional
 from ._lifecycle import check_lifecycle
 from ._options import declared, is_abstract, is_model_view
 from ._routes import compile_routes
@@ -48,6 +49,7 @@ from ._schemas import derive_schemas
 from ._compiled import COMPILED as COMPILED
 from ._compiled import ID_PARAMETER as ID_PARAMETER
 from ._compiled import CompiledView as CompiledView
+from ._conditional import Conditional as Conditional
 from ._lifecycle import Lifecycle as Lifecycle
 from ._loading import LOAD_CHUNK_SIZE as LOAD_CHUNK_SIZE
 from ._loading import MAX_LOAD_DEPTH as MAX_LOAD_DEPTH
@@ -105,7 +107,12 @@ def check(cls: type) -> list[str]:
     """Check the declared options; return one message per problem."""
     problems = check_prefix(cls, required=is_model_view(cls))
     if is_model_view(cls):
-        problems += check_model_view(cls) + check_porting_names(cls) + check_lifecycle(cls)
+        problems += (
+            check_model_view(cls)
+            + check_porting_names(cls)
+            + check_lifecycle(cls)
+            + check_conditional(cls)
+        )
     return problems
 
 

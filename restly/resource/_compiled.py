@@ -25,6 +25,7 @@ from sqlalchemy import Select, bindparam, select
 
 from .._introspect import column_python_type, mapper_of
 from ..query import DeferredListParams, deferred_list_params_dependency
+from ._conditional import Conditional, compile_conditional
 from ._lifecycle import Lifecycle, compile_lifecycle
 from ._loading import loader_options
 from ._options import set_derived, uses_default
@@ -79,6 +80,10 @@ class CompiledView:
     lifecycle: Lifecycle
     #: The model's column attribute names (what `snapshot` records).
     column_keys: tuple[str, ...]
+    #: The primary key's attribute name (the id in a created object's `Location`).
+    pk_key: str
+    #: How the view tags its objects, or `None`: no ETags, no precondition headers read.
+    conditional: Conditional | None
 
 
 def compile_view(cls: Any) -> None:
@@ -131,6 +136,10 @@ def compile_view(cls: Any) -> None:
         list_statements={},
         lifecycle=compile_lifecycle(cls),
         column_keys=tuple(attribute.key for attribute in mapper.column_attrs),
+        pk_key=mapper.get_property_by_column(pk_column).key,
+        conditional=compile_conditional(
+            cls, mapper, flat if plain_reads and default_query else None, by_id
+        ),
     )
     set_derived(cls, COMPILED, compiled)
 

@@ -67,14 +67,16 @@ Lifecycle.NONE = Lifecycle()
 def compile_lifecycle(cls: type) -> Lifecycle:
     """The `Lifecycle` of view class `cls` (its hooks checked by `check_lifecycle`)."""
     overridden = {name: not uses_default(cls, name) for name in HOOKS}
-    if not any(overridden.values()):
+    default_update = uses_default(cls, "handle_update")
+    default_delete = uses_default(cls, "handle_delete")
+    if not any(overridden.values()) and default_update and default_delete:
         return Lifecycle.NONE
     return Lifecycle(
         authorize=overridden["authorize"],
         before_commit=overridden["before_action_commit"],
         after_commit=overridden["after_action_commit"],
-        default_update=uses_default(cls, "handle_update"),
-        default_delete=uses_default(cls, "handle_delete"),
+        default_update=default_update,
+        default_delete=default_delete,
     )
 
 

@@ -17,8 +17,8 @@ Rules, per column:
   ``Enum`` becomes the enum class or a ``Literal``; ``DateTime(timezone=True)`` values are
   converted to UTC, naive ones read as UTC);
 - nullable columns accept ``None``;
-- ``id``, ``created_at``, ``updated_at``, computed columns and generated primary keys are
-  read-only; a column with a default, a server default or that is nullable is optional on
+- ``id``, ``created_at``, ``updated_at``, computed columns, generated primary keys and the
+  mapper's version counter (``version_id_col``, which SQLAlchemy sets) are read-only; a column with a default, a server default or that is nullable is optional on
   input;
 - relationships are left out (declare a schema to show them, nested or as ``fr.IDRef``).
 """
@@ -70,7 +70,8 @@ def create_schema_from_model(
     for prop in mapper.column_attrs:
         if prop.key in exclude or prop.key.startswith("_"):
             continue
-        fields[prop.key] = _field_for(prop, forced_read_only=prop.key in read_only)
+        versioned = prop.columns[0] is mapper.version_id_col
+        fields[prop.key] = _field_for(prop, forced_read_only=versioned or prop.key in read_only)
     schema = create_model(
         name or model.__name__,
         __base__=base,

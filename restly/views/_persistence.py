@@ -25,6 +25,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -36,12 +37,14 @@ __all__ = [
     "async_delete_object",
     "async_lock_for_write",
     "async_make_new_object",
+    "async_refresh_locked",
     "async_save_object",
     "async_update_object",
     "delete_object",
     "is_sqlite",
     "lock_for_write",
     "make_new_object",
+    "refresh_locked",
     "save_object",
     "schema_values",
     "update_object",
@@ -114,6 +117,8 @@ def save_object(session: Session, obj: M, *, options: Sequence[ORMOption] = ()) 
     """
     session.add(obj)
     state = inspect(obj)
+    if state.mapper.version_id_col is not None:
+        _count_relationship_changes(obj, state)
     reload = _needs_reload(state, options)
     try:
         session.flush()
@@ -129,6 +134,40 @@ def save_object(session: Session, obj: M, *, options: Sequence[ORMOption] = ()) 
     if expired:
         session.refresh(obj, attribute_names=list(expired))
     return obj
+
+
+def _count_relationship_changes(obj: Any, state: InstanceState[Any]) -> None:
+    """Bump the version counter of a row whose relationships changed.
+
+    SQLAlchemy bumps it only when it UPDATEs the row itself, which a change of a
+    many-to-many collection or of a list of children alone does not: the version (and the
+    ETag made of it) would stay while the object's answer changed. Setting the next version
+    makes the flush UPDATE the row, checking the version it was read at as usual.
+    """
+    mapper = state.mapper
+    generator, column = mapper.version_id_generator, mapper.version_id_col
+    if state.key is None or generator is False or generator is None or column is None:
+        return  # new (its first version is set on INSERT), or versions the application sets
+    committed = state.committed_state
+    for key in mapper.relationships.keys():
+        if key in committed and state.attrs[key].history.has_changes():
+            version_key = mapper.get_property_by_column(column).key
+            if version_key not in committed:  # not already changed by this write
+                setattr(obj, version_key, generator(getattr(obj, version_key)))
+            return
+
+
+def refresh_locked(session: Session, obj: Any) -> None:
+    """Re-read the columns of ``obj`` with ``FOR UPDATE``: its current values, locked until
+    the transaction ends (SQLite: nothing; take its write lock with `lock_for_write` before
+    reading). A row deleted in the meantime raises `NotFound`."""
+    if is_sqlite(session):
+        return
+    keys = [attribute.key for attribute in inspect(obj).mapper.column_attrs]
+    try:
+        session.refresh(obj, attribute_names=keys, with_for_update=True)
+    except InvalidRequestError:
+        raise NotFound() from None
 
 
 def _needs_reload(state: InstanceState[Any], options: Sequence[ORMOption]) -> bool:
@@ -231,6 +270,12 @@ async def async_save_object(
 async def async_delete_object(session: AsyncSession, obj: Any, *, locked: bool = False) -> None:
     """`delete_object` for an `AsyncSession`."""
     await session.run_sync(delete_object, obj, locked=locked)
+
+
+async def async_refresh_locked(session: AsyncSession, obj: Any) -> None:
+    """`refresh_locked` for an `AsyncSession`."""
+    if not is_sqlite(session):
+        await session.run_sync(refresh_locked, obj)
 
 
 async def async_lock_for_write(session: AsyncSession) -> None:

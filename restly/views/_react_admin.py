@@ -72,7 +72,17 @@ from ..query import (
     parse_react_admin_params,
 )
 from ..resource import CompiledView, restly_default, set_derived, uses_default
-from ._responses import CONFLICT, NOT_FOUND, ErrorDetail, ItemId, UpdateBody, json_response, summary
+from ._responses import (
+    CONFLICT,
+    NOT_FOUND,
+    ErrorDetail,
+    ItemId,
+    UpdateBody,
+    json_response,
+    summary,
+    write_docs,
+    write_parameters,
+)
 from ._actions import Action
 from ._rest import AsyncRestView
 from ._rest_sync import RestView
@@ -108,13 +118,15 @@ _RA_LIST: dict[str, Any] = dict(
 _RA_PUT: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Replace"),
-    responses={**NOT_FOUND, **CONFLICT},
+    responses=write_docs(200, {**NOT_FOUND, **CONFLICT}, preconditions=True, minimal=True),
+    openapi_extra=write_parameters(preconditions=True, minimal=True),
 )
 _RA_DELETE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Delete"),
     description="Deletes the object and answers it, as react-admin expects.",
-    responses={**NOT_FOUND, **CONFLICT},
+    responses=write_docs(200, {**NOT_FOUND, **CONFLICT}, preconditions=True, minimal=False),
+    openapi_extra=write_parameters(preconditions=True, minimal=False),
 )
 
 
@@ -250,8 +262,8 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
     # below mirrors these methods one to one (tests/views/test_sync_twin.py checks it).
 
     @route("/{id}", methods=("PUT",), **_RA_PUT)
-    async def put(self, id: ItemId, schema_obj: UpdateBody) -> Response:
-        return json_response(await self._update(id, schema_obj), 200)
+    async def put(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        return self._write_response(await self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     async def delete(self, id: ItemId) -> Response:
@@ -284,8 +296,8 @@ class ReactAdminView(BaseReactAdminView, RestView):
         return response
 
     @route("/{id}", methods=("PUT",), **_RA_PUT)
-    def put(self, id: ItemId, schema_obj: UpdateBody) -> Response:
-        return json_response(self._update(id, schema_obj), 200)
+    def put(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        return self._write_response(self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:

@@ -36,6 +36,8 @@ __all__ = [
     "ValidationErrors",
     "json_response",
     "summary",
+    "write_docs",
+    "write_parameters",
 ]
 
 
@@ -77,6 +79,114 @@ ItemId = Annotated[Any, Slot("__restly_compiled__.id_annotation"), Path()]
 CreationBody = Annotated[Any, Slot("creation_schema"), Body()]
 UpdateBody = Annotated[Any, Slot("update_schema"), Body()]
 
+# -- ETags, preconditions, Location and Prefer (RFC 9110 §8.8.3, §13; RFC 6585 §3; RFC 7240) --
+
+_STRING = {"type": "string"}
+_ETAG = {"ETag": {"description": "The object's entity tag (strong)", "schema": _STRING}}
+_PREFER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "return=minimal: answer without a body (201, or 204 for an update); "
+    "return=representation: with the object (the default). Other preferences are ignored.",
+    "schema": _STRING,
+}
+_APPLIED = {
+    "Preference-Applied": {
+        "description": "The return= preference honoured, if one was sent",
+        "schema": _STRING,
+    }
+}
+_LOCATION = {"Location": {"description": "The path of the created object", "schema": _STRING}}
+_BAD_HEADER = {400: {"model": ErrorDetail, "description": "A malformed If-Match / If-None-Match"}}
+_PRECONDITION_FAILED = {
+    412: {"model": ErrorDetail, "description": "If-Match (or If-None-Match) does not hold"}
+}
+_PRECONDITION_REQUIRED = {
+    428: {"model": ErrorDetail, "description": "The view requires If-Match on writes"}
+}
+
+
+def _tag_header(name: str, required: bool, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "description": description, "schema": _STRING}
+
+
+_IF_NONE_MATCH_READ = _tag_header(
+    "If-None-Match", False, "ETags (or *): answer 304 Not Modified when one is current"
+)
+_IF_NONE_MATCH_WRITE = _tag_header(
+    "If-None-Match", False, "ETags (or *): refuse the write (412) when one is current"
+)
+
+
+def _if_match(required: bool, write: bool) -> dict[str, Any]:
+    action = "write only if" if write else "answer only if"
+    return _tag_header(
+        "If-Match", required, f"ETags (or *): {action} one is current, else 412"
+    )
+
+
+def _read_docs(conditional: Any) -> dict[Any, Any]:
+    """The responses of `GET /{id}`: with ETags, the tag, 304, 400 and 412."""
+    responses: dict[Any, Any] = {**NOT_FOUND, **UNAVAILABLE}
+    if conditional is not None:
+        responses = {
+            200: {"headers": _ETAG},
+            304: {"description": "Not Modified: If-None-Match names the current ETag", "headers": _ETAG},
+            **_BAD_HEADER,
+            **responses,
+            **_PRECONDITION_FAILED,
+        }
+    return responses
+
+
+def _read_parameters(conditional: Any) -> dict[str, Any] | None:
+    if conditional is None:
+        return None
+    return {"parameters": [_IF_NONE_MATCH_READ, _if_match(False, write=False)]}
+
+
+def write_docs(
+    status: int, base: dict[Any, Any], *, preconditions: bool, minimal: bool
+) -> Slot:
+    """The responses of a write answering `status`, per view: `Location` (201),
+    `Preference-Applied` and the bodiless 204 of an update (`minimal`), and for a view with
+    ETags the new tag, and 400/412 (and 428 when required) where `preconditions` are read."""
+
+    def document(conditional: Any) -> dict[Any, Any]:
+        headers: dict[str, Any] = {**(_LOCATION if status == 201 else {})}
+        if minimal:
+            headers.update(_APPLIED)
+        if conditional is not None and status != 204:
+            headers.update(_ETAG)
+        responses: dict[Any, Any] = {status: {"headers": headers}} if headers else {}
+        if minimal and status == 200:
+            responses[204] = {
+                "description": "Updated; no body (Prefer: return=minimal)",
+                "headers": {**_APPLIED, **(_ETAG if conditional is not None else {})},
+            }
+        responses.update(base)
+        if conditional is not None and preconditions:
+            responses.update({**_BAD_HEADER, **_PRECONDITION_FAILED})
+            if conditional.require_if_match:
+                responses.update(_PRECONDITION_REQUIRED)
+        return responses
+
+    return Slot("__restly_compiled__.conditional", document)
+
+
+def write_parameters(*, preconditions: bool, minimal: bool) -> Slot:
+    """The header parameters of a write, per view: `Prefer`, `If-Match`, `If-None-Match`."""
+
+    def document(conditional: Any) -> dict[str, Any] | None:
+        parameters = [_PREFER] if minimal else []
+        if conditional is not None and preconditions:
+            parameters += [_if_match(conditional.require_if_match, write=True), _IF_NONE_MATCH_WRITE]
+        return {"parameters": parameters} if parameters else None
+
+    return Slot("__restly_compiled__.conditional", document)
+
+
 LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=summary("List"),
@@ -87,23 +197,33 @@ CREATE: dict[str, Any] = dict(
     status_code=201,
     response_model=Slot("response_schema"),
     summary=summary("Create"),
-    responses={**CONFLICT, **TOO_LARGE, **UNAVAILABLE},
+    responses=write_docs(
+        201, {**CONFLICT, **TOO_LARGE, **UNAVAILABLE}, preconditions=False, minimal=True
+    ),
+    openapi_extra=write_parameters(preconditions=False, minimal=True),
 )
 GET: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Get"),
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses=Slot("__restly_compiled__.conditional", _read_docs),
+    openapi_extra=Slot("__restly_compiled__.conditional", _read_parameters),
 )
 UPDATE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Update"),
-    responses={**NOT_FOUND, **CONFLICT, **TOO_LARGE, **UNAVAILABLE},
+    responses=write_docs(
+        200, {**NOT_FOUND, **CONFLICT, **TOO_LARGE, **UNAVAILABLE}, preconditions=True, minimal=True
+    ),
+    openapi_extra=write_parameters(preconditions=True, minimal=True),
 )
 DELETE: dict[str, Any] = dict(
     status_code=204,
     response_class=Response,
     summary=summary("Delete"),
-    responses={**NOT_FOUND, **CONFLICT, **UNAVAILABLE},
+    responses=write_docs(
+        204, {**NOT_FOUND, **CONFLICT, **UNAVAILABLE}, preconditions=True, minimal=False
+    ),
+    openapi_extra=write_parameters(preconditions=True, minimal=False),
 )
 
 

@@ -39,12 +39,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from sqlalchemy import Select
 
+from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
 from ..db import AsyncSessionDep, async_commit
-from ..resource import restly_default
+from ..exc import PreconditionFailed, PreconditionRequired
+from ..resource import ID_PARAMETER, restly_default
 from . import _persistence as persistence
 from ._actions import Action, WriteAction
 from ._responses import (
@@ -59,7 +61,7 @@ from ._responses import (
     UpdateBody,
     json_response,
 )
-from ._rest_base import BaseRestView
+from ._rest_base import BaseRestView, Written
 
 __all__ = ["AsyncRestView"]
 
@@ -102,11 +104,13 @@ class AsyncRestView(BaseRestView):
         return json_response(body, 200)
 
     @route("", methods=("POST",), **CREATE)
-    async def post(self, schema_obj: CreationBody) -> Response:
-        return json_response(await self._create(schema_obj), 201)
+    async def post(self, schema_obj: CreationBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        return self._write_response(await self._create(schema_obj), 201, http_request)
 
     @route("/{id}", methods=("GET",), **GET)
-    async def get(self, id: ItemId) -> Response:
+    async def get(self, id: ItemId, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        if self.__restly_compiled__.conditional is not None:
+            return await self._get_tagged(id, http_request)
         if self.__restly_compiled__.lifecycle.authorize:  # authorize sees the object
             obj = await self.handle_get(id)
             await self.authorize(Action.GET_ONE, obj, None)
@@ -122,8 +126,8 @@ class AsyncRestView(BaseRestView):
         return json_response(body, 200)
 
     @route("/{id}", methods=("PATCH",), **UPDATE)
-    async def patch(self, id: ItemId, schema_obj: UpdateBody) -> Response:
-        return json_response(await self._update(id, schema_obj), 200)
+    async def patch(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        return self._write_response(await self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **DELETE)
     async def delete(self, id: ItemId) -> Response:
@@ -142,28 +146,31 @@ class AsyncRestView(BaseRestView):
     # hooks run is decided when the class is created (`compiled.lifecycle`): a view without
     # hooks runs only the seam, the dump and the commit.
 
-    async def _create(self, schema_obj: Any) -> bytes:
-        """The write path of ``POST``: the answer's body."""
+    async def _create(self, schema_obj: Any) -> Written:
+        """The write path of ``POST``: the answer (body, id, ETag)."""
         lifecycle = self.__restly_compiled__.lifecycle
         if lifecycle.authorize:
             await self.authorize(Action.CREATE, None, schema_obj)
         obj = await self.handle_create(schema_obj)  # build, add, flush
         if lifecycle.before_commit:
             await self.before_action_commit(Action.CREATE, obj, None)
-        body = self._dump_one(obj)
+        written = self._written(obj, self._dump_one(obj))
         await self._commit()
         if lifecycle.after_commit:
             await self._after_commit(Action.CREATE, obj, None)
-        return body
+        return written
 
-    async def _update(self, id: Any, schema_obj: Any) -> bytes:
-        """The write path of ``PATCH`` (and react-admin's ``PUT``): the answer's body."""
+    async def _update(self, id: Any, schema_obj: Any) -> Written:
+        """The write path of ``PATCH`` (and react-admin's ``PUT``): the answer (body, id,
+        ETag)."""
         lifecycle = self.__restly_compiled__.lifecycle
         old = None
-        if not lifecycle.around_row:
+        obj = self._locked  # read (locked) by the precondition check, if it ran
+        if obj is None and not lifecycle.around_row:
             obj = await self.handle_update(id, schema_obj)  # read, change, flush
         else:
-            obj = await self.handle_get(id)
+            if obj is None:
+                obj = await self.handle_get(id)
             if lifecycle.authorize:
                 await self.authorize(Action.UPDATE, obj, schema_obj)
             if lifecycle.snapshots:
@@ -174,11 +181,11 @@ class AsyncRestView(BaseRestView):
                 obj = await self.handle_update(id, schema_obj)
         if lifecycle.before_commit:
             await self.before_action_commit(Action.UPDATE, obj, old)
-        body = self._dump_one(obj)
+        written = self._written(obj, self._dump_one(obj))
         await self._commit()
         if lifecycle.after_commit:
             await self._after_commit(Action.UPDATE, obj, old)
-        return body
+        return written
 
     async def _delete(self, id: Any) -> bytes | None:
         """The write path of ``DELETE``: the answer's body, if the view sends one."""
@@ -206,6 +213,77 @@ class AsyncRestView(BaseRestView):
         if lifecycle.after_commit:
             await self._after_commit(Action.DELETE, obj, old)
         return body
+
+    # -- ETags and preconditions (views with ``etag``; see restly.resource._conditional) ----
+
+    async def _check_preconditions(self, id: ItemId, http_request: Request) -> None:
+        """The preconditions of a write, checked before its body is validated (the guard of
+        ``PATCH``/``PUT``/``DELETE``), so 404 comes first, then 428 and 412, then 422.
+
+        With ``If-Match`` or ``If-None-Match`` the row is read locked (a concurrent write of
+        it waits until this request ends), so the check and the write are one step: of two
+        writes carrying the same current tag, the second finds the first's new tag and
+        answers 412. ``authorize`` runs after, when the write itself runs.
+        """
+        if_match, if_none_match = self._precondition_tags(http_request.headers)
+        conditional = self.__restly_compiled__.conditional
+        assert conditional is not None  # guards are set only for views with ETags
+        if if_match is None and if_none_match is None:
+            if conditional.require_if_match:
+                await self.handle_get(id)  # 404 before 428
+                raise PreconditionRequired()
+            return
+        tag = self._tag(await self._read_current(id))
+        if if_match is None and conditional.require_if_match:
+            raise PreconditionRequired()
+        if if_match is not None and not strong_match(if_match, tag):
+            raise PreconditionFailed()
+        if if_none_match is not None and weak_match(if_none_match, tag):
+            raise PreconditionFailed()
+
+    async def _read_current(self, id: Any) -> Any:
+        """The object with ``id`` as committed now, locked until this request ends."""
+        await persistence.async_lock_for_write(self.session)  # SQLite: its write lock
+        locked = self._locked_statement(id)
+        if locked is not None:
+            obj = self._require(await self.session.scalar(*locked))
+        else:  # the view's own handle_get or scope: read, then lock and re-read the row
+            obj = await self.handle_get(id)
+            await persistence.async_refresh_locked(self.session, obj)
+        self._locked = obj
+        return obj
+
+    async def _get_tagged(self, id: Any, http_request: Request | None) -> Response:
+        """``GET /{id}`` of a view with ETags: the answer with its tag, 304 when
+        ``If-None-Match`` names the tag (after ``authorize``; no body is dumped for a
+        version tag), 412 when ``If-Match`` does not."""
+        compiled = self.__restly_compiled__
+        conditional = compiled.conditional
+        assert conditional is not None
+        rows = None if compiled.lifecycle.authorize else conditional.get_rows
+        body: bytes | None = None
+        row = obj = None
+        if rows is not None:
+            row = self._require((await self.session.execute(rows, {ID_PARAMETER: id})).first())
+            if conditional.version_key is not None:
+                tag = version_tag(row[conditional.version_index])
+            else:
+                body = self._dump_row(row)
+                tag = representation_tag(body)
+        else:
+            obj = await self.handle_get(id)
+            if compiled.lifecycle.authorize:
+                await self.authorize(Action.GET_ONE, obj, None)
+            if conditional.version_key is None:
+                body = self._dump_one(obj)
+            tag = self._tag(obj, body)
+        if http_request is not None and self._not_modified(http_request.headers, tag):
+            await self._commit()
+            return self._tagged(None, tag)
+        if body is None:  # a version tag: dumped only now that it is needed
+            body = self._dump_row(row) if rows is not None else self._dump_one(obj)
+        await self._commit()
+        return self._tagged(body, tag)
 
     @asynccontextmanager
     async def write_action(
@@ -335,6 +413,8 @@ class AsyncRestView(BaseRestView):
     async def _get_to_delete(self, id: Any) -> Any:
         """``handle_get``, locking the row in the same read where restly can: a concurrent
         delete then waits, finds no row and answers 404."""
+        if self._locked is not None:  # read, locked, by the precondition check
+            return self._locked
         locked = self._locked_statement(id)
         if locked is None:
             return await self.handle_get(id)  # delete_object locks, and checks the row is there

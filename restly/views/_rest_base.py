@@ -17,19 +17,39 @@ are restly's own: overriding one turns off the shortcuts that rely on it.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import quote
+
+from fastapi import Request, Response
 
 from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
 
-from ..exc import NotFound
+from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
+from .._prefer import parse_prefer, preference_applied
+from ..exc import BadRequest, NotFound, PreconditionFailed
 from ..query import apply_list_params, list_count_query, list_params_page, prepared_list
 from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
+from starlette.datastructures import Headers
+
 from ._base import View
 
-__all__ = ["BaseRestView"]
+__all__ = ["BaseRestView", "Written", "item_location"]
+
+JSON = "application/json"
+
+
+class Written(NamedTuple):
+    """What the answer of a write needs (see ``BaseRestView._write_response``)."""
+
+    #: The object's JSON.
+    body: bytes
+    #: Its primary key (the id in a created object's ``Location``).
+    identity: Any
+    #: Its ETag, on views with ETags.
+    tag: str | None
 
 
 class BaseRestView(View):
@@ -61,6 +81,14 @@ class BaseRestView(View):
     #: More query parameters for the list route: ``{name: annotation}``; passed through in
     #: ``query_params`` for your ``handle_list`` / ``build_list_query`` to use.
     extra_query_params: ClassVar[Mapping[str, Any] | None] = None
+    #: Answer a strong ``ETag`` on ``GET /{id}`` and on every write, and honour
+    #: ``If-None-Match`` (304) and ``If-Match`` (412 when stale) (see the "Conditional
+    #: requests" guide). ``None``, the default: on when the model has a version counter
+    #: (``__mapper_args__ = {"version_id_col": ...}``), whose value is the tag. ``True``
+    #: without one: the tag is a digest of the object's JSON answer. ``False``: off.
+    etag: ClassVar[bool | None] = None
+    #: Refuse ``PATCH``/``PUT``/``DELETE`` without ``If-Match`` with 428 (needs ETags).
+    require_if_match: ClassVar[bool] = False
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
@@ -70,8 +98,18 @@ class BaseRestView(View):
     #: What requests use, compiled once (see ``restly.resource.CompiledView``).
     __restly_compiled__: ClassVar[CompiledView]
 
-    #: Per request: the object read with a row lock, so ``delete_object`` need not lock it.
+    #: Per request: the object read with a row lock (for a delete, or by the precondition
+    #: check), so the write uses it and ``delete_object`` need not lock it again.
     _locked: Any = None
+
+    @classmethod
+    def __restly_guards__(cls) -> dict[str, Callable[..., Any]]:
+        """Routes whose preconditions are checked before their body is validated (see
+        ``restly.resource._routes``): the writes of a view with ETags."""
+        if cls.__restly_compiled__.conditional is None:
+            return {}
+        guard = cls._check_preconditions  # type: ignore[attr-defined]  # each twin's own
+        return {name: guard for name in ("patch", "put", "delete")}
 
     # -- queries -----------------------------------------------------------------------
 
@@ -224,6 +262,87 @@ class BaseRestView(View):
                 return self._envelope(items, query_params, total)
         return self._dump_list(rows, query_params, total)
 
+    # -- ETags, preconditions and what a write answers ------------------------------------
+
+    def _tag(self, obj: Any, body: bytes | None = None) -> str:
+        """The ETag of ``obj`` (``body``: its answer, when already dumped)."""
+        compiled = self.__restly_compiled__
+        conditional = compiled.conditional
+        assert conditional is not None  # only views with ETags ask
+        if conditional.version_key is not None:
+            return version_tag(getattr(obj, conditional.version_key))
+        if body is None or compiled.row_serializer is not None:
+            body = self._representation(obj)
+        return representation_tag(body)
+
+    def _representation(self, obj: Any) -> bytes:
+        """The JSON of ``obj`` exactly as ``GET /{id}`` answers it (from rows, when it can),
+        so a digest of it is the tag a client read."""
+        serializer = self.__restly_compiled__.row_serializer
+        if serializer is not None:
+            try:
+                return serializer.dump_one([getattr(obj, name) for name in serializer.names])
+            except RowTypeMismatch:
+                pass  # as in _dump_row: validated, as GET then answers
+        return self._dump_one(obj)
+
+    @staticmethod
+    def _precondition_tags(headers: Headers) -> tuple[Tags | None, Tags | None]:
+        """``If-Match`` and ``If-None-Match`` parsed (``None`` when absent); 400 when one
+        is not ``*`` nor a list of quoted entity tags."""
+        found = []
+        for name in ("If-Match", "If-None-Match"):
+            values = headers.getlist(name)
+            try:
+                found.append(parse_tags(values) if values else None)
+            except ValueError:
+                raise BadRequest(
+                    f'{name} must be * or a list of quoted entity tags such as "3" or '
+                    'W/"3", as the ETag header sends them'
+                ) from None
+        return found[0], found[1]
+
+    def _not_modified(self, headers: Headers, tag: str) -> bool:
+        """A read's preconditions against the current ``tag`` (RFC 9110 §13.2.2): 412 when
+        ``If-Match`` fails, ``True`` (answer 304) when ``If-None-Match`` names it."""
+        if_match, if_none_match = self._precondition_tags(headers)
+        if if_match is not None and not strong_match(if_match, tag):
+            raise PreconditionFailed()
+        return if_none_match is not None and weak_match(if_none_match, tag)
+
+    @staticmethod
+    def _tagged(body: bytes | None, tag: str) -> Response:
+        """``200`` with ``body`` and its ``ETag``, or ``304`` (``body`` None) with the tag."""
+        if body is None:
+            return Response(status_code=304, headers={"ETag": tag})
+        return Response(body, status_code=200, media_type=JSON, headers={"ETag": tag})
+
+    def _written(self, obj: Any, body: bytes) -> Written:
+        """What the answer of a write of ``obj`` needs, taken before the commit (after it,
+        a failing ``after_action_commit`` rolls back and expires the object)."""
+        compiled = self.__restly_compiled__
+        tag = self._tag(obj, body) if compiled.conditional is not None else None
+        return Written(body, getattr(obj, compiled.pk_key, None), tag)
+
+    @staticmethod
+    def _write_response(written: Written, status: int, request: Request | None) -> Response:
+        """The answer of a write: the body, the new ``ETag`` (views with ETags), the new
+        object's ``Location`` (201), and no body for ``Prefer: return=minimal`` (201 empty,
+        204 for an update; RFC 7240 §4.2), with ``Preference-Applied``. ``request`` is
+        ``None`` when an override calls the route method without it: then only the body and
+        ``ETag`` are sent."""
+        headers = {"ETag": written.tag} if written.tag is not None else {}
+        if request is not None:
+            if status == 201 and written.identity is not None:
+                headers["Location"] = item_location(request.scope, written.identity)
+            if "prefer" in request.headers:
+                preferred = parse_prefer(request.headers.getlist("prefer")).get("return")
+                if preferred in ("minimal", "representation"):
+                    headers["Preference-Applied"] = preference_applied("return", preferred)
+                if preferred == "minimal":
+                    return Response(status_code=201 if status == 201 else 204, headers=headers)
+        return Response(written.body, status_code=status, media_type=JSON, headers=headers)
+
     def _envelope(self, items: bytes, query_params: BaseModel, total: int | None) -> bytes:
         if total is None:
             return items
@@ -234,3 +353,13 @@ class BaseRestView(View):
         pages = math.ceil(total / size) if total else 0
         tail = f',"total":{total},"page":{page},"page_size":{size},"total_pages":{pages}}}'
         return b'{"items":' + items + tail.encode()
+
+
+def item_location(scope: Any, identity: Any) -> str:
+    """The path of the item ``identity`` of the collection a request was sent to, as the
+    client addresses it: the app's ``root_path`` (whether or not a proxy stripped it from the
+    path), every router and mount prefix, then the id (percent-encoded)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and not (path == root or path.startswith(root + "/")):
+        path = root + path  # a proxy removed the root path: the client's URL has it
+    return f"{path.rstrip('/')}/{quote(str(identity), safe='')}"
