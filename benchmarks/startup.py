@@ -103,7 +103,7 @@ def build_handwritten(count: int, clock: Callable[[str], None]) -> Any:
     return app
 
 
-def build_restly(count: int, clock: Callable[[str], None], *, sync: bool) -> Any:
+def build_restly(count: int, clock: Callable[[str], None], *, sync: bool, etag: bool = False) -> Any:
     """restly: one view class per model, mounted with ``include_view``."""
     from fastapi import FastAPI
 
@@ -119,7 +119,7 @@ def build_restly(count: int, clock: Callable[[str], None], *, sync: bool) -> Any
         type(
             f"{model.__name__}View",
             (base,),
-            {"prefix": f"/{model.__tablename__}", "model": model, "include_pagination_metadata": True},
+            {"prefix": f"/{model.__tablename__}", "model": model, "include_pagination_metadata": True, "etag": etag},
         )
         for model in declare_models(count)
     ]
@@ -134,6 +134,7 @@ BUILDERS: dict[str, Callable[[int, Callable[[str], None]], Any]] = {
     "handwritten": build_handwritten,
     "restly_async": lambda count, clock: build_restly(count, clock, sync=False),
     "restly_sync": lambda count, clock: build_restly(count, clock, sync=True),
+    "restly_etag": lambda count, clock: build_restly(count, clock, sync=False, etag=True),
 }
 
 

@@ -18,6 +18,7 @@ CONTENDERS = {
     "handwritten": "benchmarks.contenders.handwritten",
     "restly_async": "benchmarks.contenders.restly_async",
     "restly_sync": "benchmarks.contenders.restly_sync",
+    "restly_etag": "benchmarks.contenders.restly_etag",
 }
 
 
