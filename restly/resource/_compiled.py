@@ -24,12 +24,14 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, bindparam, select
 
 from .._introspect import column_python_type, mapper_of
+from ..db import Scope
 from ..query import DeferredListParams, deferred_list_params_dependency
 from ._lifecycle import Lifecycle, compile_lifecycle
 from ._loading import loader_options
 from ._options import set_derived, uses_default
 from ._rows import RowSerializer
 from ._schemas import deferred_list_params
+from ._scopes import compile_scopes
 
 __all__ = ["ID_PARAMETER", "CompiledView", "compile_view"]
 
@@ -79,10 +81,15 @@ class CompiledView:
     lifecycle: Lifecycle
     #: The model's column attribute names (what `snapshot` records).
     column_keys: tuple[str, ...]
+    #: The models the view's statements can name (see `restly.resource._scopes`), and the
+    #: row scopes that apply to them: its routes resolve these per request.
+    reached_models: frozenset[type[Any]]
+    scopes: tuple[Scope, ...]
 
 
-def compile_view(cls: Any) -> None:
-    """Build the `CompiledView` of model view `cls` (its schemas are derived)."""
+def compile_view(cls: Any) -> list[str]:
+    """Build the `CompiledView` of model view `cls` (its schemas are derived); return the
+    problems found on the way (a response that cannot show what a row scope hides)."""
     model = cls.model
     mapper = mapper_of(model)
     assert mapper is not None  # checked before compilation
@@ -102,6 +109,7 @@ def compile_view(cls: Any) -> None:
     if default_query and uses_default(cls, "handle_list") and uses_default(cls, "count_index"):
         prepared_base = list_rows if list_rows is not None else base_statement
     list_params = deferred_list_params(cls)
+    reached, scopes, problems = compile_scopes(cls)
     compiled = CompiledView(
         list_params=list_params,
         list_params_annotation=Annotated[
@@ -131,8 +139,11 @@ def compile_view(cls: Any) -> None:
         list_statements={},
         lifecycle=compile_lifecycle(cls),
         column_keys=tuple(attribute.key for attribute in mapper.column_attrs),
+        reached_models=reached,
+        scopes=scopes,
     )
     set_derived(cls, COMPILED, compiled)
+    return problems
 
 
 def _flat_columns(
