@@ -59,6 +59,9 @@ class Scope:
 
     model: type[Any]
     function: Callable[..., Any]
+    #: What FastAPI resolves per request: ``function``, or a wrapper of it (one per scope,
+    #: so that views sharing the scope share FastAPI's per-request cache entry).
+    dependency: Callable[..., Any]
 
     @property
     def name(self) -> str:

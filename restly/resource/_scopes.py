@@ -29,7 +29,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
-from weakref import WeakKeyDictionary
 
 from fastapi import Depends
 from pydantic import BaseModel
@@ -37,7 +36,7 @@ from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import RelationshipProperty
 
 from .._annotations import allows_none, nested_models
-from .._introspect import mapper_of
+from .._introspect import fk_partner, mapper_of
 from ..db import FRGlobals, Scope, get_fr_globals, scope_criteria, scope_session
 from ..exc import RestlyConfigurationError
 from ..schemas import idref_target
@@ -65,7 +64,7 @@ def scope(model: type[Any], *, globals: FRGlobals | None = None) -> Callable[[F]
                 f"@fr.scope({model.__name__}) decorates a function returning a condition "
                 f"on {model.__name__}; got {function!r}."
             )
-        declared = Scope(model, function)
+        declared = Scope(model, function, _dependency(function))
         late = [view.__name__ for view in target.registry if _reaches(view, model)]
         if late:
             raise RestlyConfigurationError(
@@ -130,23 +129,25 @@ def _hidden_to_one(cls: Any, scopes: tuple[Scope, ...]) -> Iterable[str]:
     """A scoped to-one target a request may not see is answered as ``null``: the response
     fields showing one must allow it (else the answer could not be serialised)."""
     scoped = {s.model: s for s in scopes}
-    for path, field, related in _to_one_fields(cls.model, cls.response_schema, (), 1):
+    for path, field, related, column in _to_one_fields(cls.model, cls.response_schema, (), 1):
         covering = next((s for m, s in scoped.items() if _related(related, m)), None)
         if covering is None or allows_none(field.annotation):
             continue
-        shown = ".".join(path)
+        fix = "make the field optional (`... | None = None`)"
+        if idref_target(field) is not None and column is not None:
+            fix += f", or reference the foreign key column (`{column}: fr.IDRef[{related.__name__}]`)"
         yield (
-            f"{cls.__name__}.response_schema field {shown!r} shows {related.__name__}, "
-            f"which row scope {covering.name} may hide; a hidden {related.__name__} is "
-            f"answered as null, so make the field optional (`... | None = None`)."
+            f"{cls.__name__}.response_schema field {'.'.join(path)!r} shows "
+            f"{related.__name__}, which row scope {covering.name} may hide; a hidden "
+            f"{related.__name__} is answered as null, so {fix}."
         )
 
 
 def _to_one_fields(
     model: type[Any], schema: type[BaseModel], path: tuple[str, ...], depth: int
-) -> Iterable[tuple[tuple[str, ...], Any, type[Any]]]:
-    """``(path, field, related model)`` of every to-one relationship field of ``schema``
-    on ``model``, following nested schemas as eager loading does."""
+) -> Iterable[tuple[tuple[str, ...], Any, type[Any], str | None]]:
+    """``(path, field, related model, foreign key column)`` of every to-one relationship
+    field of ``schema`` on ``model``, following nested schemas as eager loading does."""
     mapper = mapper_of(model)
     if mapper is None:
         return
@@ -156,34 +157,27 @@ def _to_one_fields(
             continue
         related = prop.mapper.class_
         if not prop.uselist:
-            yield (*path, name), field, related
+            yield (*path, name), field, related, fk_partner(mapper, prop)
         if depth < MAX_LOAD_DEPTH:
             for nested in nested_models(field.annotation):
                 if nested is not schema:
                     yield from _to_one_fields(related, nested, (*path, name), depth + 1)
 
 
-def _dependency(declared: Scope) -> Callable[..., Any]:
+def _dependency(function: Callable[..., Any]) -> Callable[..., Any]:
     """The scope function as a dependency: a sync one is called on the event loop, not in
     FastAPI's threadpool (a scope builds a condition; the hop would cost more)."""
-    function = declared.function
     if inspect.iscoroutinefunction(function) or not inspect.isfunction(function):
         return function
-    wrapped: Callable[..., Any] | None = _INLINE.get(function)
-    if wrapped is None:
 
-        async def call_inline(*args: Any, **kwargs: Any) -> Any:
-            return function(*args, **kwargs)
+    async def call_inline(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
 
-        call_inline.__signature__ = inspect.signature(function, eval_str=True)  # type: ignore[attr-defined]
-        call_inline.__name__ = call_inline.__qualname__ = declared.name
-        wrapped = _INLINE[function] = call_inline
-    return wrapped
-
-
-#: Sync scope functions and their event-loop wrappers, one each (so FastAPI's per-request
-#: cache sees one dependency); weak, so a dropped function goes.
-_INLINE: WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = WeakKeyDictionary()
+    signature = inspect.signature(function, eval_str=True)
+    call_inline.__signature__ = signature  # type: ignore[attr-defined]
+    call_inline.__name__ = function.__name__
+    call_inline.__qualname__ = function.__qualname__
+    return call_inline
 
 
 def scope_dependency(cls: Any, scopes: tuple[Scope, ...], session: Any) -> Any:
@@ -207,7 +201,7 @@ def scope_dependency(cls: Any, scopes: tuple[Scope, ...], session: Any) -> Any:
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [inspect.Parameter("restly_session", keyword, annotation=session)]
     parameters += [
-        inspect.Parameter(name, keyword, annotation=Annotated[Any, Depends(_dependency(declared))])
+        inspect.Parameter(name, keyword, annotation=Annotated[Any, Depends(declared.dependency)])
         for declared, name in pairs
     ]
     apply_row_scopes.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ The app is the two-tenant bookshop of ``tests/scopes_support.py``: alice (tenant
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Select, String, false
+from sqlalchemy.event import registry as event_registry
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import restly as fr
@@ -214,6 +216,16 @@ async def test_no_criteria_is_repeated_in_relationship_loads(shop: Shop) -> None
         assert statement.count("tenant_id = ") == 1, statement  # one condition, not two
 
 
+async def test_scoped_sessions_leave_no_listener_behind(shop: Shop) -> None:
+    await shop.get("/books", ALICE)
+    gc.collect()
+    before = len(event_registry._key_to_collection)
+    for _ in range(20):
+        assert (await shop.get("/books/1", ALICE)).status_code == 200
+    gc.collect()
+    assert len(event_registry._key_to_collection) == before
+
+
 # -- per request ---------------------------------------------------------------------------
 
 
@@ -268,6 +280,33 @@ async def test_build_list_query_composes_with_the_model_scope(db_urls: Any, kind
             assert (await http.get("/no-beta/2", headers=ALICE)).status_code == 404
             assert (await http.get("/no-beta/4", headers=ALICE)).status_code == 404
             assert (await http.get("/no-beta/4", headers=BOB)).status_code == 200
+
+
+class MovableBookSchema(BookSchema):
+    tenant_id: int
+
+
+async def test_a_write_moving_its_row_out_of_the_scope_answers_the_row_as_written(
+    db_urls: Any, kind: str
+) -> None:
+    g = fr.FRGlobals()
+    declare_scopes(g)
+    base = fr.AsyncRestView if kind == "async" else fr.RestView
+
+    class MovableBookView(base, globals=g):  # type: ignore[valid-type, misc]
+        prefix = "/movable"
+        model = Book
+        schema = MovableBookSchema
+
+    async with tables(db_urls, Base.metadata) as db:
+        for batch in rows():
+            seed(db, batch)
+        async with client_for(db, g, MovableBookView) as http:
+            moved = await http.patch("/movable/1", headers=ALICE, json={"tenant_id": 2, "author_id": 3})
+            assert moved.status_code == 200, moved.text
+            assert moved.json()["tenant_id"] == 2 and moved.json()["author"] == {"id": 3, "name": "Zed"}
+            assert (await http.get("/movable/1", headers=ALICE)).status_code == 404
+            assert (await http.get("/movable/1", headers=BOB)).json()["author"] is None  # Zed is alice's
 
 
 async def test_a_scope_answering_false_hides_every_row_and_garbage_is_a_server_error(
