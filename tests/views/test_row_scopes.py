@@ -84,6 +84,9 @@ async def test_each_user_lists_only_their_rows_with_their_total(shop: Shop) -> N
     bob = (await shop.get("/books", BOB)).json()
     assert [b["id"] for b in bob["items"]] == [4, 5] and bob["total"] == 2
     assert await shop.ids("/books", ROOT) == [1, 2, 3, 4, 5]
+    # a flat response is read as rows of columns, not objects: scoped the same
+    assert await shop.ids("/reviews", ALICE) == [1, 3]
+    assert await shop.ids("/authors", BOB) == [2, 4]
     # a page past the end counts on its own: the count is scoped too
     past = (await shop.get("/books", ALICE, params={"page": 3, "page_size": 2})).json()
     assert past["items"] == [] and past["total"] == 3
