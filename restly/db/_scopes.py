@@ -81,11 +81,6 @@ class ScopeRegistry:
         """Register ``scope`` (several scopes of one model all apply, ANDed)."""
         self._scopes.append(scope)
 
-    def covering(self, model: type[Any]) -> tuple[Scope, ...]:
-        """The scopes that restrict rows of ``model``: its own and its mapped bases'
-        (a scope of a base class covers the rows of every subclass)."""
-        return tuple(s for s in self._scopes if issubclass(model, s.model))
-
     def models(self) -> frozenset[type[Any]]:
         """The models that have a scope."""
         return frozenset(scope.model for scope in self._scopes)
