@@ -11,7 +11,7 @@ per-request cache: a `CurrentUser` the view also declares is resolved once). It 
 a SQL condition on the model, or ``None`` for every row. It is registered in the active
 `FRGlobals` (or the one passed as ``globals=``) and applies to every view of that globals
 that *reaches* the model: whose model it is, or is related to through relationships (at
-any depth), or whose schemas reference it (``fr.IDRef``).
+any depth), or whose schemas reference it (``fr.IDRef``, ``fr.MustExist``).
 
 When such a view class is created, `compile_scopes` finds the scopes it reaches and
 `scope_dependency` builds one dependency for its routes: it resolves those scopes and
@@ -39,7 +39,7 @@ from .._annotations import allows_none, nested_models
 from .._introspect import fk_partner, mapper_of
 from ..db import FRGlobals, Scope, get_fr_globals, scope_criteria, scope_session
 from ..exc import RestlyConfigurationError
-from ..schemas import idref_target
+from ..schemas import idref_target, references_in
 from ._loading import MAX_LOAD_DEPTH
 
 __all__ = ["compile_scopes", "reached_models", "scope", "scope_dependency"]
@@ -106,10 +106,8 @@ def reached_models(cls: Any) -> frozenset[type[Any]]:
     for option in ("schema", "creation_schema", "update_schema", "response_schema"):
         schema = getattr(cls, option, None)
         if isinstance(schema, type) and issubclass(schema, BaseModel):
-            for field in schema.model_fields.values():
-                target = idref_target(field)
-                if target is not None:
-                    found.add(target.model)
+            # fr.IDRef and fr.MustExist fields: their targets are looked up on writes
+            found.update(ref.target.model for ref in references_in(schema, cls.model))
     return frozenset(found)
 
 

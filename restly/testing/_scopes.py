@@ -15,7 +15,7 @@ ids aside) on each route with an ``{id}`` (get, patch, put, delete, and the view
 routes such as ``POST /posts/{id}/publish``), that a list filtered by the row's id answers
 as one filtered by a missing id (``total`` and ``Content-Range`` included), and that no
 list shows it. Across all mounted views it checks that a reference to the row in a body
-(``fr.IDRef`` fields of an update) and a relation filter naming it (``?author.id=``)
+(``fr.IDRef`` and ``fr.MustExist`` fields of an update) and a relation filter naming it (``?author.id=``)
 answer as for a missing id, and that no response nests it. Writes are sent only to rows
 that must answer 404 (or, for references, to a visible row, which the test's transaction
 rolls back): run it in a test with the plugin's isolation. A missing id is ``-1`` for

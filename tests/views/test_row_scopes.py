@@ -27,10 +27,13 @@ from ..scopes_support import (
     BOB,
     CALLS,
     ROOT,
+    AsyncTenantWrites,
     Base,
     Book,
     BookSchema,
     CurrentUser,
+    Review,
+    SyncTenantWrites,
     bookshop_views,
     declare_scopes,
     rows,
@@ -161,6 +164,38 @@ async def test_a_hidden_reference_target_answers_like_a_missing_id(shop: Shop) -
     created = await shop.http.post("/books", headers=BOB, json={"title": "N", "author_id": 2, "tags": [2]})
     assert created.status_code == 201, created.text
     assert created.json()["author"] == {"id": 2, "name": "Nora"} and created.json()["tags"] == [2]
+
+
+class CheckedReviewSchema(fr.IDSchema):
+    stars: int
+    book_id: fr.MustExist[int]  # Review has no relationship: only this reaches Book
+
+
+async def test_a_must_exist_key_to_a_hidden_row_answers_like_a_missing_one(
+    db_urls: Any, kind: str
+) -> None:
+    g = fr.FRGlobals()
+    declare_scopes(g)
+    base = fr.AsyncRestView if kind == "async" else fr.RestView
+    writes = AsyncTenantWrites if kind == "async" else SyncTenantWrites
+
+    class CheckedReviewView(writes, base, globals=g):  # type: ignore[valid-type, misc]
+        prefix = "/checked-reviews"
+        model = Review
+        schema = CheckedReviewSchema
+
+    assert Book in CheckedReviewView.__restly_compiled__.reached_models
+    async with tables(db_urls, Base.metadata) as db:
+        for batch in rows():
+            seed(db, batch)
+        async with client_for(db, g, CheckedReviewView) as http:
+            for book in (4, 99):  # bob's book, and none
+                refused = await http.post("/checked-reviews", headers=ALICE, json={"stars": 2, "book_id": book})
+                assert (refused.status_code, refused.json()) == (404, {"detail": f"Id not found for book_id: {book}"})
+            changed = await http.patch("/checked-reviews/1", headers=ALICE, json={"book_id": 5})
+            assert changed.status_code == 404
+            accepted = await http.post("/checked-reviews", headers=BOB, json={"stars": 2, "book_id": 4})
+            assert accepted.status_code == 201, accepted.text
 
 
 async def test_relation_filters_do_not_match_through_hidden_rows(shop: Shop) -> None:
