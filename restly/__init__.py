@@ -47,7 +47,7 @@ from .models import (
 from .mount import include_view, include_views
 from .query import apply_list_params, create_list_params_schema
 from .registry import ViewRegistry
-from .resource import ResourceMeta
+from .resource import ResourceMeta, scope
 from .schemas import (
     BaseSchema,
     IDRef,
@@ -150,6 +150,7 @@ __all__ = [
     "route",
     "save_object",
     "schemas",
+    "scope",
     "session",
     "testing",
     "update_object",

@@ -25,9 +25,12 @@ from restly._caches import class_cache, put_bounded
 COUNT = 50
 
 
-def throwaway_app(base_view: type, count: int = COUNT) -> tuple[FastAPI, list[weakref.ref[Any]]]:
+def throwaway_app(
+    base_view: type, count: int = COUNT, *, scoped: bool = False
+) -> tuple[FastAPI, list[weakref.ref[Any]]]:
     """An app serving `count` parent/child model pairs of their own DeclarativeBase, under
-    their own FRGlobals, with its OpenAPI document built; and weak references to all of it."""
+    their own FRGlobals, with its OpenAPI document built; and weak references to all of it.
+    ``scoped``: each parent model has a row scope (a sync function)."""
     fr_globals = fr.FRGlobals()
 
     class Base(DeclarativeBase):
@@ -55,10 +58,14 @@ def throwaway_app(base_view: type, count: int = COUNT) -> tuple[FastAPI, list[we
                 "parent": relationship(parent),
             },
         )
+        if scoped:
+            scope = fr.scope(parent, globals=fr_globals)(positive_ids(parent))
+            made.append(scope)
         child_schema = create_model(
             f"ChildSchema{index}",
             __base__=fr.IDSchema,
-            parent=(fr.IDRef[parent], ...),  # type: ignore[valid-type]
+            # a scoped to-one relationship can be hidden (null): reference its column then
+            **{"parent_id" if scoped else "parent": (fr.IDRef[parent], ...)},  # type: ignore[valid-type]
             nested=(fr.IDSchema[parent] | None, None),  # type: ignore[misc]
         )
         parent_view = type(
@@ -83,6 +90,11 @@ def throwaway_app(base_view: type, count: int = COUNT) -> tuple[FastAPI, list[we
     app.openapi()
     made += [route.endpoint for route in app.routes if hasattr(route, "endpoint")]
     return app, [weakref.ref(thing) for thing in made]
+
+
+def positive_ids(model: Any) -> Any:
+    """A row scope for ``model`` (a sync function of no dependencies)."""
+    return lambda: model.id > 0
 
 
 LRU_CACHE = type(functools.lru_cache(maxsize=1)(lambda: None))
@@ -111,6 +123,15 @@ def test_dropped_models_schemas_views_and_apps_leave_nothing_behind(base_view: t
     collect()
     alive = [ref() for ref in refs if ref() is not None]
     assert alive == []
+
+
+@pytest.mark.parametrize("base_view", [fr.AsyncRestView, fr.RestView], ids=["async", "sync"])
+def test_dropped_scoped_apps_leave_nothing_behind(base_view: type) -> None:
+    app, refs = throwaway_app(base_view, count=5, scoped=True)
+    assert all(ref() is not None for ref in refs)
+    del app
+    collect()
+    assert [ref() for ref in refs if ref() is not None] == []
 
 
 def test_dropped_apps_do_not_keep_their_handlers_alive() -> None:

@@ -14,6 +14,7 @@ async with fr.async_session() as session:
 from ._config import configure
 from ._engine import PoolSettings, build_async_engine, build_engine
 from ._globals import FRGlobals, get_fr_globals, use_fr_globals
+from ._scopes import Scope, ScopeRegistry, scope_session
 from ._session import (
     AsyncSessionDep,
     SessionDep,
@@ -33,6 +34,9 @@ from ._session import (
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
 from ._globals import activate as activate
 from ._globals import deactivate as deactivate
+from ._scopes import WRITTEN as WRITTEN
+from ._scopes import scope_criteria as scope_criteria
+from ._scopes import session_scopes as session_scopes
 from ._session import async_commit as async_commit
 from ._session import commit as commit
 
@@ -40,6 +44,8 @@ __all__ = [
     "AsyncSessionDep",
     "FRGlobals",
     "PoolSettings",
+    "Scope",
+    "ScopeRegistry",
     "SessionDep",
     "async_create_all",
     "async_open_session",
@@ -55,6 +61,7 @@ __all__ = [
     "get_session",
     "open_async_session",
     "open_session",
+    "scope_session",
     "session",
     "use_fr_globals",
 ]

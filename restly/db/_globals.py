@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
+from ._scopes import ScopeRegistry
 from ._engine import (
     DEFAULT_CONNECT_TIMEOUT,
     PoolSettings,
@@ -105,6 +106,9 @@ class FRGlobals:
         self.pool: PoolSettings | None = None
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
+        #: The row scopes declared while this instance was active (``@fr.scope(Model)``),
+        #: in declaration order; they apply to views created afterwards.
+        self.scopes: ScopeRegistry = ScopeRegistry()
         #: restly's own: the route classes bound to this instance (see `restly.mount`), by
         #: the router's route class and whether error answers carry a `message`.
         self.route_classes: dict[tuple[type, bool], type] = {}

@@ -44,6 +44,7 @@ from ._lifecycle import check_lifecycle
 from ._options import declared, is_abstract, is_model_view
 from ._routes import compile_routes
 from ._schemas import derive_schemas
+from ._scopes import scope, scope_dependency
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
 from ._compiled import COMPILED as COMPILED
@@ -64,8 +65,9 @@ from ._routes import collect_routes as collect_routes
 from ._routes import join_path as join_path
 from ._rows import RowSerializer as RowSerializer
 from ._rows import RowTypeMismatch as RowTypeMismatch
+from ._scopes import reached_models as reached_models
 
-__all__ = ["ResourceMeta", "declared", "is_model_view"]
+__all__ = ["ResourceMeta", "declared", "is_model_view", "scope"]
 
 
 class ResourceMeta(type):
@@ -120,10 +122,7 @@ def derive_and_compile(cls: type) -> list[str]:
     """Model views: derive the public options, then compile the `CompiledView`."""
     if not is_model_view(cls):
         return []
-    problems = derive_schemas(cls)
-    if not problems:
-        compile_view(cls)
-    return problems
+    return derive_schemas(cls) or compile_view(cls)
 
 
 def run_class_step(cls: type) -> list[str]:
@@ -135,9 +134,28 @@ def run_class_step(cls: type) -> list[str]:
 def compile_view_routes(cls: ResourceMeta) -> list[str]:
     """Compile the endpoints; return conflicts and unresolvable annotations."""
     excluded = frozenset(getattr(cls, "exclude_routes", ()) or ()) if is_model_view(cls) else frozenset()
-    routes, problems = compile_routes(cls, getattr(cls, "prefix", "") or "", excluded)
+    shared, problems = scoping_dependencies(cls)
+    if problems:
+        return problems
+    routes, problems = compile_routes(cls, getattr(cls, "prefix", "") or "", excluded, shared)
     cls.__restly_routes__ = tuple(routes)
     return problems
+
+
+def scoping_dependencies(cls: ResourceMeta) -> tuple[tuple[Any, ...], list[str]]:
+    """The dependency that applies the row scopes a model view reaches, for every route
+    of the view (none when it reaches no scoped model)."""
+    compiled = cls.__dict__.get(COMPILED)
+    if compiled is None or not compiled.scopes:
+        return (), []
+    session = class_dependencies(cls).get("session")
+    if session is None:
+        names = ", ".join(s.name for s in compiled.scopes)
+        return (), [
+            f"{cls.__name__} reaches models with row scopes ({names}) but has no `session` "
+            "dependency to apply them to; keep the session of fr.AsyncRestView / fr.RestView."
+        ]
+    return (scope_dependency(cls, compiled.scopes, session),), []
 
 
 def register(cls: ResourceMeta) -> None:

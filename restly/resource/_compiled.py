@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, bindparam, select
 
 from .._introspect import column_python_type, mapper_of
+from ..db import Scope
 from ..query import DeferredListParams, deferred_list_params_dependency
 from ._conditional import Conditional, compile_conditional
 from ._lifecycle import Lifecycle, compile_lifecycle
@@ -31,6 +32,7 @@ from ._loading import loader_options
 from ._options import set_derived, uses_default
 from ._rows import RowSerializer
 from ._schemas import deferred_list_params
+from ._scopes import compile_scopes
 
 __all__ = ["ID_PARAMETER", "CompiledView", "compile_view"]
 
@@ -84,10 +86,15 @@ class CompiledView:
     pk_key: str
     #: How the view tags its objects, or `None`: no ETags, no precondition headers read.
     conditional: Conditional | None
+    #: The models the view's statements can name (see `restly.resource._scopes`), and the
+    #: row scopes that apply to them: its routes resolve these per request.
+    reached_models: frozenset[type[Any]]
+    scopes: tuple[Scope, ...]
 
 
-def compile_view(cls: Any) -> None:
-    """Build the `CompiledView` of model view `cls` (its schemas are derived)."""
+def compile_view(cls: Any) -> list[str]:
+    """Build the `CompiledView` of model view `cls` (its schemas are derived); return the
+    problems found on the way (a response that cannot show what a row scope hides)."""
     model = cls.model
     mapper = mapper_of(model)
     assert mapper is not None  # checked before compilation
@@ -107,6 +114,7 @@ def compile_view(cls: Any) -> None:
     if default_query and uses_default(cls, "handle_list") and uses_default(cls, "count_index"):
         prepared_base = list_rows if list_rows is not None else base_statement
     list_params = deferred_list_params(cls)
+    reached, scopes, problems = compile_scopes(cls)
     compiled = CompiledView(
         list_params=list_params,
         list_params_annotation=Annotated[
@@ -140,8 +148,11 @@ def compile_view(cls: Any) -> None:
         conditional=compile_conditional(
             cls, mapper, flat if plain_reads and default_query else None, by_id
         ),
+        reached_models=reached,
+        scopes=scopes,
     )
     set_derived(cls, COMPILED, compiled)
+    return problems
 
 
 def _flat_columns(

@@ -105,9 +105,11 @@ def collect_routes(view: type) -> dict[str, tuple[Callable[..., Any], RouteSpec]
 
 
 def compile_routes(
-    view: type, prefix: str, excluded: frozenset[str]
+    view: type, prefix: str, excluded: frozenset[str], shared: tuple[Any, ...] = ()
 ) -> tuple[list[CompiledRoute], list[str]]:
-    """Build the endpoints of `view`; return them with any problems found (conflicts)."""
+    """Build the endpoints of `view`; return them with any problems found (conflicts).
+
+    ``shared`` are dependencies (``Depends(...)``) every route runs after its own."""
     dependencies = class_dependencies(view)
     guards = _guards(view)
     compiled: list[CompiledRoute] = []
@@ -132,6 +134,8 @@ def compile_routes(
         options = {key: _resolve(value, view) for key, value in spec.options.items()}
         if spec.status_code is not None:
             options["status_code"] = spec.status_code
+        if shared:
+            options["dependencies"] = [*options.get("dependencies", ()), *shared]
         try:
             guard = guards.get(name)
             if guard is None:

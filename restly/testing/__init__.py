@@ -28,7 +28,9 @@ with ``session``; see :mod:`restly.testing.plugin` for every fixture.
 Public names: :class:`RestlyTestClient`, :class:`AsyncRestlyTestClient`,
 :func:`check_status_code`, :func:`activate_savepoint_only_mode`,
 :func:`deactivate_savepoint_only_mode`, :func:`savepoint_connection`,
-:func:`async_savepoint_connection` and :class:`SavepointIsolation`. Importing this
+:func:`async_savepoint_connection`, :class:`SavepointIsolation`, and
+:func:`assert_rows_hidden` / :func:`async_assert_rows_hidden` (rows outside a user's row
+scopes are invisible on every route; see :mod:`restly.testing._scopes`). Importing this
 package needs neither pytest nor an HTTP client; the two clients load ``fastapi.testclient``
 (``httpx2``) and ``httpx`` on first use.
 """
@@ -39,6 +41,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._isolation import SavepointIsolation
+from ._scopes import ScopeCheck, assert_rows_hidden, async_assert_rows_hidden
 from ._savepoint import (
     activate_savepoint_only_mode,
     async_savepoint_connection,
@@ -53,7 +56,10 @@ __all__ = [
     "AsyncRestlyTestClient",
     "RestlyTestClient",
     "SavepointIsolation",
+    "ScopeCheck",
     "activate_savepoint_only_mode",
+    "assert_rows_hidden",
+    "async_assert_rows_hidden",
     "async_savepoint_connection",
     "check_status_code",
     "deactivate_savepoint_only_mode",

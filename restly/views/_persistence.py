@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
 
 from .._introspect import relationship_keys
+from ..db import WRITTEN
 from ..exc import NotFound
 from ..schemas import references_in, resolve_references
 
@@ -180,7 +181,13 @@ def _needs_reload(state: InstanceState[Any], options: Sequence[ORMOption]) -> bo
 
 def _reload(session: Session, obj: M, options: Sequence[ORMOption]) -> M:
     identity = inspect(obj).identity
-    reloaded = session.get(type(obj), identity, options=options, populate_existing=True)
+    reloaded = session.get(
+        type(obj),
+        identity,
+        options=options,
+        populate_existing=True,
+        execution_options={WRITTEN: type(obj)},  # as written, even if out of a row scope
+    )
     if reloaded is not obj:  # the identity map hands back the same object, unless it is gone
         raise NotFound()
     return obj
