@@ -39,11 +39,13 @@ from .scenarios import SCENARIOS, Request
 __all__ = ["call_asgi", "main"]
 
 
-async def call_asgi(app: Any, request: Request) -> int:
-    """Send ``request`` straight to the ASGI ``app``; return the response status."""
+async def call_asgi(app: Any, request: Request, extra: dict[str, str] | None = None) -> int:
+    """Send ``request`` (with ``extra`` headers) straight to the ASGI ``app``; return the
+    response status."""
     url = urlsplit(request.path)
     body = request.body_bytes()
     headers = [(b"host", b"bench")]
+    headers += [(name.lower().encode(), value.encode()) for name, value in (extra or {}).items()]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     scope = {

@@ -591,7 +591,7 @@ async def test_react_admin(load: Any, fr_globals: fr.FRGlobals) -> None:
         async def listed(**params: str) -> tuple[list[int], str]:
             response = await client.get("/posts", params=params)
             assert response.status_code == 200, response.text
-            assert response.headers["Access-Control-Expose-Headers"] == "Content-Range"
+            assert response.headers["Access-Control-Expose-Headers"] == "Content-Range, Link, Preference-Applied"
             return [p["id"] for p in response.json()], response.headers["Content-Range"]
 
         assert await listed() == (list(range(1, 26)), "items 0-24/30")

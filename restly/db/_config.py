@@ -60,6 +60,7 @@ def configure(
     statement_timeout: float | None = _UNSET,
     pgbouncer: bool = _UNSET,
     pool: PoolSettings | None = _UNSET,
+    cursor_key: str | bytes | None = _UNSET,
     health: str | None = None,
     ready: str | None = None,
 ) -> None:
@@ -95,6 +96,10 @@ def configure(
             transactions and set `statement_timeout` per transaction.
         pool: pool options of restly-built engines, e.g.
             `fr.db.PoolSettings(size=20, max_overflow=0, pre_ping=False)`.
+        cursor_key: the secret list cursors are signed and encrypted with (a random
+            string of 32 characters or more, the same in every worker process, e.g. from
+            an environment variable); `None` (default) uses a fixed key: cursors then work
+            across workers but a client could forge one.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -104,6 +109,7 @@ def configure(
     _check_generators(session_generator, sync_session_generator)
     _check_limits(max_body_size, connect_timeout, statement_timeout)
     _check_pool(pgbouncer, pool)
+    _check_cursor_key(cursor_key)
     _check_health_paths(app, health, ready)
     if any(
         value is not _UNSET
@@ -129,6 +135,7 @@ def configure(
         ("statement_timeout", statement_timeout),
         ("pgbouncer", pgbouncer),
         ("pool", pool),
+        ("cursor_key", cursor_key),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -205,6 +212,24 @@ def _check_pool(pgbouncer: Any, pool: Any) -> None:
                 )
     if problems:
         raise RestlyConfigurationError("\n".join(problems), problems)
+
+
+def _check_cursor_key(cursor_key: Any) -> None:
+    if cursor_key in (_UNSET, None):
+        return
+    if not isinstance(cursor_key, (str, bytes)) or len(cursor_key) < 16:
+        # Never the value itself: it is a secret.
+        given = (
+            f"a {type(cursor_key).__name__} of {len(cursor_key)} characters"
+            if isinstance(cursor_key, (str, bytes))
+            else f"a {type(cursor_key).__name__}"
+        )
+        message = (
+            "configure(cursor_key=...) must be a secret str or bytes of at least 16 "
+            f"characters, or None; got {given}. Use e.g. "
+            'cursor_key=os.environ["RESTLY_CURSOR_KEY"] (shared by every worker).'
+        )
+        raise RestlyConfigurationError(message)
 
 
 def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:

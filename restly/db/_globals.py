@@ -104,6 +104,10 @@ class FRGlobals:
         self.pgbouncer: bool = False
         #: Pool options of restly-built engines (`PoolSettings`; ``None``: restly's defaults).
         self.pool: PoolSettings | None = None
+        #: The secret list cursors are signed and encrypted with; every worker process of
+        #: an app must share it. ``None``: a fixed key, the same everywhere (cursors then
+        #: work across workers but can be forged; a cursor grants no access either way).
+        self.cursor_key: str | bytes | None = None
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: The row scopes declared while this instance was active (``@fr.scope(Model)``),

@@ -26,7 +26,9 @@ every one of the ~10 keys per field on each request.
 Module map, in import order: ``_values`` (how one value parses) -> ``_targets`` (which schema
 values exist, where they live on the model) -> ``_plan`` (the keys, compiled once) -> ``_sql``
 (the plan bound to a model: ``bind_plan``) -> ``_params`` (the pydantic class) -> ``_openapi``
-(its documentation); per request: ``_apply``, ``_prepared``, ``_dependency``.
+(its documentation); per request: ``_apply``, ``_prepared``, ``_dependency``. Keyset pages:
+``_keyset`` (a listing's total order, the condition seeking past a row) and ``_cursor``
+(the signed tokens holding a position); ``_estimate`` reads the planner's row estimates.
 
 Names imported here but left out of ``__all__`` are for the rest of restly, which imports
 them from this package, never from its private modules. ``_react_admin`` ->
@@ -53,7 +55,21 @@ from ._openapi import deferred_list_params_openapi as deferred_list_params_opena
 from ._params import DeferredListParams as DeferredListParams
 from ._params import defer_list_params_schema as defer_list_params_schema
 from ._prepared import MAX_SHAPES as MAX_SHAPES
+from ._prepared import PreparedList as PreparedList
 from ._prepared import prepared_list as prepared_list
+from ._cursor import MAX_CURSOR_LENGTH as MAX_CURSOR_LENGTH
+from ._cursor import InvalidCursor as InvalidCursor
+from ._cursor import cursor_binding as cursor_binding
+from ._cursor import cursor_codec as cursor_codec
+from ._estimate import estimating as estimating
+from ._estimate import planned_rows as planned_rows
+from ._estimate import plans_counts as plans_counts
+from ._estimate import watch_estimates as watch_estimates
+from ._keyset import Keyset as Keyset
+from ._keyset import Position as Position
+from ._keyset import keyset as keyset
+from ._params import list_position as list_position
+from ._params import set_list_position as set_list_position
 from ._sql import bind_plan as bind_plan
 from ._react_admin import DEFAULT_RANGE_SIZE as DEFAULT_RANGE_SIZE
 from ._react_admin import ReactAdminListParams as ReactAdminListParams

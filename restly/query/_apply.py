@@ -14,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from ._params import list_params_page, list_plan
+from ..exc import BadRequest
+from ._keyset import keyset, ordered, seek
+from ._params import list_params_page, list_plan, list_position
 from ._sql import BoundFilter, BoundPlan, bind_plan
 
 __all__ = ["apply_list_params", "list_count_query", "order_by_keys", "sent_filters"]
@@ -46,17 +48,36 @@ def apply_list_params(
     the last sort key still serves the ORDER BY (InnoDB index entries end with the primary
     key, SQLite's with the rowid, which an integer primary key is). An unpaginated list is
     limited to ``max_page_size``.
+
+    A keyset page (a ``cursor`` that a REST view decoded into ``params``) starts after its
+    position instead of at an offset; a page *before* a position comes in reverse order,
+    and the view turns it around.
     """
     del schema  # the plan on the params class was compiled from it
     bound = bind_plan(list_plan(params), model)
     if filters:
         query = _filter(bound, params, query)
+    position = list_position(params) if order and paginate else None
+    if paginate and position is None and getattr(params, "cursor", None) is not None:
+        # Only a REST view decodes (and checks) cursors: never answer page 1 instead.
+        raise BadRequest(
+            "The cursor parameter is not supported by this route; use page and page_size."
+        )
     if order:
-        query = order_by_keys(bound, tuple(getattr(params, "order_by", None) or ()), query)
+        keys = keyset(bound, tuple(getattr(params, "order_by", None) or ()))
+        query = ordered(query, keys, backwards=position is not None and position.backwards)
+        if position is not None:
+            slots = [
+                sa.bindparam(None, value, type_=key.expression.type)
+                for key, value in zip(keys.keys, position.values)
+            ]
+            query = query.where(seek(keys, slots, position.nulls, backwards=position.backwards))
     if paginate:
         page, page_size = list_params_page(params)
         if page is None or page_size is None:
             query = query.limit(bound.max_page_size)
+        elif position is not None:
+            query = query.limit(page_size)
         else:
             query = query.limit(page_size).offset((page - 1) * page_size)
     return query
@@ -93,23 +114,4 @@ def _filter(bound: BoundPlan, params: BaseModel, query: sa.Select[Any]) -> sa.Se
 def order_by_keys(bound: BoundPlan, keys: tuple[str, ...], query: sa.Select[Any]) -> sa.Select[Any]:
     """``query`` ordered by sort ``keys`` (``-`` for descending), then by the primary key
     in the direction of the last key; relation keys add their LEFT OUTER JOINs."""
-    expressions: list[Any] = []
-    sorted_columns: set[int] = set()
-    joined: set[int] = set()
-    descending = False
-    for key in keys:
-        descending = key.startswith("-")
-        sort = bound.sorts[key[1:] if descending else key]
-        for alias, onclause in sort.joins:
-            if id(alias) not in joined:
-                joined.add(id(alias))
-                query = query.outerjoin(alias, onclause)
-        expressions.append(sort.expression.desc() if descending else sort.expression.asc())
-        if sort.column is not None:
-            sorted_columns.add(id(sort.column))
-    expressions.extend(
-        column.desc() if descending else column.asc()
-        for column in bound.primary_key
-        if id(column) not in sorted_columns
-    )
-    return query.order_by(*expressions)
+    return ordered(query, keyset(bound, keys))

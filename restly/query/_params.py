@@ -34,12 +34,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     WithJsonSchema,
     create_model,
 )
 from pydantic_core import PydanticCustomError
 
 from ..exc import RestlyConfigurationError
+from ._cursor import MAX_CURSOR_LENGTH
+from ._keyset import Position
 from ._plan import ListPlan, check_extra_names, compile_plan, python_name
 from ._sql import bind_plan
 from ._values import split_commas, value_type_schema
@@ -53,7 +56,9 @@ __all__ = [
     "list_params_extras",
     "list_params_page",
     "list_plan",
+    "list_position",
     "paging_openapi",
+    "set_list_position",
 ]
 
 MAX_PAGE = 2**31 - 1
@@ -70,6 +75,10 @@ class ListParams(BaseModel):
     page: int | None = None
     page_size: int | None = None
     order_by: list[str] | None = None
+    cursor: str | None = None
+
+    #: Where a keyset page starts: the ``cursor``, decoded and checked by the view.
+    _position: Position | None = PrivateAttr(default=None)
 
 
 def create_list_params_schema(
@@ -217,6 +226,11 @@ class DeferredListParams:
 
 
 _PAGE_DESCRIPTION = "Page number, counted from 1."
+_CURSOR_DESCRIPTION = (
+    "Continue a listing: the opaque cursor of a `next` or `prev` link (the `Link` header, or "
+    "`next_cursor`/`prev_cursor` of the envelope), with the same filters and order_by; not "
+    "with page."
+)
 _ORDER_BY_DESCRIPTION = (
     "Comma-separated sort keys; a leading '-' sorts descending. Ties are broken by the primary "
     "key, in the direction of the last key."
@@ -270,6 +284,10 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
             Annotated[sort_list | None, BeforeValidator(split_commas)],
             Field(None, description=_ORDER_BY_DESCRIPTION),
         ),
+        "cursor": (
+            str | None,
+            Field(None, max_length=MAX_CURSOR_LENGTH, description=_CURSOR_DESCRIPTION),
+        ),
     }
 
 
@@ -295,6 +313,11 @@ def paging_openapi(plan: ListPlan) -> dict[str, dict[str, Any]]:
             "anyOf": [sort_list, {"type": "null"}],
             "description": _ORDER_BY_DESCRIPTION,
             "title": "Order By",
+        },
+        "cursor": {
+            "anyOf": [{"maxLength": MAX_CURSOR_LENGTH, "type": "string"}, {"type": "null"}],
+            "description": _CURSOR_DESCRIPTION,
+            "title": "Cursor",
         },
     }
 
@@ -335,6 +358,16 @@ def list_params_page(params: BaseModel) -> tuple[int | None, int | None]:
             return None, None
         page_size = plan.default_page_size or plan.max_page_size
     return page or 1, page_size
+
+
+def list_position(params: BaseModel) -> Position | None:
+    """Where the keyset page of ``params`` starts (set by the view from ``cursor``), if any."""
+    return getattr(params, "_position", None)
+
+
+def set_list_position(params: BaseModel, position: Position | None) -> None:
+    """Make the page of ``params`` start at ``position`` (a decoded, checked cursor)."""
+    params._position = position  # type: ignore[attr-defined]
 
 
 def list_params_extras(params: BaseModel) -> dict[str, Any]:

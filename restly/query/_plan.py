@@ -32,9 +32,17 @@ from ._values import (
     single_type,
 )
 
-__all__ = ["RESERVED_KEYS", "FilterSpec", "ListPlan", "Op", "compile_plan", "python_name"]
+__all__ = [
+    "RESERVED_KEYS",
+    "FilterSpec",
+    "ListPlan",
+    "Op",
+    "compile_plan",
+    "int_bounds",
+    "python_name",
+]
 
-RESERVED_KEYS = frozenset({"page", "page_size", "order_by"})
+RESERVED_KEYS = frozenset({"page", "page_size", "order_by", "cursor"})
 """Query keys restly uses itself; a schema field with one of these names keeps its
 operator keys (``page__gte``) but has no bare equality key."""
 
@@ -214,10 +222,13 @@ def _narrow_to_column(target: Target, column: sa.Column[Any] | None) -> Target:
 
 
 def _int_bounds(column: sa.Column[Any] | None) -> tuple[int, int] | None:
-    if column is None:
-        return None
+    return None if column is None else int_bounds(column.type)
+
+
+def int_bounds(column_type: Any) -> tuple[int, int] | None:
+    """The values an integer column type holds (``None``: not an integer type)."""
     for type_, bounds in _INT_BOUNDS:
-        if isinstance(column.type, type_):
+        if isinstance(column_type, type_):
             return bounds
     return None
 

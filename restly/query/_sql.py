@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -196,11 +196,16 @@ _COMPARE: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
 
 @dataclass(frozen=True, slots=True)
 class BoundSort:
-    """One ``order_by`` key compiled for a model: the joins it needs and the expression."""
+    """One ``order_by`` key compiled for a model: the joins it needs and the expression.
+
+    ``nullable``: whether the expression can be NULL (a nullable column, a hybrid, or a
+    value across a LEFT OUTER JOIN), which keyset pages must place where the database does.
+    """
 
     joins: tuple[Join, ...]
     expression: Any
     column: sa.Column[Any] | None
+    nullable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +217,8 @@ class BoundPlan:
     primary_key: tuple[sa.Column[Any], ...]
     max_page_size: int
     default_page_size: int | None
+    #: The total orders of the ``order_by`` values met (``restly.query._keyset``), bounded.
+    keysets: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, plan: ListPlan, model: type) -> BoundPlan:
@@ -275,4 +282,6 @@ def _bind_sort(
     # A reference's value is not its own attribute: the foreign key or the related pk.
     leaf = resolved.leaf.key if target.reference else target.leaf
     expression = getattr(entity, leaf) if joins else resolved.leaf
-    return BoundSort(tuple(joins), expression, None if joins else resolved.column)
+    return BoundSort(
+        tuple(joins), expression, None if joins else resolved.column, resolved.nullable
+    )

@@ -47,6 +47,7 @@ from ._schemas import derive_schemas
 from ._scopes import scope, scope_dependency
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
+from ._checks import COUNT_MODES as COUNT_MODES
 from ._compiled import COMPILED as COMPILED
 from ._compiled import ID_PARAMETER as ID_PARAMETER
 from ._compiled import CompiledView as CompiledView

@@ -19,7 +19,7 @@ from .._introspect import mapper_of
 from ._options import declared
 from ._routes import collect_routes
 
-__all__ = ["check_model_view", "check_prefix"]
+__all__ = ["COUNT_MODES", "check_model_view", "check_prefix"]
 
 _SCHEMA_OPTIONS = ("schema", "creation_schema", "update_schema", "response_schema")
 
@@ -154,6 +154,28 @@ def _check_list_options(cls: type) -> list[str]:
         problems.append(
             f"{owner}.include_pagination_metadata must be True or False; got {flag!r}. "
             "Use include_pagination_metadata = True (or False, the default)."
+        )
+    return problems + _check_count_options(cls)
+
+
+#: The values of a view's ``count`` option (and of ``Prefer: count=``).
+COUNT_MODES = ("exact", "planned", "estimated", "none")
+
+
+def _check_count_options(cls: type) -> list[str]:
+    owner, problems = cls.__name__, []
+    count = getattr(cls, "count", "exact")
+    if count not in COUNT_MODES:
+        choices = ", ".join(f'"{mode}"' for mode in COUNT_MODES)
+        problems.append(
+            f"{owner}.count must be one of {choices}; got {count!r}. Use count = \"exact\" "
+            '(the default), or count = "planned" for PostgreSQL\'s fast estimate.'
+        )
+    threshold = getattr(cls, "count_threshold", 10_000)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+        problems.append(
+            f"{owner}.count_threshold must be a number of rows (an int >= 0); got "
+            f"{threshold!r}. Use e.g. count_threshold = 10_000."
         )
     return problems
 

@@ -68,6 +68,14 @@ class CompiledView:
     #: `build_list_query` and `handle_get` are restly's own: prebuilt statements apply.
     default_query: bool
     default_get: bool
+    #: `handle_list` and `count_index` are restly's own: the list route runs their
+    #: statements itself (reading the sort keys a cursor needs, or a planner's estimate).
+    default_list: bool
+    default_count: bool
+    #: What cursors of this view are bound to (with the filters and order of a request).
+    cursor_scope: str
+    #: Whether list answers report a total (the envelope), so `Prefer: count=` applies.
+    counts: bool
     get_objects: Select[Any]
     #: Delete reads its row with the lock (one statement, not a read and then a lock).
     get_objects_locked: Select[Any]
@@ -136,6 +144,10 @@ def compile_view(cls: Any) -> list[str]:
         ),
         default_query=default_query,
         default_get=uses_default(cls, "handle_get"),
+        default_list=uses_default(cls, "handle_list"),
+        default_count=uses_default(cls, "count_index"),
+        cursor_scope=f"{cls.__module__}.{cls.__qualname__}",
+        counts=bool(cls.include_pagination_metadata),
         get_objects=base_statement.where(by_id),
         get_objects_locked=base_statement.where(by_id).with_for_update(),
         get_rows=select(*flat).where(by_id) if plain_reads and flat else None,

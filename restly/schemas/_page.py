@@ -4,6 +4,11 @@
 Page[BookSchema]    # {"items": [...], "total": 42, "page": 1, "page_size": 20, "total_pages": 3}
 ```
 
+A keyset page adds the cursors of the pages around it (`next_cursor`, `prev_cursor`, each
+only when that page exists); a list that was not counted (`Prefer: count=none`, or a page
+reached by a cursor) answers `"total": null` and `has_more`; an estimated total
+(`count=planned`) comes with `"total_estimated": true`.
+
 Also usable in your own routes (``response_model=fr.Page[BookSchema]``).
 """
 
@@ -12,13 +17,23 @@ from __future__ import annotations
 import threading
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, Field, create_model
 
 from .._caches import class_cache
 
 __all__ = ["Page"]
 
 T = TypeVar("T")
+
+
+def _absent(value: Any) -> bool:
+    return value is None  # optional members are left out, never sent as null
+
+
+_HAS_MORE = "Only when total is null: whether more rows follow this page."
+_ESTIMATED = "Only when total is the planner's estimate (Prefer: count=planned): true."
+_NEXT = "The cursor of the next page, when there is one (the Link header's rel=next)."
+_PREV = "The cursor of the previous page, when there is one (rel=prev)."
 
 
 class Page(BaseModel, Generic[T]):
@@ -31,13 +46,17 @@ class Page(BaseModel, Generic[T]):
     variables) go through pydantic's generics as usual.
     """
 
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
     items: list[T]
-    total: int
-    page: int
+    #: The rows matching the filters; ``None`` when not counted.
+    total: int | None
+    #: The page number; ``None`` for a page reached by a cursor.
+    page: int | None
     page_size: int
-    total_pages: int
+    total_pages: int | None
+    has_more: bool | None = Field(None, exclude_if=_absent, description=_HAS_MORE)
+    total_estimated: bool | None = Field(None, exclude_if=_absent, description=_ESTIMATED)
+    next_cursor: str | None = Field(None, exclude_if=_absent, description=_NEXT)
+    prev_cursor: str | None = Field(None, exclude_if=_absent, description=_PREV)
 
     def __class_getitem__(cls, typevar_values: Any) -> Any:
         params = typevar_values

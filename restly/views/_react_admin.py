@@ -18,8 +18,11 @@ A react-admin view is an :class:`~restly.AsyncRestView` / :class:`~restly.RestVi
 route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what that client reads:
 
 - ``GET /posts?sort=["title","ASC"]&range=[0,24]&filter={"author_id":3}`` answers a JSON
-  array and ``Content-Range: items 0-24/319`` (``items */0`` when no row is in the range),
-  with ``Access-Control-Expose-Headers: Content-Range`` so browsers let the client read it.
+  array and ``Content-Range: items 0-24/319`` (``items */0`` when no row is in the range;
+  the total is counted as ``count`` or ``Prefer: count=...`` asks, ``*`` when not counted),
+  ``Link`` headers to the ranges before and after it, and
+  ``Access-Control-Expose-Headers: Content-Range, Link, Preference-Applied`` so browsers
+  let the client read them.
 
   - ``sort``: ``[field, "ASC" | "DESC"]``; rows are ordered by the primary key after it, in
     the same direction.
@@ -45,7 +48,7 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
 - ``POST /posts`` and ``GET /posts/{id}`` are the generated ones.
 
 For a browser app on another origin, add FastAPI's ``CORSMiddleware``; list answers already
-carry ``Access-Control-Expose-Headers: Content-Range``.
+carry ``Access-Control-Expose-Headers``.
 
 The list request is parsed once, by the dialect in ``restly.query._react_admin`` (the same
 targets, value types and bound filters as ``?field__op=`` lists, compiled when the class is
@@ -62,7 +65,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, cast
 
 from fastapi import Query, Request, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 
 from .._routing import Slot, route
 from ..query import (
@@ -72,9 +75,13 @@ from ..query import (
     parse_react_admin_params,
 )
 from ..resource import CompiledView, restly_default, set_derived, uses_default
+from ._listing import Listing, link_header, preferred_count
 from ._responses import (
     CONFLICT,
+    COUNT_HEADERS,
+    LINK_HEADER,
     NOT_FOUND,
+    PREFER_COUNT,
     ErrorDetail,
     ItemId,
     UpdateBody,
@@ -106,14 +113,18 @@ FilterParam = Annotated[
 _BAD_REQUEST = {400: {"model": ErrorDetail, "description": "A malformed list parameter"}}
 _CONTENT_RANGE = {
     "Content-Range": {
-        "description": "items start-end/total (items */total when no row is in the range)",
+        "description": (
+            "items start-end/total (items */total when no row is in the range; the total "
+            "is * when not counted, Prefer: count=none)"
+        ),
         "schema": {"type": "string"},
     }
 }
 _RA_LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=summary("List"),
-    responses={200: {"headers": _CONTENT_RANGE}, **_BAD_REQUEST},
+    responses={200: {"headers": {**_CONTENT_RANGE, **LINK_HEADER, **COUNT_HEADERS}}, **_BAD_REQUEST},
+    openapi_extra={"parameters": [PREFER_COUNT]},
 )
 _RA_PUT: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
@@ -208,20 +219,51 @@ class BaseReactAdminView(BaseRestView):
         keys = (key for key, _ in request.query_params.multi_items())
         return parse_react_admin_params(self.__restly_compiled__.plan, sort, range_, filter_, keys)
 
-    def _known_total(self, params: ReactAdminListParams, count: int) -> int | None:
-        """The total when the page itself shows it (a short page), else None."""
-        if self.__restly_compiled__.counts_itself and count < params.limit and (count or params.start == 0):
-            return params.start + count
-        return None
+    @restly_default
+    def _filtered_keys(self, query_params: Any) -> Select[Any]:
+        filtered = self.build_list_query().where(*query_params.where).order_by(None)
+        return select(literal(1)).select_from(filtered.subquery())
 
-    def _list_response(self, objects: Sequence[Any], params: Any, total: int) -> Response:
+    def _range_listing(self, request: Request, params: ReactAdminListParams, count: int) -> Listing:
+        """The paging of a range of ``count`` rows: its count (``Prefer: count=`` or the
+        view's ``count``); a short range shows the total when restly read it."""
+        preferred = preferred_count(request)
+        listing = Listing(
+            request=request,
+            params=params,
+            page=None,
+            size=params.limit,
+            offset=params.start,
+            position=None,
+            count=preferred or self.count,
+            preferred=preferred is not None,
+            extra_row=False,
+            proves_total=self.__restly_compiled__.counts_itself,
+        )
+        listing.found(count, None)
+        return listing
+
+    def _list_response(self, objects: Sequence[Any], params: Any, listing: Listing) -> Response:
         body = self._dump_list(objects, params, None)
         count = len(objects)
         shown = f"{params.start}-{params.start + count - 1}" if count else "*"
-        response = json_response(body, 200)
-        response.headers["Content-Range"] = f"items {shown}/{total}"
-        response.headers["Access-Control-Expose-Headers"] = "Content-Range"
-        return response
+        total = "*" if listing.total is None else listing.total  # "*": not counted
+        headers = listing.headers(link_header(listing.request, self._range_links(listing)))
+        headers["Content-Range"] = f"items {shown}/{total}"
+        headers["Access-Control-Expose-Headers"] = "Content-Range, Link, Preference-Applied"
+        return json_response(body, 200, headers)
+
+    @staticmethod
+    def _range_links(listing: Listing) -> dict[str, dict[str, Any]]:
+        """The ranges next to this one, of the same length (react-admin's own parameter,
+        ``[start,end]`` as a URL writes it)."""
+        start, size, count = listing.offset, listing.size, listing.rows
+        links: dict[str, dict[str, Any]] = {}
+        if listing.has_next and count:
+            links["next"] = {"range": f"%5B{start + count}%2C{start + count + size - 1}%5D"}
+        if start > 0:
+            links["prev"] = {"range": f"%5B{max(start - size, 0)}%2C{start - 1}%5D"}
+        return links
 
     def _deleted_body(self, obj: Any, id: Any) -> bytes:
         """The deleted record (react-admin reads it back); ``{pk: id}`` when an overridden
@@ -239,7 +281,7 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
     __abstract__ = True
 
     @route("", methods=("GET",), **_RA_LIST)
-    async def index(
+    async def index(  # type: ignore[override]  # react-admin's own list parameters
         self,
         request: Request,
         sort: SortParam = None,
@@ -251,10 +293,9 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
             await self.authorize(Action.GET_MANY, None, None)
         params = self._parse(sort, range_, filter_, request)
         objects = await self.handle_list(params)
-        total = self._known_total(params, len(objects))
-        if total is None:
-            total = await self.count_index(params)
-        response = self._list_response(objects, params, total)
+        listing = self._range_listing(request, params, len(objects))
+        await self._count(listing, len(objects), params, None)
+        response = self._list_response(objects, params, listing)
         await self._commit()
         return response
 
@@ -276,7 +317,7 @@ class ReactAdminView(BaseReactAdminView, RestView):
     __abstract__ = True
 
     @route("", methods=("GET",), **_RA_LIST)
-    def index(
+    def index(  # type: ignore[override]  # react-admin's own list parameters
         self,
         request: Request,
         sort: SortParam = None,
@@ -288,10 +329,9 @@ class ReactAdminView(BaseReactAdminView, RestView):
             self.authorize(Action.GET_MANY, None, None)
         params = self._parse(sort, range_, filter_, request)
         objects = self.handle_list(params)
-        total = self._known_total(params, len(objects))
-        if total is None:
-            total = self.count_index(params)
-        response = self._list_response(objects, params, total)
+        listing = self._range_listing(request, params, len(objects))
+        self._count(listing, len(objects), params, None)
+        response = self._list_response(objects, params, listing)
         self._commit()
         return response
 

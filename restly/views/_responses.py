@@ -12,6 +12,7 @@ class documents every subclass's own schemas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Body, Path, Response
@@ -21,12 +22,16 @@ from .._routing import Slot
 from ..query import deferred_list_params_openapi
 
 __all__ = [
+    "BAD_REQUEST",
     "CONFLICT",
+    "COUNT_HEADERS",
     "CREATE",
     "DELETE",
     "GET",
+    "LINK_HEADER",
     "LIST",
     "NOT_FOUND",
+    "PREFER_COUNT",
     "UPDATE",
     "CreationBody",
     "ErrorDetail",
@@ -35,6 +40,8 @@ __all__ = [
     "UpdateBody",
     "ValidationErrors",
     "json_response",
+    "list_openapi",
+    "list_responses",
     "summary",
     "write_docs",
     "write_parameters",
@@ -58,12 +65,12 @@ class ValidationErrors(BaseModel):
     detail: list[dict[str, Any]]
 
 
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "No object with this id"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "No object with this id"}}
 # List parameters are read by restly's own dependency, so FastAPI does not document their 422.
-INVALID_QUERY = {422: {"model": ValidationErrors, "description": "Invalid query parameters"}}
+INVALID_QUERY: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrors, "description": "Invalid query parameters"}}
 CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
 TOO_LARGE = {413: {"model": ErrorDetail, "description": "The request body is too large"}}
-UNAVAILABLE = {
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorDetail,
         "description": "The database is unreachable, locked or timed out; retry later",
@@ -187,11 +194,54 @@ def write_parameters(*, preconditions: bool, minimal: bool) -> Slot:
     return Slot("__restly_compiled__.conditional", document)
 
 
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ErrorDetail, "description": "A cursor that is not valid here"}}
+#: Documentation of the `Prefer` request header and the list answer's headers.
+PREFER_COUNT = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": (
+        "How to count the total (RFC 7240): count=exact, count=planned (the database "
+        "planner's estimate), count=estimated (exact for small totals, planned above), "
+        "count=none (no count: has_more). Answered in Preference-Applied."
+    ),
+    "schema": {"type": "string", "examples": ["count=exact", "count=planned", "count=none"]},
+}
+LINK_HEADER = {
+    "Link": {
+        "description": 'RFC 8288 links to the next and previous pages: <...>; rel="next"',
+        "schema": {"type": "string"},
+    }
+}
+COUNT_HEADERS = {
+    "Preference-Applied": {
+        "description": "The count applied, when Prefer asked for one: count=exact, ...",
+        "schema": {"type": "string"},
+    },
+    "Vary": {"description": "Prefer: the total depends on it", "schema": {"type": "string"}},
+}
+
+
+def list_openapi(compiled: Any) -> dict[str, Any]:
+    """The list route's `openapi_extra`: its query parameters, and `Prefer` where the
+    answer reports a total."""
+    extra = deferred_list_params_openapi(compiled.list_params)
+    if compiled.counts:
+        extra = {**extra, "parameters": [*extra["parameters"], dict(PREFER_COUNT)]}
+    return extra
+
+
+def list_responses(counts: bool) -> dict[int | str, dict[str, Any]]:
+    """The list route's documented answers: 200 with its headers, 400, 422, 503."""
+    headers = {**LINK_HEADER, **(COUNT_HEADERS if counts else {})}
+    return {200: {"headers": headers}, **BAD_REQUEST, **INVALID_QUERY, **UNAVAILABLE}
+
+
 LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=summary("List"),
-    responses={**INVALID_QUERY, **UNAVAILABLE},
-    openapi_extra=Slot("__restly_compiled__.list_params", deferred_list_params_openapi),
+    responses=Slot("include_pagination_metadata", list_responses),
+    openapi_extra=Slot("__restly_compiled__", list_openapi),
 )
 CREATE: dict[str, Any] = dict(
     status_code=201,
@@ -227,6 +277,8 @@ DELETE: dict[str, Any] = dict(
 )
 
 
-def json_response(body: bytes, status_code: int) -> Response:
+def json_response(
+    body: bytes, status_code: int, headers: Mapping[str, str] | None = None
+) -> Response:
     """A JSON answer from bytes already serialised."""
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(body, status_code=status_code, headers=headers, media_type="application/json")

@@ -16,7 +16,6 @@ are restly's own: overriding one turns off the shortcuts that rely on it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
@@ -30,11 +29,13 @@ from sqlalchemy import inspect as sa_inspect
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
 from ..exc import BadRequest, NotFound, PreconditionFailed
-from ..query import apply_list_params, list_count_query, list_params_page, prepared_list
+from ..query import PreparedList, apply_list_params, list_count_query, prepared_list
 from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
 from starlette.datastructures import Headers
 
 from ._base import View
+from ._list_pages import ListPages
+from ._listing import Listing
 
 __all__ = ["BaseRestView", "Written", "item_location"]
 
@@ -52,7 +53,7 @@ class Written(NamedTuple):
     tag: str | None
 
 
-class BaseRestView(View):
+class BaseRestView(ListPages, View):
     """What the sync and async REST views share: options, queries and serialisation."""
 
     __abstract__ = True
@@ -89,6 +90,16 @@ class BaseRestView(View):
     etag: ClassVar[bool | None] = None
     #: Refuse ``PATCH``/``PUT``/``DELETE`` without ``If-Match`` with 428 (needs ETags).
     require_if_match: ClassVar[bool] = False
+    #: How the total of a list is counted unless the client prefers otherwise
+    #: (``Prefer: count=...``): ``"exact"`` (``COUNT``), ``"planned"`` (the PostgreSQL
+    #: planner's estimate; exact elsewhere), ``"estimated"`` (exact up to
+    #: ``count_threshold`` rows, planned above) or ``"none"`` (no count: ``has_more``).
+    #: Pages reached by a cursor count only when the client asks. Applies where a total
+    #: is answered: the envelope, react-admin's ``Content-Range``.
+    count: ClassVar[str] = "exact"
+    #: With ``count = "estimated"``: the planner's estimates up to this many rows are
+    #: replaced by an exact count.
+    count_threshold: ClassVar[int] = 10_000
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
@@ -101,6 +112,8 @@ class BaseRestView(View):
     #: Per request: the object read with a row lock (for a delete, or by the precondition
     #: check), so the write uses it and ``delete_object`` need not lock it again.
     _locked: Any = None
+    #: Per request: what the list request decided and found (see ``_start_listing``).
+    _listing: Listing | None = None
 
     @classmethod
     def __restly_guards__(cls) -> dict[str, Callable[..., Any]]:
@@ -135,17 +148,15 @@ class BaseRestView(View):
             return None
         return statement.with_only_columns(*compiled.flat_columns, maintain_column_froms=True)  # type: ignore[misc]
 
-    def _prepared_list(
-        self, query_params: BaseModel
-    ) -> tuple[Select[Any], Select[Any] | None, dict[str, Any]] | None:
-        """The page statement, count statement and parameters of this list request when
-        restly decides the whole list (default query, own ``handle_list``/``count_index``);
-        ``None`` when an override does.
+    def _prepared_list(self, query_params: BaseModel, listing: Listing) -> PreparedList | None:
+        """The statements and parameters of this list request when restly decides the
+        whole list (default query, own ``handle_list``/``count_index``); ``None`` when an
+        override does.
 
         Statements are prepared once per request shape (``restly.query.prepared_list``): rows
         of the response's columns for a flat response, else objects with their eager loads.
-        With the envelope, the page carries its total, so one round trip answers; the count
-        statement runs only for an empty page past the last one, where no row carries it."""
+        An exact total rides on the page (one round trip); the count statement runs on its
+        own only where no row carries it. A keyset page's rows carry their sort keys."""
         compiled = self.__restly_compiled__
         if compiled.prepared_base is None:
             return None
@@ -153,24 +164,22 @@ class BaseRestView(View):
             query_params,
             compiled.prepared_base,
             self.model,  # type: ignore[arg-type]
-            total=self.include_pagination_metadata,
+            total=listing.count == "exact" and listing.position is None,
             cache=compiled.list_statements,
+            keys=listing.keyset,
+            position=listing.position,
+            extra_row=listing.extra_row,
         )
 
-    def _dump_found(self, found: Sequence[Any], query_params: BaseModel, total: int | None) -> bytes:
+    def _dump_found(self, found: Sequence[Any], query_params: BaseModel) -> bytes:
         """The answer for the rows of a prepared page (see ``_prepared_list``)."""
+        listing = self._envelope_listing()
         if self.__restly_compiled__.list_rows is not None:
-            return self._dump_rows(found, query_params, total)
-        return self._dump_list([row[0] for row in found], query_params, total)
+            return self._dump_rows(found, query_params, listing)
+        return self._dump_list([row[0] for row in found], query_params, listing)
 
-    @staticmethod
-    def _carried_total(rows: Sequence[Any], query_params: BaseModel) -> int | None:
-        """The total a page of rows carries; for an empty page, 0 if it is the first page,
-        else ``None`` (unknown: count)."""
-        if rows:
-            return int(rows[0][-1])
-        page, _ = list_params_page(query_params)
-        return 0 if (page or 1) == 1 else None
+    def _envelope_listing(self) -> Listing | None:
+        return self._listing if self.include_pagination_metadata else None
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         compiled = self.__restly_compiled__
@@ -238,7 +247,7 @@ class BaseRestView(View):
         return self._dump_one(row)
 
     def _dump_list(
-        self, objects: Sequence[Any], query_params: BaseModel, total: int | None
+        self, objects: Sequence[Any], query_params: BaseModel, listing: Listing | None
     ) -> bytes:
         compiled = self.__restly_compiled__
         if not compiled.custom_response:
@@ -248,9 +257,11 @@ class BaseRestView(View):
             )
         else:
             items = b"[" + b",".join(self._dump_one(obj) for obj in objects) + b"]"
-        return self._envelope(items, query_params, total)
+        return self._envelope(items, listing)
 
-    def _dump_rows(self, rows: Sequence[Any], query_params: BaseModel, total: int | None) -> bytes:
+    def _dump_rows(
+        self, rows: Sequence[Any], query_params: BaseModel, listing: Listing | None
+    ) -> bytes:
         """``_dump_list`` for rows of the response's columns (see ``_rows``)."""
         serializer = self.__restly_compiled__.row_serializer
         if serializer is not None:
@@ -259,8 +270,8 @@ class BaseRestView(View):
             except RowTypeMismatch:
                 pass  # as in _dump_row
             else:
-                return self._envelope(items, query_params, total)
-        return self._dump_list(rows, query_params, total)
+                return self._envelope(items, listing)
+        return self._dump_list(rows, query_params, listing)
 
     # -- ETags, preconditions and what a write answers ------------------------------------
 
@@ -343,16 +354,12 @@ class BaseRestView(View):
                     return Response(status_code=201 if status == 201 else 204, headers=headers)
         return Response(written.body, status_code=status, media_type=JSON, headers=headers)
 
-    def _envelope(self, items: bytes, query_params: BaseModel, total: int | None) -> bytes:
-        if total is None:
+    def _envelope(self, items: bytes, listing: Listing | None) -> bytes:
+        """The list's body: the items, in the envelope when ``listing`` is given."""
+        if listing is None:
             return items
-        page, page_size = list_params_page(query_params)
-        page = page or 1
-        # An unpaginated list is still cut at max_page_size: that is its page size.
-        size = page_size or self.max_page_size or max(total, 1)
-        pages = math.ceil(total / size) if total else 0
-        tail = f',"total":{total},"page":{page},"page_size":{size},"total_pages":{pages}}}'
-        return b'{"items":' + items + tail.encode()
+        self._links(listing.request, listing)  # the envelope repeats the links' cursors
+        return b'{"items":' + items + listing.envelope_tail()
 
 
 def item_location(scope: Any, identity: Any) -> str:

@@ -19,6 +19,7 @@ from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
 from ..db import SessionDep, commit
 from ..exc import PreconditionFailed, PreconditionRequired
+from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, restly_default
 from . import _persistence as persistence
 from ._actions import Action, WriteAction
@@ -34,6 +35,7 @@ from ._responses import (
     UpdateBody,
     json_response,
 )
+from ._listing import Listing
 from ._rest_base import BaseRestView, Written
 
 __all__ = ["RestView"]
@@ -50,31 +52,20 @@ class RestView(BaseRestView):
     session: SessionDep
 
     @route("", methods=("GET",), **LIST)
-    def index(self, query_params: ListParamsParameter) -> Response:
+    def index(self, query_params: ListParamsParameter, http_request: Request = None) -> Response:  # type: ignore[assignment]
         if self.__restly_compiled__.lifecycle.authorize:
             self.authorize(Action.GET_MANY, None, None)
-        prepared = self._prepared_list(query_params)
+        listing = self._start_listing(http_request, query_params)
+        prepared = self._prepared_list(query_params, listing)
         if prepared is not None:
-            page, count, parameters = prepared
-            found = self.session.execute(page, parameters).all()
-            total = None
-            if count is not None:
-                total = self._carried_total(found, query_params)
-                if total is None:
-                    total = int(self.session.scalar(count, parameters) or 0)
-            body = self._dump_found(found, query_params, total)
+            found = self.session.execute(prepared.page, prepared.parameters).all()
+            rows = self._read_page(found, listing, prepared.keys, prepared.total)
+            self._count(listing, len(rows), query_params, prepared)
+            body = self._dump_found(rows, query_params)
         else:
-            plain_reads = self.__restly_compiled__.plain_reads
-            rows = self._rows(self._list_statement(query_params, None)) if plain_reads else None
-            if rows is not None:
-                objects: Sequence[Any] = self.session.execute(rows).all()
-            else:
-                objects = self.handle_list(query_params)
-            total = self.count_index(query_params) if self.include_pagination_metadata else None
-            dump = self._dump_list if rows is None else self._dump_rows
-            body = dump(objects, query_params, total)
+            body = self._list_body(query_params, listing)
         self._commit()
-        return json_response(body, 200)
+        return self._list_answer(http_request, body, listing)
 
     @route("", methods=("POST",), **CREATE)
     def post(self, schema_obj: CreationBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
@@ -339,6 +330,54 @@ class RestView(BaseRestView):
         ``restly`` logger and the client still gets the success answer, so it does not
         retry a write that happened.
         """
+
+    # -- list pages and counts: the steps of index -------------------------------------
+
+    def _list_body(self, query_params: Any, listing: Listing) -> bytes:
+        """The body of a list whose query or ``handle_list`` is overridden."""
+        compiled = self.__restly_compiled__
+        envelope = self._envelope_listing()
+        if not compiled.default_list:
+            objects = list(self.handle_list(query_params))
+            if listing.backwards:
+                objects.reverse()
+            listing.proves_total = False
+            listing.found(len(objects), None)
+            self._count(listing, len(objects), query_params, None)
+            if objects and listing.keyset and (listing.has_next or listing.has_prev):
+                lookup = self._keys_statement(query_params, objects)
+                if lookup is not None:
+                    self._found_keys(objects, listing, self.session.execute(lookup).all())
+            return self._dump_list(objects, query_params, envelope)
+        statement = self._list_statement(query_params, None)
+        rows = self._rows(statement) if compiled.plain_reads else None
+        page, keys = self._page_statement(rows if rows is not None else statement, listing)
+        found = self._read_page(self.session.execute(page).all(), listing, keys, False)
+        self._count(listing, len(found), query_params, None)
+        if rows is not None:
+            return self._dump_rows(found, query_params, envelope)
+        return self._dump_list([row[0] for row in found], query_params, envelope)
+
+    def _count(
+        self, listing: Listing, found: int, query_params: Any, prepared: PreparedList | None
+    ) -> None:
+        """Settle the list's total as its count asks (see ``_count_to_run``)."""
+        mode = self._count_to_run(listing, found)
+        if mode is None:
+            return
+        if mode != "exact":
+            estimated = self._estimate_statement(query_params, prepared)
+            if estimated is not None:
+                plan = self.session.execute(*estimated).scalar()
+                estimate = planned_rows(plan)
+                if mode == "planned" or estimate > self.count_threshold:
+                    listing.settle(listing.clamp(estimate, found), "planned")
+                    return
+        if prepared is not None and prepared.count is not None:
+            total = int(self.session.scalar(prepared.count, prepared.parameters) or 0)
+        else:
+            total = self.count_index(query_params)
+        listing.settle(total, "exact")
 
     # -- operations --------------------------------------------------------------------
 

@@ -77,3 +77,13 @@ async def test_default_page_size_paginates_without_asking(bookshop: AsyncEngine)
     assert (first["ids"], first["page"], first["page_size"]) == ([1, 2, 3, 4], 1, 4)
     assert (second["ids"], second["page"], second["page_size"]) == ([5, 6], 2, 4)
     assert (bigger["ids"], bigger["page_size"]) == ([1, 2, 3, 4, 5, 6], 10)
+
+
+async def test_a_route_of_your_own_refuses_a_cursor_rather_than_starting_over(
+    client: Any,
+) -> None:
+    """Only restly's list views decode cursors; ``apply_list_params`` never answers the
+    first page to a request that asked to go on."""
+    response = await client.get("/books?page_size=2&cursor=AQIDBA")
+    assert response.status_code == 400
+    assert "cursor parameter is not supported by this route" in response.json()["detail"]

@@ -6,11 +6,12 @@ from typing import Any, Generic, TypeVar
 
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import restly as fr
+from restly.schemas import _page
 from restly.views import Page
 
 T = TypeVar("T")
@@ -33,13 +34,15 @@ class Item(BaseModel):
 class Reference(BaseModel, Generic[T]):
     """pydantic's own parametrisation of the same envelope, to compare with."""
 
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
     items: list[T]
-    total: int
-    page: int
+    total: int | None
+    page: int | None
     page_size: int
-    total_pages: int
+    total_pages: int | None
+    has_more: bool | None = Field(None, description=_page._HAS_MORE)
+    total_estimated: bool | None = Field(None, description=_page._ESTIMATED)
+    next_cursor: str | None = Field(None, description=_page._NEXT)
+    prev_cursor: str | None = Field(None, description=_page._PREV)
 
 
 @pytest.mark.parametrize("mode", ["validation", "serialization"])
@@ -55,7 +58,10 @@ def test_one_class_per_model_and_a_page_subclass() -> None:
     envelope = Page[Item]
     assert envelope is Page[Item]
     assert issubclass(envelope, Page)
-    assert list(envelope.model_fields) == ["items", "total", "page", "page_size", "total_pages"]
+    assert list(envelope.model_fields) == [
+        "items", "total", "page", "page_size", "total_pages",
+        "has_more", "total_estimated", "next_cursor", "prev_cursor",
+    ]  # fmt: skip
     page = envelope.model_validate(
         {"items": [{"name": "Io"}], "total": 1, "page": 1, "page_size": 10, "total_pages": 1}
     )
@@ -63,6 +69,21 @@ def test_one_class_per_model_and_a_page_subclass() -> None:
     with pytest.raises(ValidationError):
         envelope.model_validate({"items": [{"nom": "Io"}], "total": 1, "page": 1,
                                  "page_size": 10, "total_pages": 1})  # fmt: skip
+
+
+def test_members_a_page_does_not_have_are_left_out() -> None:
+    plain = Page[Item](items=[Item(name="Io")], total=1, page=1, page_size=10, total_pages=1)
+    assert plain.model_dump() == {
+        "items": [{"name": "Io"}], "total": 1, "page": 1, "page_size": 10, "total_pages": 1
+    }  # fmt: skip
+    uncounted = Page[Item](
+        items=[], total=None, page=None, page_size=10, total_pages=None, has_more=True,
+        next_cursor="abc",
+    )  # fmt: skip
+    assert uncounted.model_dump(exclude={"items"}) == {
+        "total": None, "page": None, "page_size": 10, "total_pages": None, "has_more": True,
+        "next_cursor": "abc",
+    }  # fmt: skip
 
 
 def test_other_parameters_still_work() -> None:

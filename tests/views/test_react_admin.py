@@ -193,7 +193,7 @@ def ra_params(**params: Any) -> dict[str, str]:
 async def ra_list(client: httpx.AsyncClient, **params: Any) -> tuple[list[Any], str]:
     response = await client.get("/posts", params=ra_params(**params))
     assert response.status_code == 200, response.text
-    assert response.headers["access-control-expose-headers"] == "Content-Range"
+    assert response.headers["access-control-expose-headers"] == "Content-Range, Link, Preference-Applied"
     return response.json(), response.headers["content-range"]
 
 
@@ -720,7 +720,7 @@ def test_react_admin_bases_are_abstract_and_routes_are_documented() -> None:
     paths = app.openapi()["paths"]
     assert set(paths["/posts/{id}"]) == {"get", "put", "patch", "delete"}
     listing = paths["/posts"]["get"]
-    assert [p["name"] for p in listing["parameters"]] == ["sort", "range", "filter"]
+    assert [p["name"] for p in listing["parameters"]] == ["sort", "range", "filter", "Prefer"]
     assert "Content-Range" in listing["responses"]["200"]["headers"]
     assert "400" in listing["responses"]
     assert "200" in paths["/posts/{id}"]["delete"]["responses"]

@@ -371,14 +371,19 @@ async def test_envelope_of_an_unpaginated_list_cut_at_max_page_size(
     client = client_for(author_app(view_base, include_pagination_metadata=True, max_page_size=3))
     for index in range(5):
         await client.post("/authors", json={"name": f"A{index}"})
-    body = (await client.get("/authors")).json()
+    response = await client.get("/authors")
+    body = response.json()
     assert len(body["items"]) == 3
+    cursor = body.pop("next_cursor")  # cut short, and it says so: the rest is a link away
     assert {k: v for k, v in body.items() if k != "items"} == {
         "total": 5,
         "page": 1,
         "page_size": 3,
         "total_pages": 2,
     }
+    assert response.headers["Link"] == f'</authors?cursor={cursor}>; rel="next"'
+    rest = (await client.get("/authors", params={"cursor": cursor})).json()
+    assert [a["name"] for a in rest["items"]] == ["A3", "A4"] and "next_cursor" not in rest
 
 
 async def test_envelope_totals_past_the_last_page_and_for_empty_results(
