@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 
+from .._prefer import parse_prefer
 from ..exc import BadRequest
 from ..resource import COUNT_MODES
 
@@ -38,27 +39,19 @@ __all__ = ["Listing", "link_header", "preferred_count"]
 
 
 def preferred_count(request: Request) -> str | None:
-    """The count a request prefers (``Prefer: count=...``), or None.
-
-    RFC 7240: preferences are comma-separated, parameters after ``;`` are ignored, values
-    may be quoted and only the first ``count`` counts; one restly cannot honour is ignored
-    unless ``handling=strict`` is preferred too, which makes it a 400.
-    """
-    header = request.headers.get("prefer")
-    if header is None:
+    """The count a request prefers (``Prefer: count=...``, parsed by ``restly._prefer``:
+    only the first ``count`` counts, a malformed element is ignored), or None. A value
+    restly cannot honour is ignored too, as RFC 7240 says, unless ``handling=strict`` is
+    preferred as well: then it is a 400."""
+    if "prefer" not in request.headers:
         return None
-    count: str | None = None
-    seen = strict = False
-    for preference in ",".join(request.headers.getlist("prefer")).split(","):
-        name, _, value = preference.split(";", 1)[0].partition("=")
-        name, value = name.strip().lower(), value.strip().strip('"').lower()
-        if name == "handling":
-            strict = strict or value == "strict"
-        elif name == "count" and not seen:
-            seen = True
-            count = value
-    if count is not None and count not in COUNT_MODES:
-        if strict:
+    preferences = parse_prefer(request.headers.getlist("prefer"))
+    count = preferences.get("count")
+    if count is None:
+        return None
+    count = count.lower()
+    if count not in COUNT_MODES:
+        if preferences.get("handling", "").lower() == "strict":
             raise BadRequest(
                 f"Prefer: count={count} is not supported (with handling=strict); prefer "
                 "one of count=exact, count=planned, count=estimated, count=none."

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Header
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session, with_loader_criteria
 
@@ -290,3 +290,34 @@ async def test_openapi_documents_prefer_and_the_answers_headers(view_base: type)
     listing = document["paths"]["/volumes"]["get"]
     assert "400" in listing["responses"]
     assert any(p["name"] == "cursor" for p in listing["parameters"])
+
+
+def owner(x_user: str = Header()) -> str:
+    return x_user
+
+
+async def test_planned_counts_see_row_scopes(
+    database: Any, fr_globals: fr.FRGlobals, view_base: type, client_for: Any
+) -> None:
+    seed(fr_globals)
+    analyze(fr_globals, database)
+
+    @fr.scope(Volume)
+    def owned(user: Annotated[str, Depends(owner)]) -> Any:
+        return Volume.owner == user
+
+    client = client_for(volume_app(view_base))
+    bobs = sum(row["owner"] == "bob" for row in VOLUMES)
+    headers = {"x-user": "bob", "Prefer": "count=planned"}
+    planned = await client.get("/volumes", params={"page_size": 5}, headers=headers)
+    body = planned.json()
+    if database.dialect == "postgresql":
+        assert planned.headers["preference-applied"] == "count=planned"
+        assert body["total"] < 40  # bob's ~15 rows, not the table's 61
+    else:
+        assert body["total"] == bobs
+    exact = await client.get("/volumes", params={"page_size": 5},
+                             headers={"x-user": "bob", "Prefer": "count=exact"})  # fmt: skip
+    assert exact.json()["total"] == bobs
+    admin = await client.get("/admin", params={"range": "[0,4]"}, headers=headers)
+    assert admin.headers["content-range"].startswith("items 0-4/")

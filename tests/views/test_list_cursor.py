@@ -477,3 +477,29 @@ async def test_updates_between_pages_never_repeat_a_row_in_a_stable_key(
     rest = await walk(client, await client.get(first.links["next"]["url"]))
     seen = ids(first) + [row for page in rest for row in ids(page)]
     assert seen == sorted(row["id"] for row in VOLUMES)
+
+
+async def test_row_scopes_apply_to_every_keyset_page(
+    database: Any, fr_globals: fr.FRGlobals, view_base: type, client_for: Any
+) -> None:
+    """``fr.scope`` conditions reach the keyset statements (ORM selects), forward and back,
+    and the key lookup of an overridden ``handle_list``."""
+    seed(fr_globals)
+
+    @fr.scope(Volume)
+    def owned(user: Annotated[str, Depends(current_user)]) -> Any:
+        return Volume.owner == user
+
+    app, _ = volume_app(view_base)
+    client = client_for(app)
+    bobs = [row["id"] for row in sorted(VOLUMES, key=lambda row: -row["id"]) if row["owner"] == "bob"]
+    first = await client.get("/volumes", params={"order_by": "-id", "page_size": 4},
+                             headers={"x-user": "bob"})  # fmt: skip
+    pages = [first]
+    for _ in range(10):
+        if "next" not in pages[-1].links:
+            break
+        pages.append(await client.get(pages[-1].links["next"]["url"], headers={"x-user": "bob"}))
+    assert [row for page in pages for row in ids(page)] == bobs
+    back = await client.get(pages[-1].links["prev"]["url"], headers={"x-user": "bob"})
+    assert ids(back) == ids(pages[-2])
