@@ -35,33 +35,58 @@ driver's error codes, for the status and the message alike. Installed by
 ``fr.configure(app=app)`` or when a view is first mounted on an app; a handler the user
 registered for the same exception wins, and ``install_default_exception_handlers=False`` opts
 out.
+
+With ``fr.configure(app, problem_details=True)`` the same errors, every ``HTTPException``
+(Starlette's routing 404 and 405 included) and any unhandled exception (500) are answered as
+RFC 9457 problems instead (see ``restly._problems``); a ``HEAD`` request gets the status and
+headers without the body. The app keeps its choice: views mounted later install the same
+set.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from ._faults import classify, describe_integrity_error, from_database_driver
-from .exc import PreconditionFailed
+from ._problems import (
+    NO_BODY,
+    ProblemResponse,
+    document_problems,
+    json_safe,
+    problem,
+    validation_errors,
+    validation_summary,
+)
+from .exc import PreconditionFailed, RestlyHTTPError
 
-__all__ = ["install_exception_handlers"]
+__all__ = ["install_exception_handlers", "uses_problem_details"]
 
 RETRY_AFTER_SECONDS = 1
 
 _UNAVAILABLE = "The database is unavailable or busy; retry shortly"
 _CONCURRENT = "The object was changed or deleted by a concurrent request; reload and retry"
 _INVALID = "The database refused a value of this request"
+_SERVER_ERROR = "The server could not answer this request"
+_RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+# --- {"detail": ...} answers ------------------------------------------------------------------
 
 
 async def _database_error_handler(request: Request, error: Exception) -> JSONResponse:
@@ -99,36 +124,134 @@ async def _stale_data_handler(request: Request, error: Exception) -> JSONRespons
 
 
 def _unavailable() -> JSONResponse:
-    return JSONResponse(
-        {"detail": _UNAVAILABLE},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return JSONResponse({"detail": _UNAVAILABLE}, status_code=503, headers=_RETRY)
 
 
 async def _validation_error_handler(request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422 answer, with every echoed input made JSON-safe first."""
     assert isinstance(error, RequestValidationError)
-    detail = _json_safe(jsonable_encoder(error.errors()))
+    detail = json_safe(jsonable_encoder(error.errors()))
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-def _json_safe(value: Any) -> Any:
-    """Replace what strict JSON cannot carry: non-finite floats, lone surrogates."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
+# --- problem details --------------------------------------------------------------------------
 
 
-Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+def _problem_response(
+    request: Request, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    response = ProblemResponse(
+        json_safe(jsonable_encoder(body)), status_code=body["status"], headers=headers
+    )
+    if request.method == "HEAD":
+        response.body = b""  # the headers of the answer a GET would get, Content-Length too
+    return response
 
-_HANDLERS: dict[type[Exception], Handler] = {
+
+async def _database_problem_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DBAPIError)
+    fault = classify(error)
+    if fault == "unavailable":
+        return _unavailable_problem(request)
+    if fault == "conflict":
+        return _concurrent_problem(request)
+    if fault == "constraint":
+        detail = describe_integrity_error(error)
+        return _problem_response(request, problem(409, kind="constraint-violation", detail=detail))
+    if fault == "invalid":
+        errors = [{"detail": _INVALID, "code": "value_refused"}]
+        body = problem(422, kind="invalid-value", detail=_INVALID, extensions={"errors": errors})
+        return _problem_response(request, body)
+    raise error  # a programming error: answered 500 by `_server_error_problem_handler`
+
+
+async def _unavailable_problem_handler(request: Request, error: Exception) -> Response:
+    return _unavailable_problem(request)
+
+
+async def _os_error_problem_handler(request: Request, error: Exception) -> Response:
+    if from_database_driver(error):
+        return _unavailable_problem(request)
+    raise error
+
+
+async def _stale_data_problem_handler(request: Request, error: Exception) -> Response:
+    if "if-match" in request.headers or "if-none-match" in request.headers:
+        body = problem(412, kind="precondition-failed", detail=PreconditionFailed.default_detail)
+        return _problem_response(request, body)
+    return _concurrent_problem(request)
+
+
+def _concurrent_problem(request: Request) -> Response:
+    return _problem_response(request, problem(409, kind="concurrent-update", detail=_CONCURRENT))
+
+
+def _unavailable_problem(request: Request) -> Response:
+    body = problem(503, kind="service-unavailable", detail=_UNAVAILABLE)
+    return _problem_response(request, body, _RETRY)
+
+
+async def _validation_problem_handler(request: Request, error: Exception) -> Response:
+    """One 422 problem listing every error, with pointers into the body that was sent."""
+    assert isinstance(error, RequestValidationError)
+    errors = validation_errors(error.errors(), _submitted_json(request))
+    body = problem(
+        422, kind="validation", detail=validation_summary(errors), extensions={"errors": errors}
+    )
+    return _problem_response(request, body)
+
+
+def _submitted_json(request: Request) -> Any:
+    """The JSON body this request sent, if it was read (restly's routes parse it first)."""
+    parsed = getattr(request, "_json", NO_BODY)  # Starlette's cache of `request.json()`
+    if parsed is not NO_BODY:
+        return parsed
+    raw = getattr(request, "_body", None)
+    if not raw:
+        return NO_BODY
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return NO_BODY
+
+
+async def _http_problem_handler(request: Request, error: Exception) -> Response:
+    """An `HTTPException` (routing's 404/405, restly's errors, the application's own)."""
+    assert isinstance(error, HTTPException)
+    status, headers = error.status_code, error.headers
+    if not is_body_allowed_for_status_code(status):
+        return Response(status_code=status, headers=headers)
+    detail, extensions = _detail_and_extensions(error.detail)
+    kind = None
+    if isinstance(error, RestlyHTTPError):
+        kind = error.problem_type
+        extensions.update(error.extensions)
+    body = problem(status, kind=kind, detail=detail, extensions=extensions)
+    return _problem_response(request, body, headers)
+
+
+def _detail_and_extensions(detail: Any) -> tuple[str | None, dict[str, Any]]:
+    """An `HTTPException.detail` as a problem's `detail` and extension members: a mapping
+    gives its `detail` (when a string) and its other keys; other values go under `data`."""
+    if isinstance(detail, str):
+        return detail, {}
+    if isinstance(detail, Mapping):
+        text = detail.get("detail")
+        extensions = {key: value for key, value in detail.items() if key != "detail"}
+        return (text if isinstance(text, str) else None), extensions
+    return None, {"data": detail}
+
+
+async def _server_error_problem_handler(request: Request, error: Exception) -> Response:
+    """500 without internals; the server error middleware still logs the exception."""
+    return _problem_response(request, problem(500, detail=_SERVER_ERROR))
+
+
+# --- installation -----------------------------------------------------------------------------
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+_HANDLERS: dict[Any, Handler] = {
     IntegrityError: _database_error_handler,
     DBAPIError: _database_error_handler,
     StaleDataError: _stale_data_handler,
@@ -136,15 +259,78 @@ _HANDLERS: dict[type[Exception], Handler] = {
     ConnectionError: _unavailable_handler,
     TimeoutError: _unavailable_handler,
     OSError: _os_error_handler,
+    RequestValidationError: _validation_error_handler,
 }
+_PROBLEM_HANDLERS: dict[Any, Handler] = {
+    IntegrityError: _database_problem_handler,
+    DBAPIError: _database_problem_handler,
+    StaleDataError: _stale_data_problem_handler,
+    PoolTimeoutError: _unavailable_problem_handler,
+    ConnectionError: _unavailable_problem_handler,
+    TimeoutError: _unavailable_problem_handler,
+    OSError: _os_error_problem_handler,
+    RequestValidationError: _validation_problem_handler,
+    HTTPException: _http_problem_handler,
+    Exception: _server_error_problem_handler,
+}
+# Handlers that are not the user's: restly may replace them. FastAPI's own are restored
+# when problem details are switched off again.
+_FASTAPI_DEFAULTS: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    RequestValidationError: request_validation_exception_handler,
+}
+_NOT_USERS = frozenset(
+    {*_HANDLERS.values(), *_PROBLEM_HANDLERS.values(), *_FASTAPI_DEFAULTS.values()}
+)
 
 
-def install_exception_handlers(app: FastAPI) -> None:
-    """Install restly's handlers on ``app``, leaving handlers the user registered in place."""
-    for exception_class, handler in _HANDLERS.items():
-        if exception_class not in app.exception_handlers:
+def uses_problem_details(app: FastAPI) -> bool:
+    """Whether `app` answers errors as problem details (`configure(app, problem_details=)`)."""
+    return bool(getattr(app.state, "restly_problem_details", False))
+
+
+def install_exception_handlers(app: FastAPI, *, problem_details: bool | None = None) -> None:
+    """Install restly's handlers on `app`, leaving handlers the user registered in place.
+
+    `problem_details` switches the app between `{"detail": ...}` answers and problem
+    details; None keeps its current choice (what mounting a view does).
+    """
+    if problem_details is None:
+        problem_details = uses_problem_details(app)
+    else:
+        app.state.restly_problem_details = problem_details
+        app.openapi_schema = None  # the error responses it documents change
+        if problem_details:
+            _document_problem_details(app)
+    chosen = _PROBLEM_HANDLERS if problem_details else _HANDLERS
+    handlers = app.exception_handlers
+    for exception_class in _PROBLEM_HANDLERS.keys() | _HANDLERS.keys():
+        current = handlers.get(exception_class)
+        if exception_class is Exception and 500 in handlers:
+            continue  # the user's own 500 handler
+        if current is not None and current not in _NOT_USERS:
+            continue
+        handler = chosen.get(exception_class, _FASTAPI_DEFAULTS.get(exception_class))
+        if handler is not None:
             app.add_exception_handler(exception_class, handler)
-    # FastAPI registers its own 422 handler on every app; replace only that default one.
-    current = app.exception_handlers.get(RequestValidationError)
-    if current is None or current is request_validation_exception_handler:
-        app.add_exception_handler(RequestValidationError, _validation_error_handler)
+        elif current is not None:
+            del handlers[exception_class]
+
+
+def _document_problem_details(app: FastAPI) -> None:
+    """Make `app.openapi` document problems on every error response (wrapped once; the
+    wrapper reads the app's current choice whenever the document is built)."""
+    build = app.openapi
+    if getattr(build, "__restly_problems__", False):
+        return
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:  # FastAPI's own cache: nothing is generated
+            return app.openapi_schema
+        document = build()
+        return document_problems(document) if uses_problem_details(app) else document
+
+    openapi.__restly_problems__ = True  # type: ignore[attr-defined]
+    # restly's other wrapper (`restly.mount`) must still see that it is in place
+    openapi.__restly_references__ = getattr(build, "__restly_references__", False)  # type: ignore[attr-defined]
+    app.openapi = openapi  # type: ignore[method-assign]

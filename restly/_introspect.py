@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BeforeValidator, Field, GetCoreSchemaHandler
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
 from pydantic_core import PydanticCustomError, core_schema
 from sqlalchemy import inspect, types
 from sqlalchemy.orm import Mapper, RelationshipProperty
@@ -34,6 +41,7 @@ __all__ = [
     "PURE_CHECKS",
     "class_mapping",
     "column_python_type",
+    "decimal_type",
     "fk_partner",
     "mapper_of",
     "primary_key_attribute",
@@ -113,7 +121,7 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
             return sql_type.enum_class
         return Literal[tuple(sql_type.enums)] if sql_type.enums else str
     if isinstance(sql_type, types.Boolean):
-        return bool
+        return _STRICT_BOOL
     if isinstance(sql_type, types.Integer):
         for int_type, bound in _INT_RANGES:
             if isinstance(sql_type, int_type):
@@ -121,10 +129,22 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     if isinstance(sql_type, types.String) and sql_type.length:
         return _constrained(str, max_length=sql_type.length)
     if isinstance(sql_type, types.Float) and not getattr(sql_type, "asdecimal", False):
+        if _single_precision(sql_type):
+            return _constrained(float, allow_inf_nan=False, ge=-_FLOAT32_MAX, le=_FLOAT32_MAX)
         return _constrained(float, allow_inf_nan=False)
     if isinstance(sql_type, types.Numeric):
-        bounds = _numeric_range(sql_type)
-        return _constrained(_sql_python_type(sql_type), allow_inf_nan=False, **bounds)
+        precision = getattr(sql_type, "precision", None)
+        scale = sql_type.scale if isinstance(sql_type.scale, int) else None
+        python_type = _sql_python_type(sql_type)
+        if python_type is not Decimal:  # Numeric(asdecimal=False)
+            bounds = {}
+            if isinstance(precision, int):
+                bound = 10 ** (precision - (scale or 0))
+                bounds = {"gt": -bound, "lt": bound}
+            return _constrained(python_type, allow_inf_nan=False, **bounds)
+        if not isinstance(precision, int):
+            return decimal_type(None, scale)
+        return decimal_type(max(precision - (scale or 0), 0), scale or 0)
     if isinstance(sql_type, types.DateTime) and sql_type.timezone:
         return Annotated[datetime, _REFUSE_NUMBER["datetime"], AfterValidator(_as_utc)]
     if isinstance(sql_type, (types.DateTime, types.Date, types.Time)):
@@ -139,6 +159,22 @@ def column_python_type(sql_type: types.TypeEngine[Any]) -> Any:
     return _sql_python_type(sql_type)
 
 
+# The largest finite IEEE 754 single-precision value.
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _single_precision(sql_type: types.Float[Any]) -> bool:
+    """Whether some backend stores the column in 4 bytes: ``REAL``, and a ``Float`` without
+    a precision above 24 bits (MariaDB and MySQL make ``FLOAT`` single precision, where
+    PostgreSQL and SQLite use 8 bytes). ``Double`` and ``Float(53)`` are 8 bytes everywhere."""
+    if isinstance(sql_type, types.Double):
+        return False
+    if isinstance(sql_type, types.REAL):
+        return True
+    precision = sql_type.precision
+    return precision is None or precision <= 24
+
+
 def _as_utc(value: datetime) -> datetime:
     """Timezone-aware columns hold UTC: convert input to it, and read naive values as it
     (SQLite and MySQL store no offset), so every answer is an RFC 3339 date-time."""
@@ -147,13 +183,93 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _numeric_range(sql_type: types.Numeric[Any]) -> dict[str, int]:
-    """``Numeric(p, s)`` stores fewer than ``p - s`` integer digits: bound the input to it."""
-    precision = getattr(sql_type, "precision", None)
-    if not isinstance(precision, int):
-        return {}
-    bound = 10 ** (precision - (sql_type.scale or 0))
-    return {"gt": -bound, "lt": bound}
+@functools.lru_cache(maxsize=256)
+def decimal_type(integer_digits: int | None, scale: int | None) -> Any:
+    """The pydantic type of a decimal stored with at most ``integer_digits`` digits before
+    the point and ``scale`` after it (None: unbounded), whose schema says what it accepts.
+
+    - A JSON number is rounded to ``scale`` places by the database: it must stay below the
+      first value that rounds out of range (``99999999.995`` for ``Numeric(10, 2)``), the
+      bound the schema documents (``exclusiveMaximum``).
+    - A string must be plain digits that the column holds exactly (``"-12.50"``, trailing
+      zeros allowed), the ``pattern`` the schema documents; pydantic's lax forms (spaces,
+      ``1_000``, exponents, other scripts' digits) are refused.
+    """
+    pattern = _decimal_pattern(integer_digits, scale)
+    constraints: dict[str, Any] = {"allow_inf_nan": False}
+    bound = None
+    if integer_digits is not None:
+        bound = Decimal(1).scaleb(integer_digits)
+        if scale is not None:
+            bound -= Decimal(5).scaleb(-(scale + 1))
+        constraints.update(gt=-bound, lt=bound)
+    return Annotated[
+        Decimal,
+        Field(**constraints),
+        _Check(_DecimalText(pattern, bound)),
+        _REFUSE_BOOL[Decimal],
+        _StringPattern(pattern.pattern),
+    ]
+
+
+def _decimal_pattern(integer_digits: int | None, scale: int | None) -> re.Pattern[str]:
+    # [0-9], not \d: JSON Schema patterns are ECMAScript's, where \d is ASCII digits only.
+    digits = "[0-9]+" if integer_digits is None else f"[0-9]{{1,{integer_digits}}}"
+    if integer_digits == 0:
+        digits = "0"  # nothing but zeros before the point
+    fraction = "[0-9]*" if scale is None else f"[0-9]{{0,{scale}}}0*"
+    alternatives = [rf"{digits}(?:\.{fraction})?"]
+    if scale != 0:
+        alternatives.append(r"\." + ("[0-9]+" if scale is None else f"[0-9]{{1,{scale}}}0*"))
+    return re.compile(rf"^[+-]?0*(?:{'|'.join(alternatives)})$")
+
+
+# Unbounded decimals: above this, the range checks of filters answer (restly.query).
+_TEXT_LIMIT = Decimal("1e100")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _DecimalText:
+    """Refuse a decimal string that does not match ``pattern`` (other values pass as is)."""
+
+    pattern: re.Pattern[str]
+    bound: Decimal | None
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str) and self.pattern.fullmatch(value) is None:
+            try:
+                number = Decimal(value)
+                limit = _TEXT_LIMIT if self.bound is None else self.bound
+                readable = number.is_finite() and abs(number) < limit
+            except ArithmeticError:
+                readable = False
+            # A lax spelling of a number in range. What pydantic refuses (not a number, not
+            # finite) and a number out of range are reported by the checks made for them.
+            if readable:
+                raise PydanticCustomError(
+                    "decimal_parsing",
+                    "Input should be a decimal number of digits the column can hold, "
+                    "e.g. '12.50'",
+                )
+        return value
+
+
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _StringPattern:
+    """Document ``pattern`` on the string form of a value (its JSON schema's string branch)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        json_schema = handler(schema)
+        if handler.mode == "validation":
+            resolved = handler.resolve_ref_schema(json_schema)
+            for branch in resolved.get("anyOf", [resolved]):
+                if branch.get("type") == "string":
+                    branch["pattern"] = self.pattern
+        return json_schema
 
 
 @functools.lru_cache(maxsize=256)
@@ -219,10 +335,35 @@ _REFUSE_BOOL: dict[Any, BeforeValidator] = {
     Decimal: _bool_refuser("decimal_type", "Decimal input should be an integer, float, string or Decimal object"),
 }
 
+def _refuse_non_bool(value: Any) -> Any:
+    # pydantic's lax mode reads 0, 1, "yes" and "off" as booleans; the schema says
+    # "boolean". Its own words for a value it cannot read are kept.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+        )
+    raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+
+
+_STRICT_BOOL = Annotated[bool, _Check(_refuse_non_bool)]
+
 #: The validator functions above: checks that return their input unchanged, so a value read
 #: from the database serialises the same with or without them (restly.resource._rows).
-PURE_CHECKS = frozenset(
-    validator.func for validator in (*_REFUSE_NUMBER.values(), *_REFUSE_BOOL.values())
+class _PureChecks:
+    def __init__(self, functions: Any) -> None:
+        self._functions = frozenset(functions)
+
+    def __contains__(self, function: object) -> bool:
+        return isinstance(function, _DecimalText) or function in self._functions
+
+
+PURE_CHECKS = _PureChecks(
+    [
+        *(validator.func for validator in (*_REFUSE_NUMBER.values(), *_REFUSE_BOOL.values())),
+        _refuse_non_bool,
+    ]
 )
 
 

@@ -10,6 +10,7 @@ Every route a view contributes wraps its handler with `harden_handler` (see
     GET  /countries/a%00b                      -> 422 (NUL character in the path)
     GET  /authors?name=%ff                     -> 422 (not UTF-8)
     POST /authors  <2 MiB of JSON>             -> 413 {"detail": "Content Too Large"}
+    POST /authors  Content-Type: text/plain    -> 415 (Accept-Post: application/json)
 
 The body is parsed once, here, strictly (``NaN``, ``Infinity``, numbers that overflow a float
 and more than :data:`MAX_JSON_DEPTH` levels of nesting are refused); FastAPI then reuses the
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -160,6 +162,12 @@ def _is_json(request: Request) -> bool:
     content_type = request.headers.get("content-type")
     if content_type is None:
         return True  # FastAPI may parse it as JSON anyway: parse it strictly first
+    return _is_json_type(content_type)
+
+
+def _is_json_type(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type.startswith("application/") and (
         media_type == "application/json" or media_type.endswith("+json")
@@ -256,18 +264,44 @@ def _reason(error: BaseException) -> str:
     return "not valid JSON"
 
 
+def _check_media_type(request: Request) -> None:
+    """Refuse a body declared as something else than JSON (415, RFC 9110 §15.5.16), naming
+    what is accepted (`Accept-Post`, RFC 5789's `Accept-Patch`)."""
+    if request.method not in _BODY_METHODS:
+        return
+    content_type = request.headers.get("content-type")
+    if content_type is None or _is_json_type(content_type):
+        return
+    raise HTTPException(
+        415,
+        detail="The request body must be JSON (Content-Type: application/json)",
+        headers=_ACCEPTED.get(request.method),
+    )
+
+
+_ACCEPTED = {
+    "POST": {"Accept-Post": "application/json"},
+    "PATCH": {"Accept-Patch": "application/json"},
+}
+
+
 def harden_handler(
     handle: Callable[[Request], Coroutine[Any, Any, Response]],
     max_body_size: Callable[[], int | None],
+    *,
+    json_body: bool = False,
 ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
     """Wrap a route handler so URLs and bodies are checked before FastAPI sees them.
 
     `max_body_size` is called per request, so a later `fr.configure(max_body_size=...)`
-    applies to routes already mounted.
+    applies to routes already mounted. A route with a `json_body` refuses bodies of any
+    other media type (415).
     """
 
     async def hardened(request: Request) -> Response:
         _check_url(request)
+        if json_body:
+            _check_media_type(request)
         body = await _read_body(request, max_body_size())
         if body is not None:
             _parse_json_body(request, body)

@@ -11,7 +11,8 @@ answer every JSON error with a ``message`` as well::
      "message": "title: Field required"}
 
 ``detail`` is unchanged, so clients that read it (and the OpenAPI document) see the same
-answer. Successful answers pass through untouched, without buffering.
+answer. Problem details (``application/problem+json``) get the same ``message``, an
+extension member. Successful answers pass through untouched, without buffering.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.types import Message, Send
 __all__ = ["error_message", "with_error_messages"]
 
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+_JSON_TYPES = frozenset({b"application/json", b"application/problem+json"})
 
 
 def error_message(detail: Any) -> str | None:
@@ -75,7 +77,7 @@ def with_error_messages(send: Send) -> Send:
 def _is_json_start(start: Message) -> bool:
     for name, value in start.get("headers", ()):
         if name.lower() == b"content-type":
-            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+            return value.split(b";")[0].strip().lower() in _JSON_TYPES
     return False
 
 

@@ -52,7 +52,8 @@ class Slot:
 
     The generated REST routes use slots in their signatures (body schema, id type, list
     parameters) so that one method on the base class serves every subclass. A dotted name
-    reads through attributes: `Slot("__restly_compiled__.id_annotation")`.
+    reads through attributes: `Slot("__restly_compiled__.id_annotation")`; the empty name is
+    the view class itself.
     """
 
     name: str
@@ -60,7 +61,7 @@ class Slot:
 
     def resolve(self, view: type) -> Any:
         value: Any = view
-        for part in self.name.split("."):
+        for part in self.name.split(".") if self.name else ():
             value = getattr(value, part)
         return self.wrap(value) if self.wrap is not None else value
 

@@ -30,6 +30,7 @@ async def handle_get(self, id):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -48,6 +49,22 @@ __all__ = [
     "RestlyHTTPError",
     "ServiceUnavailable",
 ]
+
+
+#: The members RFC 9457 defines for a problem; an extension can never take their place.
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+# RFC 9457 §3.2/§4: extension names start with a letter, then letters, digits or "_",
+# three characters at least, so that they are usable in any language.
+_EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
+
+
+def is_extension_name(name: object) -> bool:
+    """Whether ``name`` can be a problem's extension member: well formed, not standard."""
+    return (
+        isinstance(name, str)
+        and name not in STANDARD_MEMBERS
+        and _EXTENSION_NAME.fullmatch(name) is not None
+    )
 
 
 class RestlyError(Exception):
@@ -77,20 +94,43 @@ class RestlyConfigurationError(RestlyError, TypeError):
 
 
 class RestlyHTTPError(RestlyError, HTTPException):
-    """An error answered to the client with `status_code` and a JSON `detail`."""
+    """An error answered to the client with `status_code` and a JSON `detail`.
+
+    With problem details on (`fr.configure(app, problem_details=True)`), the answer is an
+    RFC 9457 problem whose `type` is the class's `problem_type` (one of
+    `restly._problems.PROBLEM_TYPES`, or `about:blank` when None), and `extensions` are
+    added as extension members: `Conflict("Invoice paid", extensions={"invoice": 7})`.
+    Extensions are not shown in the plain `{"detail": ...}` answers.
+    """
 
     # An instance attribute of HTTPException (set by its __init__); the class value is the
     # default each subclass declares.
     status_code: int = 500
     default_detail: ClassVar[str] = "Internal Server Error"
+    #: The slug of the problem type answered with problem details; None: `about:blank`.
+    problem_type: ClassVar[str | None] = None
 
-    def __init__(self, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
         HTTPException.__init__(
             self,
             status_code=type(self).status_code,
             detail=self.default_detail if detail is None else detail,
             headers=dict(headers) if headers else None,
         )
+        self.extensions: dict[str, Any] = dict(extensions or {})
+        for name in self.extensions:
+            if not is_extension_name(name):
+                raise ValueError(
+                    f"{type(self).__name__}(extensions=...): {name!r} cannot be an extension "
+                    "member; use a name of 3+ letters, digits or '_' starting with a letter, "
+                    "other than type, title, status, detail and instance."
+                )
 
 
 class Forbidden(RestlyHTTPError):
@@ -105,6 +145,7 @@ class NotFound(RestlyHTTPError):
 
     status_code = 404
     default_detail = "Not Found"
+    problem_type = "not-found"
 
 
 class Conflict(RestlyHTTPError):
@@ -126,6 +167,7 @@ class PayloadTooLarge(RestlyHTTPError):
 
     status_code = 413
     default_detail = "Request body too large"
+    problem_type = "content-too-large"
 
 
 class PreconditionFailed(RestlyHTTPError):
@@ -133,6 +175,7 @@ class PreconditionFailed(RestlyHTTPError):
     the object changed since the client read it; nothing was written."""
 
     status_code = 412
+    problem_type = "precondition-failed"
     default_detail = (
         "The object has changed since you read it (If-Match does not match its current "
         "ETag); GET it again and resend your change with the new ETag"
@@ -143,6 +186,7 @@ class PreconditionRequired(RestlyHTTPError):
     """428: the view requires a conditional write (``require_if_match = True``)."""
 
     status_code = 428
+    problem_type = "precondition-required"
     default_detail = (
         "This write must be conditional: GET the object, then resend the request with "
         "If-Match: <its ETag> (or If-Match: * to write whatever its current state)"
@@ -154,6 +198,13 @@ class ServiceUnavailable(RestlyHTTPError):
 
     status_code = 503
     default_detail = "Service temporarily unavailable"
+    problem_type = "service-unavailable"
 
-    def __init__(self, detail: Any = None, retry_after: int = 1) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self,
+        detail: Any = None,
+        retry_after: int = 1,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, extensions=extensions)

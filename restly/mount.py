@@ -29,12 +29,13 @@ import copy
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar, overload
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
 from fastapi._compat import ModelField
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import create_model_field, is_body_allowed_for_status_code
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.responses import Response
@@ -43,6 +44,7 @@ from starlette.types import Receive, Scope, Send
 from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
+from ._methods import allow_header, path_methods, without_body
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 from .schemas import SecretTree, documenting, hide_write_only, write_only_tree
@@ -66,6 +68,9 @@ class RestlyRoute(APIRoute):
       the same `$ref` each time.
     - For views with `__restly_error_messages__` (react-admin's), JSON error answers carry
       a `message` besides their `detail` (see `restly._messages`).
+    - It answers HEAD where it serves GET, OPTIONS (204 with `Allow`), and a method its path
+      does not serve with a 405 whose `Allow` lists every method the path does serve
+      (see `restly._methods`).
     """
 
     fr_globals: ClassVar[FRGlobals]
@@ -77,6 +82,8 @@ class RestlyRoute(APIRoute):
     #: (`compiled.path`): set when it is mounted, read back from the app's routes.
     view: type | None = None
     view_path: str = ""
+    #: Never None on an `APIRoute` (FastAPI's default is `{"GET"}`).
+    methods: set[str]
 
     def __init__(
         self,
@@ -123,6 +130,9 @@ class RestlyRoute(APIRoute):
         return field
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in self.methods:
+            await self._other_method(scope, receive, send)
+            return
         if self.error_messages:
             send = with_error_messages(send)
         token = activate(self.fr_globals)
@@ -131,6 +141,25 @@ class RestlyRoute(APIRoute):
         finally:
             deactivate(token)
 
+    async def _other_method(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HEAD, OPTIONS or a method this path does not serve (see `restly._methods`): no
+        route of the path serves the method, and this is the path's first route."""
+        method = scope["method"]
+        if method == "HEAD" and "GET" in self.methods:
+            # exactly what GET answers, without the body
+            await self.handle({**scope, "method": "GET"}, receive, without_body(send))
+            return
+        methods = path_methods(scope, self.methods)
+        if method == "HEAD" and "GET" in methods and "router" in scope:
+            # another route of this path serves GET: route the request again as a GET
+            await scope["router"].app({**scope, "method": "GET"}, receive, without_body(send))
+            return
+        allow = {"Allow": allow_header(methods)}
+        if method == "OPTIONS":
+            await Response(status_code=204, headers=allow)(scope, receive, send)
+            return
+        raise HTTPException(status_code=405, headers=allow)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         fr_globals = self.fr_globals
         handle = super().get_route_handler()
@@ -138,7 +167,8 @@ class RestlyRoute(APIRoute):
         secrets = write_only_tree(body.field_info.annotation) if body is not None else {}
         if secrets:
             handle = _hiding_write_only(handle, secrets)
-        return harden_handler(handle, lambda: fr_globals.max_body_size)
+        json_body = body is not None and not isinstance(body.field_info, params.Form)
+        return harden_handler(handle, lambda: fr_globals.max_body_size, json_body=json_body)
 
 
 def _hiding_write_only(
@@ -269,6 +299,8 @@ def _document_references(app: FastAPI) -> None:
             return build()
 
     openapi.__restly_references__ = True  # type: ignore[attr-defined]
+    # restly's other wrapper (`restly._handlers`, problem details) must still see its own
+    openapi.__restly_problems__ = getattr(build, "__restly_problems__", False)  # type: ignore[attr-defined]
     app.openapi = openapi  # type: ignore[method-assign]
 
 

@@ -6,6 +6,7 @@ fr.configure(database_url="postgresql+psycopg://localhost/app")        # sync vi
 fr.configure(session_generator=my_get_db)                              # your own sessions
 fr.configure(app=app)                                                  # + 409/503 handlers
 fr.configure(app, health="/health", ready="/ready")                    # + probes
+fr.configure(app, problem_details=True)                                # RFC 9457 errors
 ```
 
 Each call changes only what it is given.
@@ -63,6 +64,7 @@ def configure(
     cursor_key: str | bytes | None = _UNSET,
     health: str | None = None,
     ready: str | None = None,
+    problem_details: bool | None = None,
 ) -> None:
     """Configure the active `FRGlobals`; only the arguments given change.
 
@@ -104,6 +106,10 @@ def configure(
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
             every configured engine and answers 503 with `Retry-After` when one is down.
+        problem_details: with `app`, `True` answers every error of the app (restly's, the
+            routing's 404/405, `HTTPException`s of your own routes, 500) as RFC 9457
+            `application/problem+json` and documents it in OpenAPI; `False` switches back
+            to `{"detail": ...}` (the default). Handlers you registered yourself are kept.
     """
     g = get_fr_globals()
     _check_generators(session_generator, sync_session_generator)
@@ -111,6 +117,7 @@ def configure(
     _check_pool(pgbouncer, pool)
     _check_cursor_key(cursor_key)
     _check_health_paths(app, health, ready)
+    _check_problem_details(app, problem_details)
     if any(
         value is not _UNSET
         for value in (
@@ -143,7 +150,9 @@ def configure(
         g.async_make_session = None  # rebuild over the new engine
     if engine is not _UNSET and make_session is _UNSET:
         g.make_session = None
-    if app is not None and g.install_default_exception_handlers:
+    if app is not None and problem_details is not None:
+        install_exception_handlers(app, problem_details=problem_details)
+    elif app is not None and g.install_default_exception_handlers:
         install_exception_handlers(app)
     if app is not None and (health is not None or ready is not None):
         install_health_routes(app, g, health=health, ready=ready)
@@ -171,6 +180,21 @@ def _check_health_paths(app: Any, health: Any, ready: Any) -> None:
         )
     if problems:
         raise RestlyConfigurationError("\n".join(problems), problems)
+
+
+def _check_problem_details(app: Any, problem_details: Any) -> None:
+    if problem_details is None:
+        return
+    if not isinstance(problem_details, bool):
+        raise RestlyConfigurationError(
+            f"configure(problem_details=...) must be True or False; got {problem_details!r}. "
+            "Use problem_details=True."
+        )
+    if app is None:
+        raise RestlyConfigurationError(
+            f"configure(problem_details={problem_details!r}) needs the app whose errors it "
+            f"formats. Use fr.configure(app, problem_details={problem_details!r})."
+        )
 
 
 def _check_limits(max_body_size: Any, *timeouts: Any) -> None:

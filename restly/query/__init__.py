@@ -76,6 +76,9 @@ from ._react_admin import ReactAdminListParams as ReactAdminListParams
 from ._react_admin import ReactAdminPlan as ReactAdminPlan
 from ._react_admin import compile_react_admin_plan as compile_react_admin_plan
 from ._react_admin_parse import parse_react_admin_params as parse_react_admin_params
+from ._react_admin_parse import (
+    react_admin_parameters_openapi as react_admin_parameters_openapi,
+)
 from ._targets import MAX_RELATION_DEPTH
 from ._values import MAX_CONTAINS_WORDS, MAX_IN_ITEMS
 

@@ -25,7 +25,7 @@ from ._plan import Op
 from ._react_admin import ReactAdminField, ReactAdminListParams, ReactAdminPlan
 from ._sql import BoundFilter
 
-__all__ = ["parse_react_admin_params"]
+__all__ = ["parse_react_admin_params", "react_admin_parameters_openapi"]
 
 _PARAMETERS = frozenset({"sort", "range", "filter", "embed"})
 # Largest index react-admin can send exactly (JavaScript's Number.MAX_SAFE_INTEGER); it also
@@ -182,6 +182,7 @@ def _parse_sort(
         isinstance(raw, list)
         and len(raw) == 2
         and all(isinstance(item, str) for item in raw)
+        and raw[1].isascii()  # "aſc".upper() is "ASC" too
         and raw[1].upper() in ("ASC", "DESC")
     ):
         raise BadRequest(
@@ -261,3 +262,53 @@ def parse_react_admin_params(
     return ReactAdminListParams(
         parsed_filter, parsed_sort, start, limit, tuple(where), tuple(order_by)
     )
+
+
+# -- OpenAPI -------------------------------------------------------------------------------
+
+_DIRECTION = "^(?:[Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$"
+
+
+def react_admin_parameters_openapi(plan: ReactAdminPlan) -> dict[str, Any]:
+    """``{"parameters": [...]}`` of a react-admin list route, for its ``openapi_extra``.
+
+    Each parameter is JSON in the query string (``content: application/json``), with the
+    schema of what it may hold: the sort fields, the range's bounds, the filter keys.
+    What JSON Schema cannot say is in the descriptions: ``start <= end``, the most rows
+    per request, the type of each filter value.
+    """
+    index = {"type": "integer", "minimum": 0, "maximum": _MAX_INDEX}
+    keys = [*plan.fields, *plan.operators, *(("q",) if plan.search else ())]
+    sort = {
+        "type": "array",
+        "prefixItems": [{"enum": list(plan.fields)}, {"type": "string", "pattern": _DIRECTION}],
+        "minItems": 2,
+        "maxItems": 2,
+    }
+    described = (
+        ("sort", 'The order: ["field", "ASC" | "DESC"]; ties follow the primary key.', sort),
+        (
+            "range",
+            f"The rows: [start, end], both included, start <= end, at most {plan.max_rows} "
+            f"rows (default: the first {plan.default_limit}).",
+            {"type": "array", "prefixItems": [index, index], "minItems": 2, "maxItems": 2},
+        ),
+        (
+            "filter",
+            'The conditions: {"field": value} (a list: any of them; null: none), '
+            '"field_gte" / _gt / _lte / _lt / _neq / _q, and "q" to search text fields.',
+            {"type": "object", "propertyNames": {"enum": keys}},
+        ),
+    )
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": description,
+                "content": {"application/json": {"schema": schema}},
+            }
+            for name, description, schema in described
+        ]
+    }

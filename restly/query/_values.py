@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 from .._annotations import allows_none, unwrap
+from .._introspect import decimal_type
 from .._caches import put_bounded
 
 __all__ = [
@@ -56,6 +57,7 @@ INT64_BOUNDS = (-(2**63), 2**63 - 1)
 # Decimal filters must stay within what PostgreSQL's NUMERIC accepts in a comparison;
 # "1e999999" would otherwise fail inside the database.
 _DECIMAL_LIMIT = decimal.Decimal("1e100")
+_DECIMAL_DIGITS = 100  # digits before the point: below _DECIMAL_LIMIT
 
 
 class ScalarKind(enum.Enum):
@@ -166,10 +168,7 @@ def _item_type(kind: ScalarKind, annotation: Any, bounds: tuple[int, int] | None
     if kind is ScalarKind.FLOAT:
         return Annotated[float, Field(allow_inf_nan=False)]
     if kind is ScalarKind.DECIMAL:
-        return Annotated[
-            decimal.Decimal,
-            Field(allow_inf_nan=False, gt=-_DECIMAL_LIMIT, lt=_DECIMAL_LIMIT),
-        ]
+        return decimal_type(_DECIMAL_DIGITS, None)
     if kind is ScalarKind.STR:
         return Annotated[str, AfterValidator(_no_nul)]
     return annotation

@@ -18,6 +18,7 @@ from ._ref_fields import Reference as Reference
 from ._ref_fields import check_references as check_references
 from ._ref_fields import references_in as references_in
 from ._refs import documenting as documenting
+from ._refs import find_reference as find_reference
 from ._resolve import MAX_IDS_PER_QUERY as MAX_IDS_PER_QUERY
 from ._resolve import resolve_references as resolve_references
 from ._secrets import SecretTree as SecretTree

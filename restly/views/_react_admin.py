@@ -73,6 +73,7 @@ from ..query import (
     ReactAdminPlan,
     compile_react_admin_plan,
     parse_react_admin_params,
+    react_admin_parameters_openapi,
 )
 from ..resource import CompiledView, restly_default, set_derived, uses_default
 from ._listing import Listing, link_header, preferred_count
@@ -81,7 +82,10 @@ from ._responses import (
     COUNT_HEADERS,
     LINK_HEADER,
     NOT_FOUND,
+    NOT_JSON,
     PREFER_COUNT,
+    TOO_LARGE,
+    UNAVAILABLE,
     ErrorDetail,
     ItemId,
     UpdateBody,
@@ -98,18 +102,10 @@ from ._rest_base import BaseRestView
 __all__ = ["AsyncReactAdminView", "BaseReactAdminView", "ReactAdminListParams", "ReactAdminView"]
 
 
-SortParam = Annotated[
-    str | None,
-    Query(description='JSON array ["field", "ASC" | "DESC"]', examples=['["id","ASC"]']),
-]
-RangeParam = Annotated[
-    str | None,
-    Query(alias="range", description="JSON array [start, end], both included", examples=["[0,9]"]),
-]
-FilterParam = Annotated[
-    str | None,
-    Query(alias="filter", description="JSON object {field: value}", examples=['{"id":[1,2]}']),
-]
+# Documented from the view's field plan (`_RA_LIST`'s openapi_extra), as JSON parameters.
+SortParam = Annotated[str | None, Query(include_in_schema=False)]
+RangeParam = Annotated[str | None, Query(alias="range", include_in_schema=False)]
+FilterParam = Annotated[str | None, Query(alias="filter", include_in_schema=False)]
 _BAD_REQUEST = {400: {"model": ErrorDetail, "description": "A malformed list parameter"}}
 _CONTENT_RANGE = {
     "Content-Range": {
@@ -120,23 +116,42 @@ _CONTENT_RANGE = {
         "schema": {"type": "string"},
     }
 }
+
+
+def _ra_list_openapi(plan: ReactAdminPlan) -> dict[str, Any]:
+    """The react-admin list's JSON query parameters, and `Prefer` (it always counts)."""
+    extra = react_admin_parameters_openapi(plan)
+    return {**extra, "parameters": [*extra["parameters"], dict(PREFER_COUNT)]}
+
+
 _RA_LIST: dict[str, Any] = dict(
     response_model=Slot("list_response_model"),
     summary=summary("List"),
-    responses={200: {"headers": {**_CONTENT_RANGE, **LINK_HEADER, **COUNT_HEADERS}}, **_BAD_REQUEST},
-    openapi_extra={"parameters": [PREFER_COUNT]},
+    responses={
+        200: {"headers": {**_CONTENT_RANGE, **LINK_HEADER, **COUNT_HEADERS}},
+        **_BAD_REQUEST,
+        **UNAVAILABLE,
+    },
+    openapi_extra=Slot("__restly_compiled__.plan", _ra_list_openapi),
 )
 _RA_PUT: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Replace"),
-    responses=write_docs(200, {**NOT_FOUND, **CONFLICT}, preconditions=True, minimal=True),
+    responses=write_docs(
+        200,
+        {**NOT_FOUND, **CONFLICT, **TOO_LARGE, **NOT_JSON, **UNAVAILABLE},
+        preconditions=True,
+        minimal=True,
+    ),
     openapi_extra=write_parameters(preconditions=True, minimal=True),
 )
 _RA_DELETE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Delete"),
     description="Deletes the object and answers it, as react-admin expects.",
-    responses=write_docs(200, {**NOT_FOUND, **CONFLICT}, preconditions=True, minimal=False),
+    responses=write_docs(
+        200, {**NOT_FOUND, **CONFLICT, **UNAVAILABLE}, preconditions=True, minimal=False
+    ),
     openapi_extra=write_parameters(preconditions=True, minimal=False),
 )
 
@@ -185,7 +200,9 @@ class BaseReactAdminView(BaseRestView):
             max_page_size=cls.max_page_size,  # type: ignore[arg-type]
         )
         base = cls.__restly_compiled__
-        fields = {field.name: getattr(base, field.name) for field in dataclasses.fields(CompiledView)}
+        fields = {
+            field.name: getattr(base, field.name) for field in dataclasses.fields(CompiledView)
+        }
         counts_itself = all(
             uses_default(cls, name)
             for name in ("handle_list", "count_index", "_list_statement", "_count_statement")
@@ -303,7 +320,9 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
     # below mirrors these methods one to one (tests/views/test_sync_twin.py checks it).
 
     @route("/{id}", methods=("PUT",), **_RA_PUT)
-    async def put(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+    async def put(
+        self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None
+    ) -> Response:  # type: ignore[assignment]
         return self._write_response(await self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
@@ -342,4 +361,3 @@ class ReactAdminView(BaseReactAdminView, RestView):
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
     def delete(self, id: ItemId) -> Response:
         return json_response(cast(bytes, self._delete(id)), 200)  # _deleted_body's
-

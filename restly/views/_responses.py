@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from .._routing import Slot
 from ..query import deferred_list_params_openapi
+from ..schemas import find_reference
 
 __all__ = [
     "BAD_REQUEST",
@@ -31,7 +32,10 @@ __all__ = [
     "LINK_HEADER",
     "LIST",
     "NOT_FOUND",
+    "NOT_JSON",
     "PREFER_COUNT",
+    "TOO_LARGE",
+    "UNAVAILABLE",
     "UPDATE",
     "CreationBody",
     "ErrorDetail",
@@ -65,11 +69,26 @@ class ValidationErrors(BaseModel):
     detail: list[dict[str, Any]]
 
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "No object with this id"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "No object with this id"}
+}
+# An IDRef of the body names an object that does not exist (or is hidden).
+MISSING_REFERENCE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "A referenced object does not exist"}
+}
 # List parameters are read by restly's own dependency, so FastAPI does not document their 422.
-INVALID_QUERY: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrors, "description": "Invalid query parameters"}}
-CONFLICT = {409: {"model": ErrorDetail, "description": "A database constraint was violated"}}
-TOO_LARGE = {413: {"model": ErrorDetail, "description": "The request body is too large"}}
+INVALID_QUERY: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationErrors, "description": "Invalid query parameters"}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorDetail, "description": "A database constraint was violated"}
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorDetail, "description": "The request body is too large"}
+}
+NOT_JSON: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorDetail, "description": "The request body is not JSON"}
+}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorDetail,
@@ -115,7 +134,13 @@ _PRECONDITION_REQUIRED = {
 
 
 def _tag_header(name: str, required: bool, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "description": description, "schema": _STRING}
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": _STRING,
+    }
 
 
 _IF_NONE_MATCH_READ = _tag_header(
@@ -128,9 +153,7 @@ _IF_NONE_MATCH_WRITE = _tag_header(
 
 def _if_match(required: bool, write: bool) -> dict[str, Any]:
     action = "write only if" if write else "answer only if"
-    return _tag_header(
-        "If-Match", required, f"ETags (or *): {action} one is current, else 412"
-    )
+    return _tag_header("If-Match", required, f"ETags (or *): {action} one is current, else 412")
 
 
 def _read_docs(conditional: Any) -> dict[Any, Any]:
@@ -139,7 +162,10 @@ def _read_docs(conditional: Any) -> dict[Any, Any]:
     if conditional is not None:
         responses = {
             200: {"headers": _ETAG},
-            304: {"description": "Not Modified: If-None-Match names the current ETag", "headers": _ETAG},
+            304: {
+                "description": "Not Modified: If-None-Match names the current ETag",
+                "headers": _ETAG,
+            },
             **_BAD_HEADER,
             **responses,
             **_PRECONDITION_FAILED,
@@ -154,13 +180,18 @@ def _read_parameters(conditional: Any) -> dict[str, Any] | None:
 
 
 def write_docs(
-    status: int, base: dict[Any, Any], *, preconditions: bool, minimal: bool
+    status: int,
+    base: dict[Any, Any] | Slot,
+    *,
+    preconditions: bool,
+    minimal: bool,
 ) -> Slot:
     """The responses of a write answering `status`, per view: `Location` (201),
     `Preference-Applied` and the bodiless 204 of an update (`minimal`), and for a view with
     ETags the new tag, and 400/412 (and 428 when required) where `preconditions` are read."""
 
-    def document(conditional: Any) -> dict[Any, Any]:
+    def document(view: Any) -> dict[Any, Any]:
+        conditional = view.__restly_compiled__.conditional
         headers: dict[str, Any] = {**(_LOCATION if status == 201 else {})}
         if minimal:
             headers.update(_APPLIED)
@@ -172,14 +203,14 @@ def write_docs(
                 "description": "Updated; no body (Prefer: return=minimal)",
                 "headers": {**_APPLIED, **(_ETAG if conditional is not None else {})},
             }
-        responses.update(base)
+        responses.update(base.resolve(view) if isinstance(base, Slot) else base)
         if conditional is not None and preconditions:
             responses.update({**_BAD_HEADER, **_PRECONDITION_FAILED})
             if conditional.require_if_match:
                 responses.update(_PRECONDITION_REQUIRED)
         return responses
 
-    return Slot("__restly_compiled__.conditional", document)
+    return Slot("", document)
 
 
 def write_parameters(*, preconditions: bool, minimal: bool) -> Slot:
@@ -188,13 +219,18 @@ def write_parameters(*, preconditions: bool, minimal: bool) -> Slot:
     def document(conditional: Any) -> dict[str, Any] | None:
         parameters = [_PREFER] if minimal else []
         if conditional is not None and preconditions:
-            parameters += [_if_match(conditional.require_if_match, write=True), _IF_NONE_MATCH_WRITE]
+            parameters += [
+                _if_match(conditional.require_if_match, write=True),
+                _IF_NONE_MATCH_WRITE,
+            ]
         return {"parameters": parameters} if parameters else None
 
     return Slot("__restly_compiled__.conditional", document)
 
 
-BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ErrorDetail, "description": "A cursor that is not valid here"}}
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorDetail, "description": "A cursor that is not valid here"}
+}
 #: Documentation of the `Prefer` request header and the list answer's headers.
 PREFER_COUNT = {
     "name": "Prefer",
@@ -243,12 +279,28 @@ LIST: dict[str, Any] = dict(
     responses=Slot("include_pagination_metadata", list_responses),
     openapi_extra=Slot("__restly_compiled__", list_openapi),
 )
+
+
+def _create_responses(creation_schema: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a create: a 404 only when the body has references (`IDRef`,
+    `IDSchema`, `MustExist`)."""
+    fields = creation_schema.model_fields.values()
+    references = any(find_reference(field) is not None for field in fields)
+    return {
+        **(MISSING_REFERENCE if references else {}),
+        **CONFLICT,
+        **TOO_LARGE,
+        **NOT_JSON,
+        **UNAVAILABLE,
+    }
+
+
 CREATE: dict[str, Any] = dict(
     status_code=201,
     response_model=Slot("response_schema"),
     summary=summary("Create"),
     responses=write_docs(
-        201, {**CONFLICT, **TOO_LARGE, **UNAVAILABLE}, preconditions=False, minimal=True
+        201, Slot("creation_schema", _create_responses), preconditions=False, minimal=True
     ),
     openapi_extra=write_parameters(preconditions=False, minimal=True),
 )
@@ -262,7 +314,10 @@ UPDATE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Update"),
     responses=write_docs(
-        200, {**NOT_FOUND, **CONFLICT, **TOO_LARGE, **UNAVAILABLE}, preconditions=True, minimal=True
+        200,
+        {**NOT_FOUND, **CONFLICT, **TOO_LARGE, **NOT_JSON, **UNAVAILABLE},
+        preconditions=True,
+        minimal=True,
     ),
     openapi_extra=write_parameters(preconditions=True, minimal=True),
 )

@@ -25,7 +25,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
 
@@ -79,6 +79,25 @@ class Tag(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int]
+
+
+class Note(Base):
+    """A row with references: a required one (a relationship) and an optional column."""
+
+    __tablename__ = "rel_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(40), default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("rel_owner.id"))
+    owner: Mapped[Owner] = relationship(foreign_keys=[owner_id])
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("rel_owner.id"))
+
+
+class NoteSchema(fr.IDSchema):
+    text: str
+    secret: fr.WriteOnly[str] = ""
+    owner: fr.IDRef[Owner]
+    reviewer_id: fr.MustExist[int, Owner] | None = None
 
 
 def view_base(kind: str) -> type:

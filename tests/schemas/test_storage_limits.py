@@ -21,7 +21,7 @@ import annotated_types as at
 import httpx
 import pytest
 from pydantic import BaseModel, Field, StringConstraints, conint
-from sqlalchemy import BigInteger, Numeric, SmallInteger, String, Text, select
+from sqlalchemy import REAL, BigInteger, Double, Float, Numeric, SmallInteger, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 import restly as fr
@@ -48,6 +48,8 @@ class Writer(Base):
     balance: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
     followers: Mapped[Optional[int]] = mapped_column(BigInteger)
     bio: Mapped[Optional[str]] = mapped_column(Text)
+    ratio: Mapped[Optional[float]] = mapped_column(Float)  # FLOAT: 4 bytes on MariaDB
+    reach: Mapped[Optional[float]] = mapped_column(Double)  # 8 bytes everywhere
 
 
 class WriterSchema(fr.IDSchema):
@@ -58,6 +60,8 @@ class WriterSchema(fr.IDSchema):
     balance: Optional[Decimal] = None
     followers: Optional[int] = None
     bio: Optional[str] = None
+    ratio: Optional[float] = None
+    reach: Optional[float] = None
 
 
 VIEW_BASES = {
@@ -133,6 +137,9 @@ async def test_an_update_longer_than_its_column_is_422(api: Api, view_base: type
         ({"balance": "10000"}, "balance", "less_than"),  # NUMERIC(6, 2) stores < 10^4
         ({"balance": "NaN"}, "balance", "finite_number"),
         ({"followers": 2**63}, "followers", "less_than_equal"),  # BIGINT
+        ({"ratio": 5.1e289}, "ratio", "less_than_equal"),  # single-precision FLOAT
+        ({"ratio": -3.5e38}, "ratio", "greater_than_equal"),
+        ({"reach": "Infinity"}, "reach", "finite_number"),
     ],
 )
 async def test_values_no_column_can_hold_are_422(
@@ -152,6 +159,8 @@ async def test_values_at_the_limits_are_stored(api: Api) -> None:
         "balance": "9999.99",
         "followers": 2**63 - 1,
         "bio": "b" * 5000,  # Text: no limit
+        "ratio": 3.4e38,
+        "reach": 1.5e300,
     }
     response = await api.http.post("/writers", json=body)
     assert response.status_code == 201, response.text
@@ -161,6 +170,8 @@ async def test_values_at_the_limits_are_stored(api: Api) -> None:
         2**63 - 1,
         Decimal("9999.99"),
     )
+    assert answered["ratio"] == pytest.approx(3.4e38, rel=1e-6)  # rounded to 4 bytes
+    assert answered["reach"] == 1.5e300
 
 
 @pytest.mark.anyio
@@ -277,3 +288,33 @@ def test_without_a_model_nothing_is_added() -> None:
         name: str
 
     assert "maxLength" not in creation_schema_for(Plain).model_json_schema()["properties"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("column_type", "bounded"),
+    [
+        (Float(), True),
+        (Float(precision=24), True),
+        (REAL(), True),
+        (Float(precision=53), False),
+        (Double(), False),
+    ],
+)
+def test_floats_some_backend_stores_in_four_bytes_are_bounded(
+    column_type: Any, bounded: bool
+) -> None:
+    class Base2(DeclarativeBase):
+        pass
+
+    class Measure(Base2):
+        __tablename__ = "limits_measure"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        value: Mapped[float] = mapped_column(column_type)
+
+    class MeasureSchema(fr.IDSchema):
+        value: float
+
+    properties = creation_schema_for(MeasureSchema, model=Measure).model_json_schema()["properties"]
+    limits = {key: properties["value"].get(key) for key in ("minimum", "maximum")}
+    expected = 3.4028234663852886e38 if bounded else None
+    assert limits == {"minimum": -expected if expected else None, "maximum": expected}
