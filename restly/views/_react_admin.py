@@ -321,8 +321,11 @@ class AsyncReactAdminView(BaseReactAdminView, AsyncRestView):
 
     @route("/{id}", methods=("PUT",), **_RA_PUT)
     async def put(
-        self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None
-    ) -> Response:  # type: ignore[assignment]
+        self,
+        id: ItemId,
+        schema_obj: UpdateBody,
+        http_request: Request = None,  # type: ignore[assignment]
+    ) -> Response:
         return self._write_response(await self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **_RA_DELETE)
