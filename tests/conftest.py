@@ -125,6 +125,17 @@ def db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database
         yield mysql_urls()
 
 
+@pytest.fixture(scope="session")
+def pg_replica() -> Iterator[tuple[str, str]]:
+    """``(primary, replica)`` sync URLs: a real streaming replica of the test PostgreSQL
+    (``pg_basebackup -R``, see tests/db/replica_server.py), started once per run."""
+    from tests.db.replica_server import streaming_replica
+
+    primary = postgres_urls().sync_url  # skips (or fails in CI) without PostgreSQL
+    with streaming_replica(primary) as replica:
+        yield primary, replica
+
+
 @pytest.fixture
 def fr_globals() -> Iterator[FRGlobals]:
     """A fresh restly runtime state, active for the whole test: nothing leaks between tests."""

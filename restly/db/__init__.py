@@ -14,17 +14,22 @@ async with fr.async_session() as session:
 from ._config import configure
 from ._engine import PoolSettings, build_async_engine, build_engine
 from ._globals import FRGlobals, get_fr_globals, use_fr_globals
+from ._replicas import Replicas, RoutingSession, use_primary
 from ._scopes import Scope, ScopeRegistry, scope_session
 from ._session import (
+    AsyncPrimarySessionDep,
     AsyncSessionDep,
+    PrimarySessionDep,
     SessionDep,
     async_create_all,
     async_open_session,
     async_session,
     create_all,
     get_async_engine,
+    get_async_primary_session,
     get_async_session,
     get_engine,
+    get_primary_session,
     get_session,
     open_async_session,
     open_session,
@@ -41,9 +46,13 @@ from ._session import async_commit as async_commit
 from ._session import commit as commit
 
 __all__ = [
+    "AsyncPrimarySessionDep",
     "AsyncSessionDep",
     "FRGlobals",
     "PoolSettings",
+    "PrimarySessionDep",
+    "Replicas",
+    "RoutingSession",
     "Scope",
     "ScopeRegistry",
     "SessionDep",
@@ -55,13 +64,16 @@ __all__ = [
     "configure",
     "create_all",
     "get_async_engine",
+    "get_async_primary_session",
     "get_async_session",
     "get_engine",
     "get_fr_globals",
+    "get_primary_session",
     "get_session",
     "open_async_session",
     "open_session",
     "scope_session",
     "session",
     "use_fr_globals",
+    "use_primary",
 ]

@@ -7,6 +7,7 @@ fr.configure(session_generator=my_get_db)                              # your ow
 fr.configure(app=app)                                                  # + 409/503 handlers
 fr.configure(app, health="/health", ready="/ready")                    # + probes
 fr.configure(app, problem_details=True)                                # RFC 9457 errors
+fr.configure(read_replica_urls=["postgresql+asyncpg://replica/app"])   # reads of GETs there
 ```
 
 Each call changes only what it is given.
@@ -15,6 +16,7 @@ Each call changes only what it is given.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -62,6 +64,8 @@ def configure(
     pgbouncer: bool = _UNSET,
     pool: PoolSettings | None = _UNSET,
     cursor_key: str | bytes | None = _UNSET,
+    read_replica_urls: Sequence[str | URL] = _UNSET,
+    replica_retry_after: float = _UNSET,
     health: str | None = None,
     ready: str | None = None,
     problem_details: bool | None = None,
@@ -102,6 +106,13 @@ def configure(
             string of 32 characters or more, the same in every worker process, e.g. from
             an environment variable); `None` (default) uses a fixed key: cursors then work
             across workers but a client could forge one.
+        read_replica_urls: URLs of read replicas (any driver: restly derives the async
+            and sync ones as for the primary): the sessions of GET and HEAD requests read
+            from them in turn; writes, and reads after a write, use the primary (see
+            `restly.db.RoutingSession`). ``[]`` switches them off.
+        replica_retry_after: seconds a replica that failed to connect is left out before
+            it is tried again (default 30); its reads go to the other replicas or the
+            primary meanwhile.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -116,12 +127,20 @@ def configure(
     _check_limits(max_body_size, connect_timeout, statement_timeout)
     _check_pool(pgbouncer, pool)
     _check_cursor_key(cursor_key)
+    _check_replicas(read_replica_urls, replica_retry_after)
     _check_health_paths(app, health, ready)
     _check_problem_details(app, problem_details)
     if any(
         value is not _UNSET
         for value in (
-            async_database_url, database_url, connect_timeout, statement_timeout, pgbouncer, pool
+            async_database_url,
+            database_url,
+            connect_timeout,
+            statement_timeout,
+            pgbouncer,
+            pool,
+            read_replica_urls,
+            replica_retry_after,
         )
     ):
         g.reset_database()  # engines restly built are rebuilt with the new settings
@@ -143,6 +162,8 @@ def configure(
         ("pgbouncer", pgbouncer),
         ("pool", pool),
         ("cursor_key", cursor_key),
+        ("read_replica_urls", _UNSET if read_replica_urls is _UNSET else tuple(read_replica_urls)),
+        ("replica_retry_after", replica_retry_after),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -230,7 +251,9 @@ def _check_pool(pgbouncer: Any, pool: Any) -> None:
     else:
         for name in ("size", "max_overflow"):
             value = getattr(pool, name, None)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
                 problems.append(
                     f"configure(pool=PoolSettings({name}=...)) must be an int >= 0; got {value!r}."
                 )
@@ -254,6 +277,38 @@ def _check_cursor_key(cursor_key: Any) -> None:
             'cursor_key=os.environ["RESTLY_CURSOR_KEY"] (shared by every worker).'
         )
         raise RestlyConfigurationError(message)
+
+
+def _check_replicas(urls: Any, retry_after: Any) -> None:
+    problems = []
+    if urls is not _UNSET and (
+        isinstance(urls, (str, URL))
+        or not isinstance(urls, Sequence)
+        or not all(isinstance(url, (str, URL)) for url in urls)
+    ):
+        problems.append(
+            # Never the value itself: a URL may hold a password.
+            "configure(read_replica_urls=...) must be a list of database URLs (str or URL); "
+            f"got a {type(urls).__name__}{_element_types(urls)}. "
+            'Use e.g. read_replica_urls=["postgresql+asyncpg://app@replica/app"].'
+        )
+    if retry_after is not _UNSET and (
+        isinstance(retry_after, bool)
+        or not isinstance(retry_after, (int, float))
+        or retry_after < 0
+    ):
+        problems.append(
+            "configure(replica_retry_after=...) must be a number of seconds >= 0; "
+            f"got {retry_after!r}. Use e.g. replica_retry_after=30."
+        )
+    if problems:
+        raise RestlyConfigurationError("\n".join(problems), problems)
+
+
+def _element_types(urls: Any) -> str:
+    if isinstance(urls, (list, tuple)):
+        return " of " + ", ".join(sorted({type(url).__name__ for url in urls})) if urls else ""
+    return ""
 
 
 def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:

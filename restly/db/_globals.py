@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
+from ._replicas import Replicas, RoutingSession
 from ._scopes import ScopeRegistry
 from ._engine import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -50,6 +51,7 @@ AsyncSessionGenerator = Callable[[], AsyncIterator[AsyncSession]]
 SessionGenerator = Callable[[], Iterator[Session]]
 
 DEFAULT_MAX_PAGE_SIZE = 1000
+DEFAULT_REPLICA_RETRY_AFTER = 30.0
 
 
 class FRGlobals:
@@ -108,6 +110,11 @@ class FRGlobals:
         #: an app must share it. ``None``: a fixed key, the same everywhere (cursors then
         #: work across workers but can be forged; a cursor grants no access either way).
         self.cursor_key: str | bytes | None = None
+        #: URLs of read replicas: the sessions of GET and HEAD requests read from them (see
+        #: `restly.db.RoutingSession`); ``()``: every session uses the primary.
+        self.read_replica_urls: tuple[str | URL, ...] = ()
+        #: Seconds a replica that failed to connect is left out before it is tried again.
+        self.replica_retry_after: float = DEFAULT_REPLICA_RETRY_AFTER
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: The row scopes declared while this instance was active (``@fr.scope(Model)``),
@@ -122,6 +129,7 @@ class FRGlobals:
         # Engines restly built itself (and so disposes); never ones the user passed in.
         self._built_async_engine: AsyncEngine | None = None
         self._built_engine: Engine | None = None
+        self._replicas: Replicas | None = None
 
     # -- engines -----------------------------------------------------------------------
 
@@ -160,20 +168,41 @@ class FRGlobals:
             self._built_engine = build_engine(url, **self._timeouts())
         return self._built_engine
 
+    @property
+    def replicas(self) -> Replicas | None:
+        """The read replicas (`restly.db.Replicas`), or None when none are configured."""
+        if not self.read_replica_urls:
+            return None
+        if self._replicas is None:
+            self._replicas = Replicas(
+                self.read_replica_urls,
+                retry_after=self.replica_retry_after,
+                build_async=lambda url: build_async_engine(async_url_for(url), **self._timeouts()),
+                build_sync=lambda url: build_engine(sync_url_for(url), **self._timeouts()),
+            )
+        return self._replicas
+
     # -- session factories -------------------------------------------------------------
 
     def get_async_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         """Return the async session factory (restly's default one unless configured)."""
         if self.async_make_session is None:
             self.async_make_session = async_sessionmaker(
-                self.get_async_engine(), autoflush=False, expire_on_commit=False
+                self.get_async_engine(),
+                autoflush=False,
+                expire_on_commit=False,
+                sync_session_class=RoutingSession if self.read_replica_urls else Session,
             )
         return self.async_make_session
 
     def get_sessionmaker(self) -> sessionmaker[Session]:
         """Return the sync session factory (restly's default one unless configured)."""
         if self.make_session is None:
-            self.make_session = sessionmaker(self.get_engine(), expire_on_commit=False)
+            self.make_session = sessionmaker(
+                self.get_engine(),
+                expire_on_commit=False,
+                class_=RoutingSession if self.read_replica_urls else Session,
+            )
         return self.make_session
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -186,6 +215,9 @@ class FRGlobals:
         self._built_async_engine = None
         self.async_make_session = None
         self.make_session = None
+        if self._replicas is not None:
+            self._replicas.forget()
+            self._replicas = None
 
     async def dispose(self) -> None:
         """Close the connection pools of the engines restly built (not ones passed in)."""
@@ -193,6 +225,8 @@ class FRGlobals:
             await self._built_async_engine.dispose()
         if self._built_engine is not None:
             self._built_engine.dispose()
+        if self._replicas is not None:
+            await self._replicas.dispose()
 
     def __repr__(self) -> str:
         url = self.async_database_url or self.database_url

@@ -6,7 +6,9 @@
 - **Readiness** (``GET /ready``) runs ``SELECT 1`` on every engine the globals are configured
   with (async and sync, each at most once) and answers ``200 {"status": "ok", ...}``, or
   ``503`` with ``Retry-After`` when one of them cannot answer within the connect timeout, so
-  a balancer stops sending traffic until the database is back.
+  a balancer stops sending traffic until the database is back. Read replicas are pinged
+  and listed (``"replica 1"``, ...) but never make the app unready: their reads fall back
+  to the primary.
 
 Both routes are bound to the `FRGlobals` active when `configure` was called and are listed
 in OpenAPI (tag ``health``).
@@ -100,6 +102,13 @@ async def check_readiness(fr_globals: FRGlobals) -> Readiness:
     if fr_globals.engine is not None or fr_globals.database_url is not None:
         databases["sync"] = await _ping(fr_globals.get_engine(), timeout)
     healthy = all(status == "ok" for status in databases.values())
+    replicas = fr_globals.replicas
+    if replicas is not None:  # reported, but never unready for them: reads fall back
+        engines: list[AsyncEngine | Engine] = [
+            *(replicas.async_engines() if "async" in databases else replicas.sync_engines())
+        ]
+        for number, engine in enumerate(engines, start=1):
+            databases[f"replica {number}"] = await _ping(engine, timeout)
     return Readiness(status="ok" if healthy else "unavailable", databases=databases)
 
 

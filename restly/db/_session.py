@@ -28,24 +28,29 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ._globals import FRGlobals, get_fr_globals
+from ._replicas import READ_METHODS, RoutingSession
 
 __all__ = [
+    "AsyncPrimarySessionDep",
     "AsyncSessionDep",
+    "PrimarySessionDep",
     "SessionDep",
     "async_create_all",
     "async_open_session",
     "async_session",
     "create_all",
     "get_async_engine",
+    "get_async_primary_session",
     "get_async_session",
     "get_engine",
+    "get_primary_session",
     "get_session",
     "open_async_session",
     "open_session",
@@ -134,14 +139,20 @@ async_open_session = async_session
 open_session = session
 
 
-async def get_async_session() -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: the request's async session (see `AsyncSessionDep`)."""
+async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the request's async session (see `AsyncSessionDep`).
+
+    With read replicas configured, the session of a GET or HEAD request reads from one
+    (see `restly.db.RoutingSession`).
+    """
     g = get_fr_globals()
     if g.session_generator is not None:
         entered = False
         try:
             async with async_session(g) as generated:
                 entered = True
+                if g.read_replica_urls and request.method in READ_METHODS:
+                    await _read_from_replica(g, generated)
                 yield generated
         except OSError as error:
             if entered or isinstance(error, (ConnectionError, TimeoutError)):
@@ -151,6 +162,8 @@ async def get_async_session() -> AsyncIterator[AsyncSession]:
     # The common case, written out flat: this runs on every request.
     opened = g.get_async_sessionmaker()()
     try:
+        if g.read_replica_urls and request.method in READ_METHODS:
+            await _read_from_replica(g, opened)
         yield opened
     except BaseException:
         await opened.rollback()
@@ -161,7 +174,26 @@ async def get_async_session() -> AsyncIterator[AsyncSession]:
         await opened.close()
 
 
-async def get_session() -> AsyncIterator[Session]:
+async def _read_from_replica(g: FRGlobals, opened: AsyncSession) -> None:
+    replicas = g.replicas
+    if replicas is not None and isinstance(opened.sync_session, RoutingSession):
+        await replicas.connect(opened)
+
+
+def _read_from_replica_sync(g: FRGlobals, opened: Session) -> None:
+    replicas = g.replicas
+    if replicas is not None and isinstance(opened, RoutingSession):
+        replicas.connect_sync(opened)
+
+
+async def get_async_primary_session() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: an async session on the primary whatever the method (see
+    `AsyncPrimarySessionDep`)."""
+    async for opened in get_async_session(_WRITE_REQUEST):
+        yield opened
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's sync session (see `SessionDep`).
 
     An async generator on purpose: creating a `Session` does no I/O, so the request
@@ -178,6 +210,8 @@ async def get_session() -> AsyncIterator[Session]:
         except OSError as error:
             raise _cannot_connect(error) from error
         try:
+            if g.read_replica_urls and request.method in READ_METHODS:
+                await run_in_threadpool(_read_from_replica_sync, g, opened)
             yield opened
         except BaseException as error:
             await run_in_threadpool(_rollback_and_exit, opened, manager, error)
@@ -186,6 +220,8 @@ async def get_session() -> AsyncIterator[Session]:
         return
     opened = g.get_sessionmaker()()
     try:
+        if g.read_replica_urls and request.method in READ_METHODS:
+            await run_in_threadpool(_read_from_replica_sync, g, opened)
         yield opened
     except BaseException:
         await run_in_threadpool(opened.close)  # closing rolls back
@@ -229,11 +265,35 @@ def _rollback_and_exit(
         manager.__exit__(type(error), error, error.__traceback__)
 
 
+async def get_primary_session() -> AsyncIterator[Session]:
+    """FastAPI dependency: a sync session on the primary whatever the method (see
+    `PrimarySessionDep`)."""
+    async for opened in get_session(_WRITE_REQUEST):
+        yield opened
+
+
+class _WriteRequest:
+    """Stands in for the request of the primary-session dependencies."""
+
+    method = "POST"
+
+
+_WRITE_REQUEST: Any = _WriteRequest()
+
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session, scope="function")]
 """The request's `AsyncSession`: committed before the response, rolled back on error."""
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 """The request's sync `Session`: committed before the response, rolled back on error."""
+
+
+AsyncPrimarySessionDep = Annotated[
+    AsyncSession, Depends(get_async_primary_session, scope="function")
+]
+"""`AsyncSessionDep` that never reads from a replica (for reads that must see every write)."""
+
+PrimarySessionDep = Annotated[Session, Depends(get_primary_session, scope="function")]
+"""`SessionDep` that never reads from a replica (for reads that must see every write)."""
 
 
 def get_async_engine() -> AsyncEngine:
