@@ -30,6 +30,9 @@ class DatabaseURLs:
     name: str
     sync_url: str
     async_url: str
+    #: The URLs reach PostgreSQL through PgBouncer in transaction pooling mode: engines
+    #: must be built with restly's ``pgbouncer=True``.
+    pgbouncer: bool = False
 
     @property
     def dialect(self) -> str:
@@ -126,6 +129,21 @@ def db_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database
 
 
 @pytest.fixture(scope="session")
+def pgbouncer_urls() -> Iterator[DatabaseURLs]:
+    """URLs of the test PostgreSQL through a real PgBouncer in transaction pooling mode,
+    started once per run (see tests/db/pgbouncer_server.py)."""
+    from tests.db.pgbouncer_server import pgbouncer
+
+    with pgbouncer(server_pool=20) as through:
+        yield DatabaseURLs(
+            "postgresql-pgbouncer",
+            f"postgresql+psycopg://{through}",
+            f"postgresql+asyncpg://{through}",
+            pgbouncer=True,
+        )
+
+
+@pytest.fixture(scope="session")
 def pg_replica() -> Iterator[tuple[str, str]]:
     """``(primary, replica)`` sync URLs: a real streaming replica of the test PostgreSQL
     (``pg_basebackup -R``, see tests/db/replica_server.py), started once per run."""
@@ -153,7 +171,11 @@ async def database(
     """Configure ``fr_globals`` for ``db_urls`` and create the tables of the test module's
     ``Base`` (dropped again afterwards); async engines are disposed in the test's loop."""
     base = request.module.Base
-    configure(database_url=db_urls.sync_url, async_database_url=db_urls.async_url)
+    configure(
+        database_url=db_urls.sync_url,
+        async_database_url=db_urls.async_url,
+        pgbouncer=db_urls.pgbouncer,
+    )
     engine = fr_globals.get_engine()
     base.metadata.drop_all(engine)
     base.metadata.create_all(engine)

@@ -42,8 +42,9 @@ class Database:
 @asynccontextmanager
 async def tables(db_urls: Any, metadata: MetaData) -> AsyncIterator[Database]:
     """Create ``metadata``'s tables (dropping leftovers first); drop them afterwards."""
-    engine = build_engine(db_urls.sync_url)
-    async_engine = build_async_engine(db_urls.async_url)
+    pgbouncer = getattr(db_urls, "pgbouncer", False)
+    engine = build_engine(db_urls.sync_url, pgbouncer=pgbouncer)
+    async_engine = build_async_engine(db_urls.async_url, pgbouncer=pgbouncer)
     metadata.drop_all(engine)
     metadata.create_all(engine)
     try:

@@ -6,14 +6,7 @@ Plus the pool options restly's engines take, against a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,11 +18,11 @@ from sqlalchemy.pool import NullPool
 
 import restly as fr
 from restly.db import PoolSettings, build_async_engine, build_engine
-from tests.conftest import postgres_urls, skip_or_fail
+from tests.conftest import postgres_urls
+from tests.db.pgbouncer_server import pgbouncer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 #: Server connections PgBouncer keeps per database: fewer than the clients below, so
 #: consecutive transactions of one client land on different server connections.
 SERVER_POOL = 3
@@ -46,61 +39,12 @@ class Ticket(Base):
     done: Mapped[bool] = mapped_column(default=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def bouncer() -> Iterator[str]:
     """A PgBouncer (transaction pooling, trust auth) in front of the test PostgreSQL; yields
     the `user@host:port/database` part of URLs through it."""
-    urls = postgres_urls()  # skips (or fails in CI) when PostgreSQL is unreachable
-    if not os.path.exists(PGBOUNCER):
-        skip_or_fail("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
-    direct = urls.sync_url.split("://", 1)[1]  # user@host:port/database
-    user, location = direct.split("@", 1)
-    host_port, database = location.split("/", 1)
-    host, _, port = host_port.partition(":")
-    # Not under pytest's temporary root: PgBouncer may run as another user, who must read it.
-    folder = Path(tempfile.mkdtemp(prefix="restly-pgbouncer-"))
-    folder.chmod(0o755)
-    listen = _free_port()
-    (folder / "users.txt").write_text(f'"{user}" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"* = host={host} port={port or 5432}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {listen}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
-        "pool_mode = transaction\n"
-        f"default_pool_size = {SERVER_POOL}\nmax_client_conn = 200\n"
-        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
-    )
-    command = [PGBOUNCER]
-    if os.geteuid() == 0:  # PgBouncer refuses to run as root
-        shutil.chown(folder, "postgres")
-        for path in folder.iterdir():
-            shutil.chown(path, "postgres")
-        command += ["-u", "postgres"]
-    process = subprocess.Popen([*command, str(folder / "pgbouncer.ini")])
-    deadline = time.monotonic() + 15
-    try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", listen), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log = folder / "pgbouncer.log"
-                    pytest.fail(f"pgbouncer did not start: {log.read_text() if log.exists() else ''}")
-                time.sleep(0.1)
-        yield f"{user}@127.0.0.1:{listen}/{database}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgbouncer(server_pool=SERVER_POOL) as through:
+        yield through
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ orders = st.lists(
 
 @pytest.fixture
 def client(db_urls: Any, fr_globals: fr.FRGlobals) -> Iterator[TestClient]:
-    fr.configure(database_url=db_urls.sync_url)
+    fr.configure(database_url=db_urls.sync_url, pgbouncer=db_urls.pgbouncer)
     engine = fr_globals.get_engine()
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)

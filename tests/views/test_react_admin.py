@@ -128,7 +128,9 @@ async def configured(urls: DatabaseURLs) -> AsyncIterator[fr.FRGlobals]:
     """A fresh FRGlobals over ``urls`` with this module's tables created (dropped after)."""
     g = fr.FRGlobals()
     with fr.use_fr_globals(g):
-        fr.configure(database_url=urls.sync_url, async_database_url=urls.async_url)
+        fr.configure(
+            database_url=urls.sync_url, async_database_url=urls.async_url, pgbouncer=urls.pgbouncer
+        )
     engine = g.get_engine()
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
