@@ -49,6 +49,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "_faults",
             "_integrity",
             "models",
+            "migrations",
         }
     ),
     frozenset({"exc"}),

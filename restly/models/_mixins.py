@@ -79,8 +79,18 @@ class UTCDateTime(TypeDecorator[datetime]):
     # Dialects whose timestamp type stores the zone; the others get naive UTC values.
     _zone_aware_dialects: ClassVar[frozenset[str]] = frozenset({"postgresql", "oracle", "mssql"})
 
-    def __init__(self) -> None:
+    def __init__(self, timezone: bool = True) -> None:
+        # ``timezone`` is accepted (and must be True) so that a migration an earlier restly
+        # rendered as ``UTCDateTime(timezone=True)`` still runs.
+        if timezone is not True:
+            raise ValueError(
+                f"UTCDateTime always stores a timezone; got timezone={timezone!r}. Use "
+                "UTCDateTime(), or sqlalchemy.DateTime() for naive timestamps."
+            )
         super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in ("mysql", "mariadb"):
