@@ -30,10 +30,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar, overload
 
 from fastapi import APIRouter, FastAPI, params
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi._compat import ModelField
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.utils import create_model_field, is_body_allowed_for_status_code
+from fastapi.utils import create_model_field, generate_unique_id, is_body_allowed_for_status_code
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -45,6 +46,7 @@ from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
 from ._methods import allow_header, path_methods, without_body
+from ._operation_ids import operation_id
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
 from .schemas import SecretTree, documenting, hide_write_only, write_only_tree
@@ -217,21 +219,24 @@ def include_view(app: FastAPI | APIRouter, *views: type) -> Callable[[V], V] | N
     if not views:
 
         def decorator(view: V) -> V:
-            _mount(app, view, _mounted_views(_router_of(app)))
+            router = _router_of(app)
+            _mount(app, view, _mounted_views(router), _operation_ids(router))
             return view
 
         return decorator
-    mounted = _mounted_views(_router_of(app))
+    router = _router_of(app)
+    mounted, taken = _mounted_views(router), _operation_ids(router)
     for view in views:
-        _mount(app, view, mounted)
+        _mount(app, view, mounted, taken)
     return None
 
 
 def include_views(app: FastAPI | APIRouter, *, globals: FRGlobals | None = None) -> None:  # noqa: A002
     """Mount every view registered in `globals` (default: the active one), in order."""
-    mounted = _mounted_views(_router_of(app))
+    router = _router_of(app)
+    mounted, taken = _mounted_views(router), _operation_ids(router)
     for view in (globals or get_fr_globals()).registry:
-        _mount(app, view, mounted)
+        _mount(app, view, mounted, taken)
 
 
 def _mounted_views(router: APIRouter) -> set[type]:
@@ -240,7 +245,24 @@ def _mounted_views(router: APIRouter) -> set[type]:
     return {route.view for route in router.routes if isinstance(route, RestlyRoute) and route.view}
 
 
-def _mount(app: FastAPI | APIRouter, view: type, mounted: set[type]) -> None:
+def _default_ids(router: APIRouter) -> bool:
+    """Whether `router` names operations FastAPI's default way (no function of the user's)."""
+    function: Any = router.generate_unique_id_function  # a DefaultPlaceholder when unset
+    if isinstance(function, DefaultPlaceholder):
+        function = function.value
+    return function is generate_unique_id
+
+
+def _operation_ids(router: APIRouter) -> set[str]:
+    """The operation ids `router`'s documented routes already have."""
+    return {
+        route.unique_id
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+    }
+
+
+def _mount(app: FastAPI | APIRouter, view: type, mounted: set[type], taken: set[str]) -> None:
     router = _router_of(app)
     if getattr(view, "__restly_abstract__", None) is not False:
         raise RestlyConfigurationError(
@@ -271,7 +293,21 @@ def _mount(app: FastAPI | APIRouter, view: type, mounted: set[type]) -> None:
             **options,
         )
         # One route per method: each gets its own OpenAPI operation id.
+        readable_ids = (
+            "operation_id" not in options
+            and _default_ids(router)
+            and arguments.get("include_in_schema", True)
+        )
         for method in compiled.methods:
+            if readable_ids:
+                arguments["operation_id"] = operation_id(
+                    view.__name__,
+                    model.__name__ if model is not None else None,
+                    compiled.name,
+                    method,
+                    several_methods=len(compiled.methods) > 1,
+                    taken=taken,
+                )
             router.add_api_route(compiled.path, compiled.endpoint, methods=[method], **arguments)
             route = router.routes[-1]
             route.view, route.view_path = view, compiled.path  # type: ignore[attr-defined]

@@ -42,6 +42,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "_limits",
             "_messages",
             "_methods",
+            "_operation_ids",
             "_handlers",
             "_etags",
             "_prefer",

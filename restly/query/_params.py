@@ -23,8 +23,9 @@ routes are rarely all used, and the class is most of a view's creation time.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Annotated, Any, ClassVar
 
@@ -267,7 +268,7 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
     sort_item = Annotated[
         str,
         AfterValidator(known_sort_key),
-        WithJsonSchema({"type": "string", "enum": sorted(allowed)}),
+        WithJsonSchema(sort_key_schema(allowed)),
     ]
     most_keys = Field(max_length=max(len(sort_keys), 1))
     sort_list = Annotated[list[sort_item], most_keys]
@@ -291,6 +292,18 @@ def _paging_fields(plan: ListPlan) -> dict[str, Any]:
     }
 
 
+def sort_key_schema(allowed: Iterable[str]) -> dict[str, Any]:
+    """The JSON schema of one ``order_by`` key: an enum of the allowed keys, with names a
+    client generator can give its members (``x-enum-varnames``: ``-author.name`` ->
+    ``AUTHOR_NAME_DESC``; without them generators write ``VALUE_0``)."""
+    keys = sorted(allowed)
+    names = [
+        re.sub(r"\W+", "_", key.lstrip("-")).upper() + ("_DESC" if key.startswith("-") else "")
+        for key in keys
+    ]
+    return {"enum": keys, "type": "string", "x-enum-varnames": names}
+
+
 def paging_openapi(plan: ListPlan) -> dict[str, dict[str, Any]]:
     """The JSON schemas pydantic generates for the fields of ``_paging_fields``.
 
@@ -302,7 +315,7 @@ def paging_openapi(plan: ListPlan) -> dict[str, dict[str, Any]]:
         integer = {"maximum": maximum, "minimum": 1, "type": "integer"}
         return {"anyOf": [integer, {"type": "null"}], "description": description, "title": title}
 
-    sort_item = {"enum": sorted(_allowed_sort_keys(plan)), "type": "string"}
+    sort_item = sort_key_schema(_allowed_sort_keys(plan))
     sort_list = {"items": sort_item, "maxItems": max(len(plan.sort_keys), 1), "type": "array"}
     return {
         "page": optional_integer(MAX_PAGE, _PAGE_DESCRIPTION, "Page"),

@@ -37,6 +37,10 @@ class BaseSchema(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         populate_by_name=True,
+        # Every field is in every answer: the response schemas say so (`required`), and
+        # client generators type them `id: number`, not `id?: number`. Input schemas
+        # (validation mode) still mark only fields without a default as required.
+        json_schema_serialization_defaults_required=True,
     )
 
 
