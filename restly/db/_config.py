@@ -15,6 +15,7 @@ Each call changes only what it is given.
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -62,6 +63,7 @@ def configure(
     pgbouncer: bool = _UNSET,
     pool: PoolSettings | None = _UNSET,
     cursor_key: str | bytes | None = _UNSET,
+    idempotency_ttl: float | timedelta = _UNSET,
     health: str | None = None,
     ready: str | None = None,
     problem_details: bool | None = None,
@@ -102,6 +104,9 @@ def configure(
             string of 32 characters or more, the same in every worker process, e.g. from
             an environment variable); `None` (default) uses a fixed key: cursors then work
             across workers but a client could forge one.
+        idempotency_ttl: how long an `Idempotency-Key` and its stored answer are kept,
+            in seconds or as a `timedelta` (default 24 hours); after it the same key runs
+            as a new request.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -116,6 +121,7 @@ def configure(
     _check_limits(max_body_size, connect_timeout, statement_timeout)
     _check_pool(pgbouncer, pool)
     _check_cursor_key(cursor_key)
+    idempotency_ttl = _idempotency_seconds(idempotency_ttl)
     _check_health_paths(app, health, ready)
     _check_problem_details(app, problem_details)
     if any(
@@ -143,6 +149,7 @@ def configure(
         ("pgbouncer", pgbouncer),
         ("pool", pool),
         ("cursor_key", cursor_key),
+        ("idempotency_ttl", idempotency_ttl),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -254,6 +261,20 @@ def _check_cursor_key(cursor_key: Any) -> None:
             'cursor_key=os.environ["RESTLY_CURSOR_KEY"] (shared by every worker).'
         )
         raise RestlyConfigurationError(message)
+
+
+def _idempotency_seconds(ttl: Any) -> Any:
+    """`idempotency_ttl` as seconds (a `timedelta` converted), checked."""
+    if ttl is _UNSET:
+        return ttl
+    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 1:
+        message = (
+            "configure(idempotency_ttl=...) must be at least one second, as a number of "
+            f"seconds or a timedelta; got {ttl!r}. Use e.g. idempotency_ttl=24 * 60 * 60."
+        )
+        raise RestlyConfigurationError(message, [message])
+    return float(seconds)
 
 
 def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..idempotency import DEFAULT_TTL
 from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
 from ._scopes import ScopeRegistry
@@ -108,6 +109,9 @@ class FRGlobals:
         #: an app must share it. ``None``: a fixed key, the same everywhere (cursors then
         #: work across workers but can be forged; a cursor grants no access either way).
         self.cursor_key: str | bytes | None = None
+        #: Seconds an `Idempotency-Key` and its stored answer are kept (default 24 h);
+        #: read on every request, so a later `configure` applies to mounted views.
+        self.idempotency_ttl: float = DEFAULT_TTL
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: The row scopes declared while this instance was active (``@fr.scope(Model)``),

@@ -19,6 +19,7 @@ from fastapi import Body, Path, Response
 from pydantic import BaseModel
 
 from .._routing import Slot
+from ..idempotency import HEADER, MAX_KEY_LENGTH
 from ..query import deferred_list_params_openapi
 from ..schemas import find_reference
 

@@ -17,7 +17,7 @@ are restly's own: overriding one turns off the shortcuts that rely on it.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -100,6 +100,11 @@ class BaseRestView(ListPages, View):
     #: With ``count = "estimated"``: the planner's estimates up to this many rows are
     #: replaced by an exact count.
     count_threshold: ClassVar[int] = 10_000
+    #: Honour the ``Idempotency-Key`` header on ``POST`` and ``PATCH`` (see
+    #: ``docs/idempotency.md``): ``True`` (default: used when a client sends the header),
+    #: ``False`` (ignored), or ``"required"`` (a request without it answers 400). Needs
+    #: restly's table (``fr.idempotency_metadata``; ``fr.db.create_all`` creates it).
+    idempotency: ClassVar[bool | Literal["required"]] = True
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
@@ -109,11 +114,17 @@ class BaseRestView(ListPages, View):
     #: What requests use, compiled once (see ``restly.resource.CompiledView``).
     __restly_compiled__: ClassVar[CompiledView]
 
+    #: The generated routes that honour ``Idempotency-Key`` (when ``idempotency`` is on).
+    __restly_idempotent_routes__: ClassVar[frozenset[str]] = frozenset({"post", "patch"})
+
     #: Per request: the object read with a row lock (for a delete, or by the precondition
     #: check), so the write uses it and ``delete_object`` need not lock it again.
     _locked: Any = None
     #: Per request: what the list request decided and found (see ``_start_listing``).
     _listing: Listing | None = None
+    #: Per request: the ``Idempotency-Key`` this request claimed (its answer is recorded
+    #: in the write's transaction), or ``None``.
+    _claimed_key: Any = None
 
     @classmethod
     def __restly_guards__(cls) -> dict[str, Callable[..., Any]]:
@@ -206,6 +217,20 @@ class BaseRestView(ListPages, View):
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
 
     # -- the write pipeline ------------------------------------------------------------
+
+    def idempotency_scope(self) -> str:
+        """Whose ``Idempotency-Key`` values these are: keys are looked up per scope, so two
+        callers sending the same key never see each other's answers.
+
+        The default, ``""``, is one scope for everyone. Return the caller's identity (set on
+        ``self`` by a class-level dependency) when keys come from several users or tenants::
+
+            def idempotency_scope(self) -> str:
+                return f"user:{self.user.id}"
+
+        A plain method on sync and async views alike; it runs before the write.
+        """
+        return ""
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         """The column values of ``obj`` before a write changes it: the hooks' ``old``.
