@@ -91,7 +91,8 @@ _RENEWED: dict[str, Any] = {"status": None, "headers": None, "body": None}
 
 
 def _upsert(statement: Any) -> Any:
-    """`statement` (an INSERT) claiming an expired row in place, returning what it claimed."""
+    """`statement` (an INSERT) claiming an expired row in place: its row count says whether
+    it claimed (no RETURNING: one fetch less per request)."""
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[_c.lookup],
@@ -102,7 +103,7 @@ def _upsert(statement: Any) -> Any:
             **_RENEWED,
         },
         where=_c.expires_at <= excluded.created_at,
-    ).returning(_c.lookup)
+    )
 
 
 _POSTGRESQL_CLAIM = _upsert(
@@ -181,10 +182,10 @@ def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             lock = int.from_bytes(bytes.fromhex(parameters["p_lookup"][:16]), "big", signed=True)
-            claimed = connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock}).first()
+            claimed = connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock})
         else:
-            claimed = connection.execute(_SQLITE_CLAIM, parameters).first()
-        if claimed is not None:
+            claimed = connection.execute(_SQLITE_CLAIM, parameters)
+        if claimed.rowcount == 1:
             return None
         return connection.execute(_STORED, parameters).first() or ()
     # MySQL/MariaDB (and others): read the row locked, without waiting for a holder.
