@@ -154,11 +154,13 @@ def fuzz_globals(backend: str, tmp_path: Any) -> Iterator[FRGlobals]:
         fr.configure(database_url=urls.sync_url, async_database_url=urls.async_url)
         engine = g.get_engine()
         Base.metadata.drop_all(engine)
-        Base.metadata.create_all(engine)
+        fr.idempotency_metadata.drop_all(engine)
+        fr.db.create_all(Base)  # restly's table of idempotency keys too: the fuzzer sends keys
         try:
             yield g
         finally:
             Base.metadata.drop_all(engine)
+            fr.idempotency_metadata.drop_all(engine)
             g.reset_database()
             engine.dispose()
 
