@@ -91,8 +91,8 @@ _RENEWED: dict[str, Any] = {"status": None, "headers": None, "body": None}
 
 
 def _upsert(statement: Any) -> Any:
-    """`statement` (an INSERT) claiming an expired row in place: its row count says whether
-    it claimed (no RETURNING: one fetch less per request)."""
+    """`statement` (an INSERT) claiming an expired row in place. On SQLite its row count
+    says whether it claimed (no RETURNING: one round trip to aiosqlite's thread less)."""
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[_c.lookup],
@@ -106,6 +106,8 @@ def _upsert(statement: Any) -> Any:
     )
 
 
+# PostgreSQL drivers do not all report a row count for INSERT ... SELECT (psycopg: -1):
+# RETURNING costs no round trip there.
 _POSTGRESQL_CLAIM = _upsert(
     postgresql_insert(_table).from_select(
         ["lookup", "fingerprint", "created_at", "expires_at"],
@@ -116,7 +118,7 @@ _POSTGRESQL_CLAIM = _upsert(
             cast(bindparam("p_expires"), BigInteger),
         ).where(func.pg_try_advisory_xact_lock(cast(bindparam("p_lock"), BigInteger))),
     )
-)
+).returning(_c.lookup)
 _SQLITE_CLAIM = _upsert(sqlite_insert(_table).values(_NEW))
 _INSERT = insert(_table).values(_NEW)
 _RENEW = (
@@ -182,10 +184,9 @@ def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             lock = int.from_bytes(bytes.fromhex(parameters["p_lookup"][:16]), "big", signed=True)
-            claimed = connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock})
-        else:
-            claimed = connection.execute(_SQLITE_CLAIM, parameters)
-        if claimed.rowcount == 1:
+            if connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock}).first():
+                return None
+        elif connection.execute(_SQLITE_CLAIM, parameters).rowcount == 1:
             return None
         return connection.execute(_STORED, parameters).first() or ()
     # MySQL/MariaDB (and others): read the row locked, without waiting for a holder.
