@@ -20,7 +20,7 @@ again, with `Idempotent-Replayed: true`. Keys live in restly's own table
 expire after `fr.configure(idempotency_ttl=...)` seconds (24 hours by default).
 
 `_keys` reads the header and guards the routes; `_store` claims keys and stores answers in
-the request's transaction; `_table` is the table.
+the request's transaction; `_table` is the table; `_openapi` documents the header.
 """
 
 from ._keys import HEADER, MAX_KEY_LENGTH, IdempotentRequest, current_request, fingerprint, parse_key
@@ -39,6 +39,9 @@ from ._table import IDEMPOTENCY_TABLE, idempotency_keys, idempotency_metadata
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
 from ._keys import guard_handler as guard_handler
+from ._openapi import REPLAYED_HEADER_DOC as REPLAYED_HEADER_DOC
+from ._openapi import REUSED_DOC as REUSED_DOC
+from ._openapi import key_parameter_doc as key_parameter_doc
 
 #: Default lifetime of a key, in seconds (`fr.configure(idempotency_ttl=...)`).
 DEFAULT_TTL = 24 * 60 * 60

@@ -3,7 +3,7 @@
 ```python
 outcome = claim(session, lookup, fingerprint, ttl=86400)   # Claim, or the stored answer
 ...                                                          # the write, flushed
-record(session, outcome, 201, body, {"content-type": "application/json"})
+record(session, outcome, response)                          # the answer to send
 session.commit()                                             # the write and its answer
 ```
 
@@ -35,11 +35,9 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import BigInteger, Connection, String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -49,8 +47,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from .._faults import classify, is_lock_wait, is_missing_table
-from ..exc import Conflict
-from ._keys import HEADER
+from ..exc import IdempotencyKeyInFlight, IdempotencyKeyReused
 from ._table import IDEMPOTENCY_TABLE, idempotency_keys
 
 __all__ = [
@@ -72,11 +69,6 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 #: What a 409 for a key in flight tells the client to wait, in seconds.
 RETRY_AFTER_SECONDS = 1
 
-_IN_FLIGHT = f"A request with this {HEADER} is still being processed; retry later"
-_REUSED = (
-    f"This {HEADER} was already used for another request (another body, method or URL); "
-    "send a new key for a new request"
-)
 
 _table = idempotency_keys
 _c = _table.c
@@ -149,8 +141,8 @@ def claim(session: Session, lookup: str, fingerprint: str, ttl: float) -> Claim 
     """Claim the key `lookup` for this request, or answer from what is stored.
 
     Returns a `Claim` (run the write, then `record`), or the stored answer to replay. Raises
-    `Conflict` (409, `Retry-After`) while another request holds the key, and
-    `RequestValidationError` (422) when the key was used for another request.
+    `IdempotencyKeyInFlight` (409, `Retry-After`) while another request holds the key, and
+    `IdempotencyKeyReused` (422) when the key was used for another request.
     """
     now = int(time.time())
     parameters = {
@@ -209,29 +201,29 @@ def _answer(stored: Any, fingerprint: str, now: int) -> Response:
     if not stored or stored.status is None or stored.expires_at <= now:
         raise _in_flight()  # not visible yet, not completed, or being claimed anew
     if stored.fingerprint != fingerprint:
-        raise RequestValidationError(
-            [{"type": "idempotency_key_reused", "loc": ("header", HEADER), "msg": _REUSED, "input": None}]
-        )
+        raise IdempotencyKeyReused()
     headers = {**json.loads(stored.headers or "{}"), REPLAYED_HEADER.lower(): "true"}
     body = None if stored.body is None else stored.body.encode()
     return Response(body, status_code=stored.status, headers=headers)
 
 
-def _in_flight() -> Conflict:
-    return Conflict(_IN_FLIGHT, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+def _in_flight() -> IdempotencyKeyInFlight:
+    return IdempotencyKeyInFlight(retry_after=RETRY_AFTER_SECONDS)
 
 
-def record(
-    session: Session, claimed: Claim, status: int, body: bytes | None, headers: Mapping[str, str]
-) -> None:
-    """Store the answer of the claimed key, in the transaction about to commit the write."""
+def record(session: Session, claimed: Claim, response: Response) -> None:
+    """Store `response`, the answer of the claimed key's request, in the transaction about
+    to commit its write: the status, the body and every header (but `Content-Length`,
+    which a replay computes again)."""
+    headers = {name: value for name, value in response.headers.items() if name != "content-length"}
+    body = bytes(response.body)
     session.connection().execute(
         _RECORD,
         {
             "p_lookup": claimed.lookup,
-            "p_status": status,
-            "p_headers": json.dumps(dict(headers), separators=(",", ":")),
-            "p_body": None if body is None else body.decode(),
+            "p_status": response.status_code,
+            "p_headers": json.dumps(headers, separators=(",", ":")),
+            "p_body": body.decode() if body else None,
         },
     )
 
@@ -259,15 +251,9 @@ async def async_claim(
     return await session.run_sync(claim, lookup, fingerprint, ttl)
 
 
-async def async_record(
-    session: AsyncSession,
-    claimed: Claim,
-    status: int,
-    body: bytes | None,
-    headers: Mapping[str, str],
-) -> None:
+async def async_record(session: AsyncSession, claimed: Claim, response: Response) -> None:
     """`record` on an async session."""
-    await session.run_sync(record, claimed, status, body, headers)
+    await session.run_sync(record, claimed, response)
 
 
 async def async_purge_expired(session: AsyncSession, *, now: float | None = None) -> int:

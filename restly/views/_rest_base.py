@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
 
+from ..idempotency import Claim, current_request
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
 from ..exc import BadRequest, NotFound, PreconditionFailed
@@ -123,8 +124,10 @@ class BaseRestView(ListPages, View):
     #: Per request: what the list request decided and found (see ``_start_listing``).
     _listing: Listing | None = None
     #: Per request: the ``Idempotency-Key`` this request claimed (its answer is recorded
-    #: in the write's transaction), or ``None``.
-    _claimed_key: Any = None
+    #: in the write's transaction) and the request, or ``None``.
+    _claimed_key: tuple[Claim, Request | None] | None = None
+    #: Per request: the stored answer of the key's earlier request, to answer instead.
+    _replay: Response | None = None
 
     @classmethod
     def __restly_guards__(cls) -> dict[str, Callable[..., Any]]:
@@ -231,6 +234,16 @@ class BaseRestView(ListPages, View):
         A plain method on sync and async views alike; it runs before the write.
         """
         return ""
+
+    def _key_to_claim(self) -> tuple[str, str, float] | None:
+        """What claiming the request's ``Idempotency-Key`` takes (its lookup in the
+        caller's scope, the request's fingerprint, the lifetime), or ``None``: no key was
+        sent to a route honouring it, or this request claimed it already."""
+        keyed = current_request()
+        if keyed is None or self._claimed_key is not None or self._replay is not None:
+            return None
+        lookup = keyed.lookup(str(self.idempotency_scope()))
+        return lookup, keyed.fingerprint, self.__restly_globals__.idempotency_ttl
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         """The column values of ``obj`` before a write changes it: the hooks' ``old``.
