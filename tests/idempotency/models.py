@@ -23,6 +23,17 @@ class Item(Base):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class Versioned(Base):
+    """A row with a version counter: its ETag is the version."""
+
+    __tablename__ = "idem_versioned"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    count: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__ = {"version_id_col": version}
+
+
 BASES = {
     "async": fr.AsyncRestView,
     "sync": fr.RestView,
@@ -68,9 +79,9 @@ def make_view(flavour: str, calls: list[str] | None = None, **namespace: Any) ->
     return type(name, (BASES[flavour],), body)
 
 
-def count_items(fr_globals: fr.FRGlobals) -> int:
+def count_items(fr_globals: fr.FRGlobals, model: type = Item) -> int:
     with fr_globals.get_sessionmaker()() as session:
-        return int(session.scalar(select(func.count()).select_from(Item)) or 0)
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def stored_keys(fr_globals: fr.FRGlobals) -> list[Any]:
