@@ -15,7 +15,7 @@ from typing import Any
 from ._keys import HEADER, MAX_KEY_LENGTH
 from ._store import REPLAYED_HEADER
 
-__all__ = ["REPLAYED_HEADER_DOC", "REUSED_DOC", "key_parameter_doc"]
+__all__ = ["KEY_PATTERN", "REPLAYED_HEADER_DOC", "REUSED_DOC", "key_parameter_doc"]
 
 #: The response header of a replayed answer, as OpenAPI documents it.
 REPLAYED_HEADER_DOC: dict[str, Any] = {
@@ -25,6 +25,13 @@ REPLAYED_HEADER_DOC: dict[str, Any] = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+#: The values `parse_key` accepts, as a JSON Schema pattern: an sf-string of 1 to 255
+#: characters (visible ASCII and spaces; `\"` and `\\` escaped) or a token of 1 to 255
+#: visible ASCII characters other than `"`, `\`, `,` and `;`.
+KEY_PATTERN = (
+    rf'^(?:"(?:[ !#-\[\]-~]|\\["\\]){{1,{MAX_KEY_LENGTH}}}"'
+    rf"|[!#-+\--:<-\[\]-~]{{1,{MAX_KEY_LENGTH}}})$"
+)
 #: What a 422 of a route honouring the header means.
 REUSED_DOC = f"Invalid request, or this {HEADER} was used for another request"
 
@@ -45,5 +52,10 @@ def key_parameter_doc(mode: bool | str, ttl: float) -> dict[str, Any]:
             f"answer again, with {REPLAYED_HEADER}: true, and runs nothing. Keys are kept "
             f"{lifetime}."
         ),
-        "schema": {"type": "string", "minLength": 1, "maxLength": 2 * MAX_KEY_LENGTH + 2},
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2 * MAX_KEY_LENGTH + 2,
+            "pattern": KEY_PATTERN,
+        },
     }
