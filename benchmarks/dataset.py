@@ -18,6 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, insert, text, update
 
+import restly as fr
+
 from .db import ASYNC_URL_ENV, SYNC_URL_ENV, make_sync_engine
 from .models import STATUSES, Author, Base, Book
 
@@ -62,6 +64,8 @@ class Database:
         try:
             Base.metadata.drop_all(engine)
             Base.metadata.create_all(engine)
+            fr.idempotency_metadata.drop_all(engine)  # restly's keys (create_keyed)
+            fr.idempotency_metadata.create_all(engine)
             authors, books = generate_rows()
             with engine.begin() as connection:
                 connection.execute(insert(Author), authors)
@@ -101,6 +105,7 @@ class Database:
         try:
             with engine.begin() as connection:
                 connection.execute(delete(table).where(table.c.id > BOOKS))
+                connection.execute(delete(fr.idempotency.idempotency_keys))
                 connection.execute(restore, rows)
         finally:
             engine.dispose()

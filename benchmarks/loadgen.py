@@ -15,6 +15,7 @@ import http.client
 import itertools
 import math
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -51,10 +52,13 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def encode(request: Request, host: str) -> bytes:
-    """The raw HTTP/1.1 bytes of ``request`` on a keep-alive connection."""
+def encode(request: Request, host: str, key: str | None = None) -> bytes:
+    """The raw HTTP/1.1 bytes of ``request`` on a keep-alive connection (with
+    ``Idempotency-Key: key`` when given)."""
     body = request.body_bytes()
     head = f"{request.method} {request.path} HTTP/1.1\r\nHost: {host}\r\n"
+    if key is not None:
+        head += f'Idempotency-Key: "{key}"\r\n'
     if body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return head.encode() + b"\r\n" + body
@@ -65,6 +69,8 @@ def fetch(host: str, port: int, request: Request, timeout: float = 30.0) -> tupl
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
+        if request.keyed:
+            headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
         connection.request(request.method, request.path, request.body_bytes() or None, headers)
         response = connection.getresponse()
         return response.status, response.read()
@@ -76,8 +82,19 @@ def python_load(
     host: str, port: int, requests: Sequence[Request], concurrency: int, duration: float
 ) -> LoadResult:
     """Replay ``requests`` round-robin over ``concurrency`` connections for ``duration`` s."""
-    payloads = [encode(request, f"{host}:{port}") for request in requests]
-    return asyncio.run(_load(host, port, payloads, concurrency, duration))
+    address = f"{host}:{port}"
+    if any(request.keyed for request in requests):
+        # A new key per request sent: encoded as the load runs (the list repeats).
+        run = uuid.uuid4().hex[:12]
+        numbers = itertools.count()
+        cycled = itertools.cycle(requests)
+        order: Iterator[bytes] = (
+            encode(request, address, f"{run}-{next(numbers)}") if request.keyed else encode(request, address)
+            for request in cycled
+        )
+        return asyncio.run(_load(host, port, order, concurrency, duration))
+    payloads = [encode(request, address) for request in requests]
+    return asyncio.run(_load(host, port, itertools.cycle(payloads), concurrency, duration))
 
 
 @dataclass
@@ -89,10 +106,9 @@ class _Tally:
 
 
 async def _load(
-    host: str, port: int, payloads: list[bytes], concurrency: int, duration: float
+    host: str, port: int, order: Iterator[bytes], concurrency: int, duration: float
 ) -> LoadResult:
     tally = _Tally(latencies=[])
-    order = itertools.cycle(payloads)
     start = time.perf_counter()
     deadline = start + duration
     workers = [

@@ -79,6 +79,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                     f"{row['min_rps']:.0f}–{row['max_rps']:.0f} | {row['p99_ms']:.1f} | "
                     f"{row['errors']} | {ratio} |"
                 )
+        lines += _idempotency_cost(results["throughput"])
         lines += ["", "| server | peak RSS MB |", "|---|---:|"]
         lines += [
             f"| {name} | {'n/a' if mb is None else f'{mb:.1f}'} |"
@@ -108,6 +109,19 @@ def render_markdown(results: dict[str, Any]) -> str:
     if results["warnings"]:
         lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in results["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def _idempotency_cost(throughput: dict[str, Any]) -> list[str]:
+    """What a new ``Idempotency-Key`` costs each restly contender: ``create_keyed`` against
+    its own plain ``create`` of the same run (the baseline ignores the header)."""
+    plain, keyed = throughput.get("create"), throughput.get("create_keyed")
+    if not plain or not keyed:
+        return []
+    lines = ["", "| Idempotency-Key cost | create_keyed ÷ create |", "|---|---:|"]
+    for contender, row in keyed.items():
+        if contender != BASELINE and contender in plain and plain[contender]["median_rps"]:
+            lines.append(f"| {contender} | {row['median_rps'] / plain[contender]['median_rps']:.2f}× |")
+    return lines
 
 
 def write(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:

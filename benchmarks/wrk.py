@@ -37,7 +37,8 @@ def wrk_load(
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as listing:
         for request in requests:
             body = request.body_bytes().decode()
-            listing.write(f"{request.method}\t{request.path}\t{body}\n")
+            keyed = "K" if request.keyed else ""
+            listing.write(f"{request.method}\t{request.path}\t{keyed}\t{body}\n")
     try:
         command = [
             "wrk", "-t1", f"-c{concurrency}", f"-d{max(1, math.ceil(duration))}s",

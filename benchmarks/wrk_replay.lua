@@ -1,6 +1,6 @@
 -- Replays requests round-robin for benchmarks/wrk.py and prints one JSON summary line.
--- Usage: wrk -s wrk_replay.lua URL -- REQUESTS_FILE
--- REQUESTS_FILE: one request per line, "METHOD<TAB>PATH<TAB>JSON_BODY" (body may be empty).
+-- Usage: wrk -s wrk_replay.lua URL -- REQUESTS_FILE: one request per line, "METHOD<TAB>PATH<TAB>K<TAB>JSON_BODY" (body may be
+-- empty; K, or nothing, marks a request sent with a new Idempotency-Key each time).
 
 local threads = {}
 
@@ -10,23 +10,46 @@ end
 
 -- Per-thread state; globals, so done() can read them with thread:get().
 prepared = {}
+keyed = {}
 position = 0
+sent = 0
 non_2xx = 0
 first_bad_status = 0
+run = ""
 
 function init(args)
+  math.randomseed(os.time())
+  run = string.format("%08x", math.random(0, 0x7fffffff))
   for line in io.lines(args[1]) do
-    local method, path, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-    if body == "" then
-      table.insert(prepared, wrk.format(method, path, {}, nil))
+    local method, path, key, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    if body ~= "" then
+      headers["Content-Type"] = "application/json"
     else
-      table.insert(prepared, wrk.format(method, path, {["Content-Type"] = "application/json"}, body))
+      body = nil
+    end
+    if key == "K" then
+      table.insert(keyed, {method = method, path = path, headers = headers, body = body})
+      table.insert(prepared, false)
+    else
+      table.insert(keyed, false)
+      table.insert(prepared, wrk.format(method, path, headers, body))
     end
   end
 end
 
 function request()
   position = position % #prepared + 1
+  local template = keyed[position]
+  if template then
+    sent = sent + 1
+    local headers = {}
+    for name, value in pairs(template.headers) do
+      headers[name] = value
+    end
+    headers["Idempotency-Key"] = string.format('"%s-%d"', run, sent)
+    return wrk.format(template.method, template.path, headers, template.body)
+  end
   return prepared[position]
 end
 

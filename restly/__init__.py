@@ -12,11 +12,11 @@ class WorldView(fr.AsyncRestView):
 ```
 
 Every public name lives in a submodule (`restly.db`, `restly.views`, `restly.schemas`,
-`restly.query`, `restly.exc`) and is re-exported here; `restly.testing` holds the
+`restly.query`, `restly.exc`, `restly.idempotency`) and is re-exported here; `restly.testing` holds the
 test clients and the pytest plugin.
 """
 
-from . import db, exc, models, query, schemas, testing, views
+from . import db, exc, idempotency, models, query, schemas, testing, views
 from .db import (
     AsyncSessionDep,
     FRGlobals,
@@ -35,6 +35,7 @@ from .db import (
     use_fr_globals,
 )
 from .exc import RestlyConfigurationError, RestlyError
+from .idempotency import idempotency_metadata
 from .models import (
     DataclassBase,
     IDBase,
@@ -136,6 +137,8 @@ __all__ = [
     "get_engine",
     "get_fr_globals",
     "get_one_or_create",
+    "idempotency",
+    "idempotency_metadata",
     "idref_target",
     "include_view",
     "include_views",

@@ -53,6 +53,8 @@ __all__ = [
     "describe_integrity_error",
     "from_database_driver",
     "integrity_error_kind",
+    "is_lock_wait",
+    "is_missing_table",
     "parse_integrity_error",
 ]
 
@@ -154,6 +156,42 @@ def classify(error: DBAPIError) -> Fault | None:
     if isinstance(error, InterfaceError):
         return "unavailable"  # the driver lost or closed its connection
     return None
+
+
+# A lock the statement needed is held by another transaction and was not granted: SQLite
+# BUSY/LOCKED after its busy timeout, MySQL/MariaDB 1205 (lock wait timeout, and MariaDB's
+# NOWAIT), 3572 (MySQL's NOWAIT), PostgreSQL 55P03 (lock_not_available).
+_MYSQL_LOCK_WAIT = frozenset({1205, 3572})
+# The statement names a table that does not exist: PostgreSQL 42P01, MySQL 1146, SQLite's text.
+_MYSQL_NO_TABLE = 1146
+
+
+def is_lock_wait(error: DBAPIError) -> bool:
+    """Whether ``error`` says a lock held by another transaction was not granted in time."""
+    original = error.orig
+    code = _mysql_code(original)
+    if code is not None:
+        return code in _MYSQL_LOCK_WAIT
+    sqlstate = _sqlstate(original)
+    if sqlstate is not None:
+        return sqlstate == "55P03"
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in (5, 6)  # BUSY, LOCKED
+    message = str(original).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def is_missing_table(error: DBAPIError) -> bool:
+    """Whether ``error`` says a table the statement names does not exist."""
+    original = error.orig
+    code = _mysql_code(original)
+    if code is not None:
+        return code == _MYSQL_NO_TABLE
+    sqlstate = _sqlstate(original)
+    if sqlstate is not None:
+        return sqlstate == "42P01"
+    return "no such table" in str(original).lower()
 
 
 def from_database_driver(error: BaseException) -> bool:

@@ -195,8 +195,10 @@ async def _validation_problem_handler(request: Request, error: Exception) -> Res
     """One 422 problem listing every error, with pointers into the body that was sent."""
     assert isinstance(error, RequestValidationError)
     errors = validation_errors(error.errors(), _submitted_json(request))
+    # restly's own kinds of 422 (a reused Idempotency-Key) name their type
+    kind = getattr(error, "problem_type", None) or "validation"
     body = problem(
-        422, kind="validation", detail=validation_summary(errors), extensions={"errors": errors}
+        422, kind=kind, detail=validation_summary(errors), extensions={"errors": errors}
     )
     return _problem_response(request, body)
 

@@ -6,10 +6,13 @@ The hierarchy:
 RestlyError                       base of everything restly raises itself
 ├── RestlyConfigurationError      a view class is misconfigured (also a TypeError),
 │                                 raised when the class statement runs
+├── IdempotencyKeyReused          422, an Idempotency-Key sent again with another
+│                                 request (also FastAPI's RequestValidationError)
 └── RestlyHTTPError               an error meant for the client (also an HTTPException)
     ├── Forbidden                 403, raised by `authorize` to refuse an action
     ├── NotFound                  404 {"detail": "Not Found"}
     ├── Conflict                  409, e.g. a unique constraint was violated
+    │   └── IdempotencyKeyInFlight  409, a request with this Idempotency-Key still runs
     ├── BadRequest                400, e.g. a malformed react-admin parameter
     ├── PayloadTooLarge           413, the request body exceeds the configured limit
     ├── PreconditionFailed        412, If-Match / If-None-Match did not hold
@@ -35,11 +38,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
 
 __all__ = [
     "BadRequest",
     "Conflict",
     "Forbidden",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
@@ -153,6 +159,53 @@ class Conflict(RestlyHTTPError):
 
     status_code = 409
     default_detail = "Conflict"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """409: a request with the same ``Idempotency-Key`` is still being processed; the
+    client retries after ``Retry-After`` seconds and then gets its answer replayed."""
+
+    problem_type = "idempotency-key-in-flight"
+    default_detail = (
+        "A request with this Idempotency-Key is still being processed; retry after "
+        "Retry-After seconds"
+    )
+
+    def __init__(
+        self,
+        detail: Any = None,
+        retry_after: int = 1,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, extensions=extensions)
+
+
+class IdempotencyKeyReused(RequestValidationError, RestlyError):
+    """422: the ``Idempotency-Key`` was already used for another request (another body,
+    method or URL). Answered like every validation error: FastAPI's ``{"detail": [...]}``
+    with the error at ``["header", "Idempotency-Key"]``, or with problem details a 422
+    problem of type ``/problems/idempotency-key-reuse``."""
+
+    #: The slug of the problem type answered with problem details.
+    problem_type: ClassVar[str] = "idempotency-key-reuse"
+    default_detail: ClassVar[str] = (
+        "This Idempotency-Key was already used for another request (another body, method "
+        "or URL); send a new key for a new request"
+    )
+
+    def __init__(self) -> None:
+        RequestValidationError.__init__(
+            self,
+            [
+                {
+                    "type": "idempotency_key_reused",
+                    "loc": ("header", "Idempotency-Key"),
+                    "msg": self.default_detail,
+                    "input": None,
+                }
+            ],
+        )
 
 
 class BadRequest(RestlyHTTPError):

@@ -49,6 +49,7 @@ from ._methods import allow_header, path_methods, without_body
 from ._operation_ids import operation_id
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
+from .idempotency import guard_handler
 from .schemas import SecretTree, documenting, hide_write_only, write_only_tree
 
 __all__ = ["RestlyRoute", "include_view", "include_views"]
@@ -169,6 +170,9 @@ class RestlyRoute(APIRoute):
         secrets = write_only_tree(body.field_info.annotation) if body is not None else {}
         if secrets:
             handle = _hiding_write_only(handle, secrets)
+        idempotency = getattr(self.endpoint, "__restly_idempotency__", False)
+        if idempotency:  # decided when the view class was created (see restly.idempotency)
+            handle = guard_handler(handle, route=self.path, required=idempotency == "required")
         json_body = body is not None and not isinstance(body.field_info, params.Form)
         return harden_handler(handle, lambda: fr_globals.max_body_size, json_body=json_body)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import restly as fr
 
-SUBPACKAGES = ("db", "exc", "models", "query", "schemas", "testing", "views")
+SUBPACKAGES = ("db", "exc", "idempotency", "models", "query", "schemas", "testing", "views")
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:

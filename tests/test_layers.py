@@ -33,6 +33,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"schemas"}),
     frozenset({"db"}),
     frozenset({"registry"}),
+    frozenset({"idempotency"}),
     frozenset(
         {
             "_introspect",

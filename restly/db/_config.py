@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -66,6 +67,7 @@ def configure(
     cursor_key: str | bytes | None = _UNSET,
     read_replica_urls: Sequence[str | URL] = _UNSET,
     replica_retry_after: float = _UNSET,
+    idempotency_ttl: float | timedelta = _UNSET,
     health: str | None = None,
     ready: str | None = None,
     problem_details: bool | None = None,
@@ -113,6 +115,9 @@ def configure(
         replica_retry_after: seconds a replica that failed to connect is left out before
             it is tried again (default 30); its reads go to the other replicas or the
             primary meanwhile.
+        idempotency_ttl: how long an `Idempotency-Key` and its stored answer are kept,
+            in seconds or as a `timedelta` (default 24 hours); after it the same key runs
+            as a new request.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -128,6 +133,7 @@ def configure(
     _check_pool(pgbouncer, pool)
     _check_cursor_key(cursor_key)
     _check_replicas(read_replica_urls, replica_retry_after)
+    idempotency_ttl = _idempotency_seconds(idempotency_ttl)
     _check_health_paths(app, health, ready)
     _check_problem_details(app, problem_details)
     if any(
@@ -164,6 +170,7 @@ def configure(
         ("cursor_key", cursor_key),
         ("read_replica_urls", _UNSET if read_replica_urls is _UNSET else tuple(read_replica_urls)),
         ("replica_retry_after", replica_retry_after),
+        ("idempotency_ttl", idempotency_ttl),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -309,6 +316,20 @@ def _element_types(urls: Any) -> str:
     if isinstance(urls, (list, tuple)):
         return " of " + ", ".join(sorted({type(url).__name__ for url in urls})) if urls else ""
     return ""
+
+
+def _idempotency_seconds(ttl: Any) -> Any:
+    """`idempotency_ttl` as seconds (a `timedelta` converted), checked."""
+    if ttl is _UNSET:
+        return ttl
+    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 1:
+        message = (
+            "configure(idempotency_ttl=...) must be at least one second, as a number of "
+            f"seconds or a timedelta; got {ttl!r}. Use e.g. idempotency_ttl=24 * 60 * 60."
+        )
+        raise RestlyConfigurationError(message, [message])
+    return float(seconds)
 
 
 def _check_generators(session_generator: Any, sync_session_generator: Any) -> None:

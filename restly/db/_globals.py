@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..idempotency import DEFAULT_TTL
 from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
 from ._replicas import Replicas, RoutingSession
@@ -115,6 +116,9 @@ class FRGlobals:
         self.read_replica_urls: tuple[str | URL, ...] = ()
         #: Seconds a replica that failed to connect is left out before it is tried again.
         self.replica_retry_after: float = DEFAULT_REPLICA_RETRY_AFTER
+        #: Seconds an `Idempotency-Key` and its stored answer are kept (default 24 h);
+        #: read on every request, so a later `configure` applies to mounted views.
+        self.idempotency_ttl: float = DEFAULT_TTL
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: The row scopes declared while this instance was active (``@fr.scope(Model)``),

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ..idempotency import idempotency_metadata
 from ._globals import FRGlobals, get_fr_globals
 from ._replicas import READ_METHODS, RoutingSession
 
@@ -307,14 +308,23 @@ def get_engine() -> Engine:
 
 
 def create_all(base: Any, engine: Engine | None = None) -> None:
-    """Create the tables of `base` (a declarative base or a `MetaData`)."""
-    _metadata(base).create_all(engine or get_engine())
+    """Create the tables of `base` (a declarative base or a `MetaData`), and restly's own
+    (`fr.idempotency_metadata`: the table of idempotency keys) if they are missing."""
+    with (engine or get_engine()).begin() as connection:
+        _create_all(connection, _metadata(base))
 
 
 async def async_create_all(base: Any, engine: AsyncEngine | None = None) -> None:
-    """Create the tables of `base` (a declarative base or a `MetaData`), async."""
+    """Create the tables of `base` (a declarative base or a `MetaData`), and restly's own
+    (`fr.idempotency_metadata`) if they are missing, async."""
     async with (engine or get_async_engine()).begin() as connection:
-        await connection.run_sync(_metadata(base).create_all)
+        await connection.run_sync(_create_all, _metadata(base))
+
+
+def _create_all(connection: Any, metadata: MetaData) -> None:
+    metadata.create_all(connection)
+    if metadata is not idempotency_metadata:
+        idempotency_metadata.create_all(connection)
 
 
 def _metadata(base: Any) -> MetaData:

@@ -10,6 +10,7 @@ ArticleView.prefix must start with '/'; got 'articles'. Use prefix = "/articles"
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Collection
 
@@ -58,6 +59,28 @@ def check_model_view(cls: type) -> list[str]:
     problems += _check_output_only(cls)
     problems += _check_exclude_routes(cls)
     problems += _check_list_options(cls)
+    problems += _check_idempotency(cls)
+    return problems
+
+
+def _check_idempotency(cls: type) -> list[str]:
+    """`idempotency` is True, False or "required"; `idempotency_scope` a plain method."""
+    owner = cls.__name__
+    problems = []
+    mode = getattr(cls, "idempotency", False)
+    if mode not in (True, False, "required") or not isinstance(mode, (bool, str)):
+        problems.append(
+            f"{owner}.idempotency must be True, False or \"required\"; got {mode!r}. Use "
+            'idempotency = "required" to refuse POST/PATCH requests without an Idempotency-Key.'
+        )
+    scope = getattr(cls, "idempotency_scope", None)
+    if scope is not None and (not callable(scope) or inspect.iscoroutinefunction(scope)):
+        kind = "async def" if callable(scope) else repr(scope)
+        problems.append(
+            f"{owner}.idempotency_scope must be a plain method returning a str; got {kind}. "
+            "Write def idempotency_scope(self) -> str: return str(self.user.id) (read "
+            "what a class-level dependency set on self; no await)."
+        )
     return problems
 
 

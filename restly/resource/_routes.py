@@ -38,7 +38,14 @@ from starlette.responses import Response
 
 from .._routing import RouteSpec, Slot, route_spec
 
-__all__ = ["CompiledRoute", "class_dependencies", "compile_routes", "collect_routes", "join_path"]
+__all__ = [
+    "CompiledRoute",
+    "class_dependencies",
+    "collect_routes",
+    "compile_routes",
+    "idempotency_mode",
+    "join_path",
+]
 
 _DEP_PREFIX = "restly_dep_"
 #: The parameter of a guarded endpoint that receives the view instance its guard ran on.
@@ -148,9 +155,21 @@ def compile_routes(
                 "import the names its parameters use at module level."
             )
             continue
+        mode = idempotency_mode(view, name)
+        if mode:
+            endpoint.__restly_idempotency__ = mode  # type: ignore[attr-defined]
         compiled.append(CompiledRoute(name, path, spec.methods, endpoint, options))
     compiled.sort(key=lambda route: _static_first(route.path))
     return compiled, problems
+
+
+def idempotency_mode(view: type, name: str) -> bool | str:
+    """How route `name` of `view` honours `Idempotency-Key`: `False`, `True` or
+    `"required"` (read by `restly.mount`, which guards the route's handler)."""
+    if name not in getattr(view, "__restly_idempotent_routes__", ()):
+        return False
+    mode: bool | str = getattr(view, "idempotency", False)
+    return mode
 
 
 def join_path(prefix: str, path: str) -> str:

@@ -19,6 +19,7 @@ from fastapi import Body, Path, Response
 from pydantic import BaseModel
 
 from .._routing import Slot
+from ..idempotency import HEADER, REPLAYED_HEADER_DOC, REUSED_DOC, key_parameter_doc
 from ..query import deferred_list_params_openapi
 from ..schemas import find_reference
 
@@ -185,47 +186,109 @@ def write_docs(
     *,
     preconditions: bool,
     minimal: bool,
+    idempotent: bool = False,
 ) -> Slot:
     """The responses of a write answering `status`, per view: `Location` (201),
     `Preference-Applied` and the bodiless 204 of an update (`minimal`), and for a view with
-    ETags the new tag, and 400/412 (and 428 when required) where `preconditions` are read."""
+    ETags the new tag, and 400/412 (and 428 when required) where `preconditions` are read;
+    `Idempotent-Replayed`, 400 and 409 where `idempotent` routes honour `Idempotency-Key`."""
 
     def document(view: Any) -> dict[Any, Any]:
         conditional = view.__restly_compiled__.conditional
+        keyed = _idempotency_mode(view, idempotent)
         headers: dict[str, Any] = {**(_LOCATION if status == 201 else {})}
         if minimal:
             headers.update(_APPLIED)
         if conditional is not None and status != 204:
             headers.update(_ETAG)
+        if keyed:
+            headers.update(_REPLAYED)
         responses: dict[Any, Any] = {status: {"headers": headers}} if headers else {}
         if minimal and status == 200:
             responses[204] = {
                 "description": "Updated; no body (Prefer: return=minimal)",
-                "headers": {**_APPLIED, **(_ETAG if conditional is not None else {})},
+                "headers": {
+                    **_APPLIED,
+                    **(_ETAG if conditional is not None else {}),
+                    **(_REPLAYED if keyed else {}),
+                },
             }
         responses.update(base.resolve(view) if isinstance(base, Slot) else base)
         if conditional is not None and preconditions:
             responses.update({**_BAD_HEADER, **_PRECONDITION_FAILED})
             if conditional.require_if_match:
                 responses.update(_PRECONDITION_REQUIRED)
+        if keyed:
+            _add_causes(responses, _key_errors(keyed))
         return responses
 
     return Slot("", document)
 
 
-def write_parameters(*, preconditions: bool, minimal: bool) -> Slot:
-    """The header parameters of a write, per view: `Prefer`, `If-Match`, `If-None-Match`."""
+def write_parameters(*, preconditions: bool, minimal: bool, idempotent: bool = False) -> Slot:
+    """The header parameters of a write, per view: `Prefer`, `If-Match`, `If-None-Match`,
+    and `Idempotency-Key` where `idempotent` routes honour it (with what its 422 means:
+    FastAPI's own 422 answer and schema are kept)."""
 
-    def document(conditional: Any) -> dict[str, Any] | None:
+    def document(view: Any) -> dict[str, Any] | None:
+        conditional = view.__restly_compiled__.conditional
+        keyed = _idempotency_mode(view, idempotent)
         parameters = [_PREFER] if minimal else []
         if conditional is not None and preconditions:
             parameters += [
                 _if_match(conditional.require_if_match, write=True),
                 _IF_NONE_MATCH_WRITE,
             ]
-        return {"parameters": parameters} if parameters else None
+        extra: dict[str, Any] = {}
+        if keyed:
+            parameters.append(key_parameter_doc(keyed, view.__restly_globals__.idempotency_ttl))
+            extra["responses"] = {"422": {"description": REUSED_DOC}}
+        if parameters:
+            extra["parameters"] = parameters
+        return extra or None
 
-    return Slot("__restly_compiled__.conditional", document)
+    return Slot("", document)
+
+
+# -- Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) ----------------------------
+
+_REPLAYED = REPLAYED_HEADER_DOC
+
+
+def _idempotency_mode(view: Any, idempotent: bool) -> bool | str:
+    return getattr(view, "idempotency", False) if idempotent else False
+
+
+def _key_errors(mode: bool | str) -> dict[int, dict[str, Any]]:
+    missing = " or none sent" if mode == "required" else ""
+    return {
+        400: {"model": ErrorDetail, "description": f"Malformed {HEADER}{missing}"},
+        409: {
+            "model": ErrorDetail,
+            "description": f"A request with this {HEADER} is still being processed (retry "
+            "after Retry-After seconds)",
+            "headers": {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+            },
+        },
+    }
+
+
+def _add_causes(responses: dict[Any, Any], causes: dict[int, dict[str, Any]]) -> None:
+    """Add the error answers `causes` to `responses`: a status already documented keeps its
+    model and gets the other cause in its description (`"A; or b"`) and headers."""
+    for status, cause in causes.items():
+        known = responses.get(status)
+        if known is None:
+            responses[status] = cause
+            continue
+        description = known.get("description")
+        merged = {**cause, **known}
+        if description:
+            other = cause["description"]
+            merged["description"] = f"{description}; or {other[:1].lower()}{other[1:]}"
+        merged["headers"] = {**cause.get("headers", {}), **known.get("headers", {})}
+        responses[status] = merged
 
 
 BAD_REQUEST: dict[int | str, dict[str, Any]] = {
@@ -300,9 +363,13 @@ CREATE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
     summary=summary("Create"),
     responses=write_docs(
-        201, Slot("creation_schema", _create_responses), preconditions=False, minimal=True
+        201,
+        Slot("creation_schema", _create_responses),
+        preconditions=False,
+        minimal=True,
+        idempotent=True,
     ),
-    openapi_extra=write_parameters(preconditions=False, minimal=True),
+    openapi_extra=write_parameters(preconditions=False, minimal=True, idempotent=True),
 )
 GET: dict[str, Any] = dict(
     response_model=Slot("response_schema"),
@@ -318,8 +385,9 @@ UPDATE: dict[str, Any] = dict(
         {**NOT_FOUND, **CONFLICT, **TOO_LARGE, **NOT_JSON, **UNAVAILABLE},
         preconditions=True,
         minimal=True,
+        idempotent=True,
     ),
-    openapi_extra=write_parameters(preconditions=True, minimal=True),
+    openapi_extra=write_parameters(preconditions=True, minimal=True, idempotent=True),
 )
 DELETE: dict[str, Any] = dict(
     status_code=204,

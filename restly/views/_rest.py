@@ -42,6 +42,7 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy import Select
 
+from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
 from ..db import AsyncSessionDep, async_commit
@@ -96,6 +97,9 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("POST",), **CREATE)
     async def post(self, schema_obj: CreationBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        replay = await self._claim_key(http_request)
+        if replay is not None:
+            return replay
         return self._write_response(await self._create(schema_obj), 201, http_request)
 
     @route("/{id}", methods=("GET",), **GET)
@@ -118,6 +122,9 @@ class AsyncRestView(BaseRestView):
 
     @route("/{id}", methods=("PATCH",), **UPDATE)
     async def patch(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        replay = await self._claim_key(http_request)
+        if replay is not None:
+            return replay
         return self._write_response(await self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **DELETE)
@@ -135,7 +142,8 @@ class AsyncRestView(BaseRestView):
     # The handle_* seam reads the row (locked for a delete), changes it and flushes; the
     # answer is dumped while the objects are loaded, then the transaction is committed. Which
     # hooks run is decided when the class is created (`compiled.lifecycle`): a view without
-    # hooks runs only the seam, the dump and the commit.
+    # hooks runs only the seam, the dump and the commit. A request that claimed an
+    # Idempotency-Key (POST and PATCH) stores its answer just before the commit.
 
     async def _create(self, schema_obj: Any) -> Written:
         """The write path of ``POST``: the answer (body, id, ETag)."""
@@ -146,6 +154,8 @@ class AsyncRestView(BaseRestView):
         if lifecycle.before_commit:
             await self.before_action_commit(Action.CREATE, obj, None)
         written = self._written(obj, self._dump_one(obj))
+        if self._claimed_key is not None:
+            await self._record_answer(written, 201)
         await self._commit()
         if lifecycle.after_commit:
             await self._after_commit(Action.CREATE, obj, None)
@@ -173,6 +183,8 @@ class AsyncRestView(BaseRestView):
         if lifecycle.before_commit:
             await self.before_action_commit(Action.UPDATE, obj, old)
         written = self._written(obj, self._dump_one(obj))
+        if self._claimed_key is not None:
+            await self._record_answer(written, 200)
         await self._commit()
         if lifecycle.after_commit:
             await self._after_commit(Action.UPDATE, obj, old)
@@ -205,6 +217,31 @@ class AsyncRestView(BaseRestView):
             await self._after_commit(Action.DELETE, obj, old)
         return body
 
+    # -- Idempotency-Key (see restly.idempotency) -----------------------------------------
+
+    async def _claim_key(self, http_request: Request | None) -> Response | None:
+        """Claim the ``Idempotency-Key`` the request sent, in its transaction; return the
+        stored answer to replay instead when the key's request already ran (409 while it
+        runs, 422 when the key was used for another request). Once per request: on a view
+        with ETags the precondition check claims first, so a replay is never a 412."""
+        claiming = self._key_to_claim()
+        if claiming is None:
+            return self._replay
+        outcome = await idempotency.async_claim(self.session, *claiming)
+        if isinstance(outcome, Response):
+            self._replay = outcome
+        else:
+            self._claimed_key = (outcome, http_request)
+        return self._replay
+
+    async def _record_answer(self, written: Written, status: int) -> None:
+        """Store the answer this write sends, as its route builds it (``Prefer``,
+        ``Location``, ``ETag``), under the claimed key, in the write's transaction."""
+        assert self._claimed_key is not None  # only called once the key is claimed
+        claimed, request = self._claimed_key
+        answer = self._write_response(written, status, request)
+        await idempotency.async_record(self.session, claimed, answer)
+
     # -- ETags and preconditions (views with ``etag``; see restly.resource._conditional) ----
 
     async def _check_preconditions(self, id: ItemId, http_request: Request) -> None:
@@ -214,8 +251,11 @@ class AsyncRestView(BaseRestView):
         With ``If-Match`` or ``If-None-Match`` the row is read locked (a concurrent write of
         it waits until this request ends), so the check and the write are one step: of two
         writes carrying the same current tag, the second finds the first's new tag and
-        answers 412. ``authorize`` runs after, when the write itself runs.
+        answers 412. ``authorize`` runs after, when the write itself runs. A request whose
+        ``Idempotency-Key`` already has an answer gets it replayed, whatever the tags.
         """
+        if await self._claim_key(http_request) is not None:
+            return  # the route answers the replay
         if_match, if_none_match = self._precondition_tags(http_request.headers)
         conditional = self.__restly_compiled__.conditional
         assert conditional is not None  # guards are set only for views with ETags

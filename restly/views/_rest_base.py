@@ -17,7 +17,7 @@ are restly's own: overriding one turns off the shortcuts that rely on it.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
 
+from ..idempotency import Claim, current_request
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
 from ..exc import BadRequest, NotFound, PreconditionFailed
@@ -100,6 +101,11 @@ class BaseRestView(ListPages, View):
     #: With ``count = "estimated"``: the planner's estimates up to this many rows are
     #: replaced by an exact count.
     count_threshold: ClassVar[int] = 10_000
+    #: Honour the ``Idempotency-Key`` header on ``POST`` and ``PATCH`` (see
+    #: ``docs/idempotency.md``): ``True`` (default: used when a client sends the header),
+    #: ``False`` (ignored), or ``"required"`` (a request without it answers 400). Needs
+    #: restly's table (``fr.idempotency_metadata``; ``fr.db.create_all`` creates it).
+    idempotency: ClassVar[bool | Literal["required"]] = True
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
@@ -109,11 +115,19 @@ class BaseRestView(ListPages, View):
     #: What requests use, compiled once (see ``restly.resource.CompiledView``).
     __restly_compiled__: ClassVar[CompiledView]
 
+    #: The generated routes that honour ``Idempotency-Key`` (when ``idempotency`` is on).
+    __restly_idempotent_routes__: ClassVar[frozenset[str]] = frozenset({"post", "patch"})
+
     #: Per request: the object read with a row lock (for a delete, or by the precondition
     #: check), so the write uses it and ``delete_object`` need not lock it again.
     _locked: Any = None
     #: Per request: what the list request decided and found (see ``_start_listing``).
     _listing: Listing | None = None
+    #: Per request: the ``Idempotency-Key`` this request claimed (its answer is recorded
+    #: in the write's transaction) and the request, or ``None``.
+    _claimed_key: tuple[Claim, Request | None] | None = None
+    #: Per request: the stored answer of the key's earlier request, to answer instead.
+    _replay: Response | None = None
 
     @classmethod
     def __restly_guards__(cls) -> dict[str, Callable[..., Any]]:
@@ -206,6 +220,30 @@ class BaseRestView(ListPages, View):
         return list_count_query(query_params, self.build_list_query(), self.model)  # type: ignore[arg-type]
 
     # -- the write pipeline ------------------------------------------------------------
+
+    def idempotency_scope(self) -> str:
+        """Whose ``Idempotency-Key`` values these are: keys are looked up per scope, so two
+        callers sending the same key never see each other's answers.
+
+        The default, ``""``, is one scope for everyone. Return the caller's identity (set on
+        ``self`` by a class-level dependency) when keys come from several users or tenants::
+
+            def idempotency_scope(self) -> str:
+                return f"user:{self.user.id}"
+
+        A plain method on sync and async views alike; it runs before the write.
+        """
+        return ""
+
+    def _key_to_claim(self) -> tuple[str, str, float] | None:
+        """What claiming the request's ``Idempotency-Key`` takes (its lookup in the
+        caller's scope, the request's fingerprint, the lifetime), or ``None``: no key was
+        sent to a route honouring it, or this request claimed it already."""
+        keyed = current_request()
+        if keyed is None or self._claimed_key is not None or self._replay is not None:
+            return None
+        lookup = keyed.lookup(str(self.idempotency_scope()))
+        return lookup, keyed.fingerprint, self.__restly_globals__.idempotency_ttl
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         """The column values of ``obj`` before a write changes it: the hooks' ``old``.

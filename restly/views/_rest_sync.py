@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy import Select
 
+from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
 from ..db import SessionDep, commit
@@ -69,6 +70,9 @@ class RestView(BaseRestView):
 
     @route("", methods=("POST",), **CREATE)
     def post(self, schema_obj: CreationBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        replay = self._claim_key(http_request)
+        if replay is not None:
+            return replay
         return self._write_response(self._create(schema_obj), 201, http_request)
 
     @route("/{id}", methods=("GET",), **GET)
@@ -91,6 +95,9 @@ class RestView(BaseRestView):
 
     @route("/{id}", methods=("PATCH",), **UPDATE)
     def patch(self, id: ItemId, schema_obj: UpdateBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        replay = self._claim_key(http_request)
+        if replay is not None:
+            return replay
         return self._write_response(self._update(id, schema_obj), 200, http_request)
 
     @route("/{id}", methods=("DELETE",), **DELETE)
@@ -108,7 +115,8 @@ class RestView(BaseRestView):
     # The handle_* seam reads the row (locked for a delete), changes it and flushes; the
     # answer is dumped while the objects are loaded, then the transaction is committed. Which
     # hooks run is decided when the class is created (`compiled.lifecycle`): a view without
-    # hooks runs only the seam, the dump and the commit.
+    # hooks runs only the seam, the dump and the commit. A request that claimed an
+    # Idempotency-Key (POST and PATCH) stores its answer just before the commit.
 
     def _create(self, schema_obj: Any) -> Written:
         """The write path of ``POST``: the answer (body, id, ETag)."""
@@ -119,6 +127,8 @@ class RestView(BaseRestView):
         if lifecycle.before_commit:
             self.before_action_commit(Action.CREATE, obj, None)
         written = self._written(obj, self._dump_one(obj))
+        if self._claimed_key is not None:
+            self._record_answer(written, 201)
         self._commit()
         if lifecycle.after_commit:
             self._after_commit(Action.CREATE, obj, None)
@@ -146,6 +156,8 @@ class RestView(BaseRestView):
         if lifecycle.before_commit:
             self.before_action_commit(Action.UPDATE, obj, old)
         written = self._written(obj, self._dump_one(obj))
+        if self._claimed_key is not None:
+            self._record_answer(written, 200)
         self._commit()
         if lifecycle.after_commit:
             self._after_commit(Action.UPDATE, obj, old)
@@ -178,6 +190,31 @@ class RestView(BaseRestView):
             self._after_commit(Action.DELETE, obj, old)
         return body
 
+    # -- Idempotency-Key (see restly.idempotency) -----------------------------------------
+
+    def _claim_key(self, http_request: Request | None) -> Response | None:
+        """Claim the ``Idempotency-Key`` the request sent, in its transaction; return the
+        stored answer to replay instead when the key's request already ran (409 while it
+        runs, 422 when the key was used for another request). Once per request: on a view
+        with ETags the precondition check claims first, so a replay is never a 412."""
+        claiming = self._key_to_claim()
+        if claiming is None:
+            return self._replay
+        outcome = idempotency.claim(self.session, *claiming)
+        if isinstance(outcome, Response):
+            self._replay = outcome
+        else:
+            self._claimed_key = (outcome, http_request)
+        return self._replay
+
+    def _record_answer(self, written: Written, status: int) -> None:
+        """Store the answer this write sends, as its route builds it (``Prefer``,
+        ``Location``, ``ETag``), under the claimed key, in the write's transaction."""
+        assert self._claimed_key is not None  # only called once the key is claimed
+        claimed, request = self._claimed_key
+        answer = self._write_response(written, status, request)
+        idempotency.record(self.session, claimed, answer)
+
     # -- ETags and preconditions (views with ``etag``; see restly.resource._conditional) ----
 
     def _check_preconditions(self, id: ItemId, http_request: Request) -> None:
@@ -187,8 +224,11 @@ class RestView(BaseRestView):
         With ``If-Match`` or ``If-None-Match`` the row is read locked (a concurrent write of
         it waits until this request ends), so the check and the write are one step: of two
         writes carrying the same current tag, the second finds the first's new tag and
-        answers 412. ``authorize`` runs after, when the write itself runs.
+        answers 412. ``authorize`` runs after, when the write itself runs. A request whose
+        ``Idempotency-Key`` already has an answer gets it replayed, whatever the tags.
         """
+        if self._claim_key(http_request) is not None:
+            return  # the route answers the replay
         if_match, if_none_match = self._precondition_tags(http_request.headers)
         conditional = self.__restly_compiled__.conditional
         assert conditional is not None  # guards are set only for views with ETags

@@ -39,6 +39,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\basync_commit\b", "commit"),
     (r"\bpersistence\.async_", "persistence."),
+    (r"\bidempotency\.async_", "idempotency."),
 )
 
 HEADER = '''"""``RestView``: the sync twin of ``AsyncRestView`` (see ``_rest.py``), run in FastAPI's

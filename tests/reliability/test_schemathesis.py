@@ -14,6 +14,12 @@ document) phases, with its default checks, none disabled:
     missing_required_header, ignored_auth, object_level_authorization, unsupported_method,
     allow_header_conformance
 
+Two refusals of "valid" data are let through, each checked against the request that got
+it (`rounded_past_a_bound`, `reused_key`): schemathesis comparing big integers as floats, and
+an `Idempotency-Key` it sent before with another request (422, as the draft says; JSON Schema
+cannot ask for a new key per request). The key's pattern is documented, so every other key
+it sends is one restly accepts.
+
 The server is uvicorn on a free port of 127.0.0.1, in a thread of the test process (one event
 loop for the async engines, disposed by the app's lifespan).
 """
@@ -29,6 +35,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -154,11 +161,13 @@ def fuzz_globals(backend: str, tmp_path: Any) -> Iterator[FRGlobals]:
         fr.configure(database_url=urls.sync_url, async_database_url=urls.async_url)
         engine = g.get_engine()
         Base.metadata.drop_all(engine)
-        Base.metadata.create_all(engine)
+        fr.idempotency_metadata.drop_all(engine)
+        fr.db.create_all(Base)  # restly's table of idempotency keys too: the fuzzer sends keys
         try:
             yield g
         finally:
             Base.metadata.drop_all(engine)
+            fr.idempotency_metadata.drop_all(engine)
             g.reset_database()
             engine.dispose()
 
@@ -221,6 +230,9 @@ class Report:
         self.phases_run: set[str] = set()
         self.seconds: dict[str, float] = {}
         self.stop_reason = ""  # of the last pass
+        #: The requests sent with each Idempotency-Key so far (see `reused_key`).
+        self.keyed_requests: dict[str, set[tuple[str, str, str]]] = {}
+        self.reused_keys = 0  # 422s let through by `reused_key`
 
     @property
     def checks_run(self) -> set[str]:
@@ -229,10 +241,14 @@ class Report:
     def summary(self) -> str:
         counts = ", ".join(f"{name} {count}" for name, count in sorted(self.checks.items()))
         seconds = ", ".join(f"{name} {value:.0f}s" for name, value in self.seconds.items())
-        return f"schemathesis ({self.stop_reason}; {seconds}): {counts}"
+        return (
+            f"schemathesis ({self.stop_reason}; {seconds}): {counts}; "
+            f"reused Idempotency-Keys answered 422: {self.reused_keys}"
+        )
 
     def scenario(self, event: Any) -> None:
         self.phases_run.add(str(event.phase.value).split("_")[0].lower())
+        interactions = event.recorder.interactions
         for case_id, checks in event.recorder.checks.items():
             for check in checks:
                 self.checks[check.name] += 1
@@ -243,12 +259,45 @@ class Report:
                 text = f"[{event.recorder.label}] {check.name}: {failure.title}\n{failure.message}"
                 interaction = event.recorder.interactions.get(case_id)
                 response = interaction.response if interaction is not None else None
-                if interaction is not None and rounded_past_a_bound(check.name, interaction):
+                if interaction is not None and (
+                    rounded_past_a_bound(check.name, interaction)
+                    or self.reused_key(check.name, interaction, interactions.values())
+                ):
                     continue
                 if response is not None:
                     answer = response.content[:400].decode(errors="replace")
                     text += f"\nanswered {response.status_code}: {answer}"
                 self.failures.append(f"{text}\n{info.code_sample}"[:2000])
+        for interaction in interactions.values():
+            keyed = keyed_request(interaction)
+            if keyed is not None:
+                self.keyed_requests.setdefault(keyed[0], set()).add(keyed[1])
+
+    def reused_key(self, check: str, interaction: Any, scenario: Any) -> bool:
+        """Whether a rejected "valid" request was refused only because its
+        ``Idempotency-Key`` had been sent before with another request: JSON Schema cannot
+        say "a new key for each new request", and restly rightly answers 422 then. Only that
+        case is let through: the answer is the reuse error, and this run did send the key
+        with another method, URL or body."""
+        response = interaction.response
+        if check != "positive_data_acceptance" or response is None or response.status_code != 422:
+            return False
+        answer = response.content.decode(errors="replace")
+        if "idempotency_key_reused" not in answer:  # the error's code, in both formats
+            return False
+        keyed = keyed_request(interaction)
+        if keyed is None:
+            return False
+        key, request = keyed
+        others = set(self.keyed_requests.get(key, ()))
+        for other in scenario:
+            sent = keyed_request(other) if other is not interaction else None
+            if sent is not None and sent[0] == key:
+                others.add(sent[1])
+        if not others - {request}:
+            return False
+        self.reused_keys += 1
+        return True
 
 
 #: The react-admin list routes take JSON in ``sort``, ``range`` and ``filter``; their
@@ -289,6 +338,26 @@ def rounded_past_a_bound(check: str, interaction: Any) -> bool:
         isinstance(value, int) and abs(value) > _EXACT_FLOAT
         for value in (body.values() if isinstance(body, dict) else ())
     )
+
+
+def keyed_request(interaction: Any) -> tuple[str, tuple[str, str, str]] | None:
+    """The ``Idempotency-Key`` an interaction sent (as restly reads it) and what makes its
+    request the same as another (method, path, canonical JSON body), or ``None``."""
+    request = interaction.request
+    values = {name.lower(): value for name, value in request.headers.items()}.get("idempotency-key")
+    if isinstance(values, list):
+        values = values[0] if len(values) == 1 else None
+    if not isinstance(values, str):
+        return None
+    try:
+        key = fr.idempotency.parse_key(values.encode("latin-1"))
+    except (fr.exc.BadRequest, UnicodeEncodeError):
+        return None
+    try:
+        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True)
+    except ValueError:
+        body = repr(request.body)
+    return key, (request.method, urlsplit(request.uri).path, body)
 
 
 #: The two passes of a run and their time budgets: the schema's examples and coverage

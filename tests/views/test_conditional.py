@@ -555,7 +555,8 @@ def test_openapi_documents_tags_and_preconditions(kind: str, required: bool, fr_
     plain = _operation(app, "/plain/{id}", "get")
     assert "304" not in plain["responses"] and not _headers(plain)
     plain_patch = _operation(app, "/plain/{id}", "patch")
-    assert _headers(plain_patch) == {"Prefer": False} and "412" not in plain_patch["responses"]
+    assert _headers(plain_patch) == {"Prefer": False, "Idempotency-Key": False}
+    assert "412" not in plain_patch["responses"]
     assert "ETag" not in _operation(app, "/plain", "post")["responses"]["201"]["headers"]
 
 
