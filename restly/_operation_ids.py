@@ -11,7 +11,8 @@ its views an id that reads like the call a client makes:
   ``stats_count_worlds`` for ``StatsView.count_worlds``.
 
 A second view for the same model (a react-admin view beside a REST view) gets the view's
-name and the verb, ``book_admin_list``, so ids stay unique in the app. A route that states its own
+name and the verb, ``book_admin_list``, so ids stay unique in the app. Views mounted on an ``APIRouter`` (whose neighbours in the app are unknown when they are
+mounted) always get the second form. A route that states its own
 ``operation_id`` keeps it, and so does every route of a router or app that has its own
 ``generate_unique_id_function``.
 """

@@ -306,7 +306,9 @@ def _mount(app: FastAPI | APIRouter, view: type, mounted: set[type], taken: set[
             if readable_ids:
                 arguments["operation_id"] = operation_id(
                     view.__name__,
-                    model.__name__ if model is not None else None,
+                    # On an APIRouter, ids of other routers the app includes are unknown
+                    # here: the view's own name keeps them apart (`admin_book_index`).
+                    model.__name__ if model is not None and isinstance(app, FastAPI) else None,
                     compiled.name,
                     method,
                     several_methods=len(compiled.methods) > 1,
