@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .contenders import BASELINE
+from .contenders import BASELINE, FASTEST
 from .loadgen import LoadResult
 
 __all__ = ["render_markdown", "summarize", "write"]
@@ -20,7 +20,8 @@ __all__ = ["render_markdown", "summarize", "write"]
 
 def summarize(samples: dict[str, dict[str, list[LoadResult]]]) -> dict[str, Any]:
     """Per scenario and contender: median req/s, its min-max, median p99, errors, and the
-    ratio of each contender's median to the baseline's median from the same run."""
+    ratio of each contender's median to the baseline's (and to the fastest contender's, when
+    it ran) median from the same run."""
     summary: dict[str, Any] = {}
     for scenario, by_contender in samples.items():
         rows: dict[str, Any] = {}
@@ -45,9 +46,10 @@ def summarize(samples: dict[str, dict[str, list[LoadResult]]]) -> dict[str, Any]
                     for result in rounds
                 ],
             }
-        baseline = rows.get(BASELINE)
+        baseline, fastest = rows.get(BASELINE), rows.get(FASTEST)
         for row in rows.values():
             row["ratio"] = row["median_rps"] / baseline["median_rps"] if baseline else None
+            row["vs_fastest"] = row["median_rps"] / fastest["median_rps"] if fastest else None
         summary[scenario] = rows
     return summary
 
@@ -68,16 +70,16 @@ def render_markdown(results: dict[str, Any]) -> str:
             "",
             "## Throughput",
             "",
-            f"| scenario | contender | req/s (median) | min–max | p99 ms | errors | vs {BASELINE} |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            f"| scenario | contender | req/s (median) | min–max | p99 ms | errors | vs {BASELINE} "
+            f"| vs {FASTEST} |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for scenario, rows in results["throughput"].items():
             for contender, row in rows.items():
-                ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}×"
                 lines.append(
                     f"| {scenario} | {contender} | {row['median_rps']:.0f} | "
                     f"{row['min_rps']:.0f}–{row['max_rps']:.0f} | {row['p99_ms']:.1f} | "
-                    f"{row['errors']} | {ratio} |"
+                    f"{row['errors']} | {_times(row['ratio'])} | {_times(row.get('vs_fastest'))} |"
                 )
         lines += _idempotency_cost(results["throughput"])
         lines += ["", "| server | peak RSS MB |", "|---|---:|"]
@@ -109,6 +111,10 @@ def render_markdown(results: dict[str, Any]) -> str:
     if results["warnings"]:
         lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in results["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def _times(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}×"
 
 
 def _idempotency_cost(throughput: dict[str, Any]) -> list[str]:

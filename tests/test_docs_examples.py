@@ -341,6 +341,17 @@ async def test_performance_statements(load: Any, fr_globals: fr.FRGlobals) -> No
         body, seen = await statements("/shelf", **query)
         assert (body["total"], seen) == (20, {"SELECT": 2})  # page, then count
 
+        async def written(method: str, path: str, **kwargs: Any) -> dict[str, int]:
+            example.executed.clear()
+            response = await client.request(method, path, **kwargs)
+            assert response.status_code < 300, response.text
+            return dict(example.executed)
+
+        # one UPDATE ... RETURNING, one DELETE ... RETURNING; the scoped view reads first
+        assert await written("PATCH", "/books/1", json={"pages": 300}) == {"UPDATE": 1}
+        assert await written("DELETE", "/books/2") == {"DELETE": 1}
+        assert await written("PATCH", "/shelf/3", json={"pages": 7}) == {"SELECT": 1, "UPDATE": 1}
+
 
 # -- schemas and markers --------------------------------------------------------------------
 

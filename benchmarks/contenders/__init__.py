@@ -8,7 +8,7 @@ Each module reads its database from the environment (see ``benchmarks.db``) and 
 
 from __future__ import annotations
 
-__all__ = ["BASELINE", "CONTENDERS", "app_path"]
+__all__ = ["BASELINE", "CONTENDERS", "FASTEST", "app_path"]
 
 #: The contender every ratio is measured against.
 BASELINE = "handwritten"
@@ -19,7 +19,11 @@ CONTENDERS = {
     "restly_async": "benchmarks.contenders.restly_async",
     "restly_sync": "benchmarks.contenders.restly_sync",
     "restly_etag": "benchmarks.contenders.restly_etag",
+    "fastest": "benchmarks.contenders.fastest",
 }
+
+#: The practical limit of the stack: the second ratio column of the report.
+FASTEST = "fastest"
 
 
 def app_path(contender: str) -> str:

@@ -32,6 +32,7 @@ from ._loading import loader_options
 from ._options import set_derived, uses_default
 from ._rows import RowSerializer
 from ._schemas import deferred_list_params
+from ._single import SingleWrites, compile_single_writes
 from ._scopes import compile_scopes
 
 __all__ = ["ID_PARAMETER", "CompiledView", "compile_view"]
@@ -98,6 +99,9 @@ class CompiledView:
     #: row scopes that apply to them: its routes resolve these per request.
     reached_models: frozenset[type[Any]]
     scopes: tuple[Scope, ...]
+    #: ``PATCH`` as one ``UPDATE … RETURNING``, ``DELETE`` as one ``DELETE … RETURNING``,
+    #: where nothing needs the row before the write (see `restly.resource._single`).
+    single_writes: SingleWrites
 
 
 def compile_view(cls: Any) -> list[str]:
@@ -123,6 +127,10 @@ def compile_view(cls: Any) -> list[str]:
         prepared_base = list_rows if list_rows is not None else base_statement
     list_params = deferred_list_params(cls)
     reached, scopes, problems = compile_scopes(cls)
+    lifecycle = compile_lifecycle(cls)
+    conditional = compile_conditional(
+        cls, mapper, flat if plain_reads and default_query else None, by_id
+    )
     compiled = CompiledView(
         list_params=list_params,
         list_params_annotation=Annotated[
@@ -154,14 +162,21 @@ def compile_view(cls: Any) -> list[str]:
         list_rows=list_rows,
         prepared_base=prepared_base,
         list_statements={},
-        lifecycle=compile_lifecycle(cls),
+        lifecycle=lifecycle,
         column_keys=tuple(attribute.key for attribute in mapper.column_attrs),
         pk_key=mapper.get_property_by_column(pk_column).key,
-        conditional=compile_conditional(
-            cls, mapper, flat if plain_reads and default_query else None, by_id
-        ),
+        conditional=conditional,
         reached_models=reached,
         scopes=scopes,
+        single_writes=compile_single_writes(
+            cls,
+            mapper,
+            lifecycle,
+            flat if plain_reads else None,
+            by_id,
+            conditional=conditional is not None,
+            default_query=default_query,
+        ),
     )
     set_derived(cls, COMPILED, compiled)
     return problems

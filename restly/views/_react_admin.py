@@ -282,6 +282,10 @@ class BaseReactAdminView(BaseRestView):
             links["prev"] = {"range": f"%5B{max(start - size, 0)}%2C{start - 1}%5D"}
         return links
 
+    #: A delete answers the deleted record, so it is never one ``DELETE … RETURNING`` of
+    #: the key (see ``restly.resource._single``).
+    _delete_answers_record: ClassVar[bool] = True
+
     def _deleted_body(self, obj: Any, id: Any) -> bytes:
         """The deleted record (react-admin reads it back); ``{pk: id}`` when an overridden
         ``handle_delete`` returned nothing."""

@@ -147,9 +147,15 @@ class AsyncRestView(BaseRestView):
 
     async def _create(self, schema_obj: Any) -> Written:
         """The write path of ``POST``: the answer (body, id, ETag)."""
-        lifecycle = self.__restly_compiled__.lifecycle
+        compiled = self.__restly_compiled__
+        lifecycle = compiled.lifecycle
         if lifecycle.authorize:
             await self.authorize(Action.CREATE, None, schema_obj)
+        if compiled.single_writes.insert is not None:  # nothing needs the object
+            values = persistence.schema_values(schema_obj, include_defaults=True)
+            statement = compiled.single_writes.insert_for(self.session, values)
+            if statement is not None:
+                return await self._write_returning(statement, None, 201)
         obj = await self.handle_create(schema_obj)  # build, add, flush
         if lifecycle.before_commit:
             await self.before_action_commit(Action.CREATE, obj, None)
@@ -164,7 +170,13 @@ class AsyncRestView(BaseRestView):
     async def _update(self, id: Any, schema_obj: Any) -> Written:
         """The write path of ``PATCH`` (and react-admin's ``PUT``): the answer (body, id,
         ETag)."""
-        lifecycle = self.__restly_compiled__.lifecycle
+        compiled = self.__restly_compiled__
+        lifecycle = compiled.lifecycle
+        if compiled.single_writes.update is not None:  # nothing needs the row before
+            values = persistence.schema_values(schema_obj, include_defaults=False)
+            statement = compiled.single_writes.update_for(self.session, values)
+            if statement is not None:
+                return await self._write_returning(statement, id, 200)
         old = None
         obj = self._locked  # read (locked) by the precondition check, if it ran
         if obj is None and not lifecycle.around_row:
@@ -192,7 +204,14 @@ class AsyncRestView(BaseRestView):
 
     async def _delete(self, id: Any) -> bytes | None:
         """The write path of ``DELETE``: the answer's body, if the view sends one."""
-        lifecycle = self.__restly_compiled__.lifecycle
+        compiled = self.__restly_compiled__
+        lifecycle = compiled.lifecycle
+        if compiled.single_writes.deletes is not None:  # nothing needs the row before
+            statement = compiled.single_writes.delete_for(self.session)
+            if statement is not None:
+                self._require((await self.session.execute(statement, {ID_PARAMETER: id})).first())
+                await self._commit()
+                return None
         old = None
         deleted: Any  # what handle_delete returned: react-admin's returns the record
         if not lifecycle.around_row:
@@ -216,6 +235,19 @@ class AsyncRestView(BaseRestView):
         if lifecycle.after_commit:
             await self._after_commit(Action.DELETE, obj, old)
         return body
+
+    async def _write_returning(self, statement: Any, id: Any, status: int) -> Written:
+        """``POST`` or ``PATCH`` as one ``INSERT``/``UPDATE … RETURNING`` (see
+        ``restly.resource._single``): the row as written is the answer; an update that
+        matches no row is a 404, as a read is."""
+        found = await self.session.execute(statement, None if id is None else {ID_PARAMETER: id})
+        row = self._require(found.first())
+        identity = row[len(self.__restly_compiled__.flat_columns or ())] if id is None else id
+        written = Written(self._dump_row(row), identity, None)
+        if self._claimed_key is not None:
+            await self._record_answer(written, status)
+        await self._commit()
+        return written
 
     # -- Idempotency-Key (see restly.idempotency) -----------------------------------------
 
@@ -503,19 +535,23 @@ class AsyncRestView(BaseRestView):
 
     # -- persistence -------------------------------------------------------------------
 
+    @restly_default
     async def make_new_object(self, schema_obj: Any) -> Any:
         """Build the new ORM object (added to the session, not yet flushed)."""
         return await persistence.async_make_new_object(self.session, self.model, schema_obj)  # type: ignore[arg-type]
 
+    @restly_default
     async def update_object(self, obj: Any, schema_obj: Any) -> Any:
         """Apply the fields the client sent to ``obj``."""
         return await persistence.async_update_object(self.session, obj, schema_obj)
 
+    @restly_default
     async def save_object(self, obj: Any) -> Any:
         """Flush ``obj`` and load what the database set, and the relationships the
         response shows."""
         return await persistence.async_save_object(self.session, obj, options=self.__restly_compiled__.load_options)
 
+    @restly_default
     async def delete_object(self, obj: Any) -> None:
         """Delete ``obj`` and flush."""
         await persistence.async_delete_object(self.session, obj, locked=obj is self._locked)

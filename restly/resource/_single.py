@@ -1,0 +1,197 @@
+"""Step of `compile_view`: writes in one statement, where nothing needs the row before.
+
+A generated ``PATCH`` reads the row, changes the object, flushes its ``UPDATE`` and answers
+the object: two round trips. When nothing between the read and the write looks at the old
+row — no ``authorize``, no commit hook, no ETag, no reference to resolve, restly's own
+persistence seams, a flat response — one ``UPDATE … RETURNING`` does the same work and
+answers the same body. ``DELETE`` likewise becomes one ``DELETE … RETURNING`` instead of a
+locked read and a delete, and ``POST`` one ``INSERT … RETURNING`` without an ORM object and
+its unit of work::
+
+    writes = compile_single_writes(BookView, mapper, lifecycle, flat_columns, by_id, ...)
+    writes.insert      # INSERT INTO book … RETURNING book.id, …, book.id
+    writes.update      # UPDATE book SET … WHERE book.id = :restly_id RETURNING book.id, …
+    writes.deletes     # DELETE FROM book WHERE book.id = :restly_id RETURNING book.id
+
+Both are ORM-enabled statements, so row scopes (``with_loader_criteria``) and the read
+replica routing see them as they see the flush. What the ORM would do on its own beside the
+statement rules a model out, at class creation:
+
+- ``@validates`` methods, a version counter, inheritance (several tables or a
+  discriminator), and for updates ``onupdate`` defaults (a flush that changes nothing emits
+  no ``UPDATE``, so the timestamp stays; a statement would always move it);
+- for creates, a constructor of the model's own (a dataclass or an ``__init__`` may compute
+  values);
+- for deletes, relationships the ORM maintains on a delete (one-to-many children it
+  detaches, many-to-many rows it removes).
+
+Two things can change after the class exists and are checked when a write runs, by
+attribute lookups that cost nanoseconds: flush and mapper event listeners (an audit
+``before_flush``, a ``before_update`` mapper event), which a statement would skip, and the
+database (MariaDB has no ``UPDATE … RETURNING``). Either sends the write down the ORM path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, insert, update
+from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm.interfaces import MANYTOMANY, ONETOMANY
+
+from ..schemas import references_in
+from ._lifecycle import Lifecycle
+from ._options import uses_default
+
+__all__ = ["SingleWrites", "compile_single_writes"]
+
+#: Session events a flush fires; a single statement fires none of them.
+_FLUSH_EVENTS = ("before_flush", "after_flush", "after_flush_postexec")
+_INSERT_EVENTS = ("before_insert", "after_insert")
+_UPDATE_EVENTS = ("before_update", "after_update")
+_DELETE_EVENTS = ("before_delete", "after_delete")
+#: restly's seams the single statements stand in for: all must be restly's own.
+_CREATE_SEAMS = ("handle_create", "make_new_object", "save_object", "to_response_schema")
+_UPDATE_SEAMS = ("handle_update", "handle_get", "update_object", "save_object", "to_response_schema")
+_DELETE_SEAMS = ("handle_delete", "handle_get", "delete_object")
+
+
+@dataclass(frozen=True, slots=True)
+class SingleWrites:
+    """The one-statement forms of a view's ``POST``, ``PATCH`` and ``DELETE`` (``None``:
+    not for this view). ``insert`` and ``update`` take their values per request; ``insert``
+    returns the response's columns, then the primary key."""
+
+    mapper: Mapper[Any]
+    insert: ReturningInsert[Any] | None
+    update: ReturningUpdate[Any] | None
+    deletes: ReturningDelete[Any] | None
+
+    def insert_for(
+        self, session: Session | AsyncSession, values: dict[str, Any]
+    ) -> ReturningInsert[Any] | None:
+        """``insert`` of ``values``, or ``None`` when this create needs the ORM path."""
+        if self.insert is None or self._listened(session, _INSERT_EVENTS):
+            return None
+        if not session.get_bind().dialect.insert_returning:
+            return None
+        return self.insert.values(values)
+
+    def update_for(self, session: Session | AsyncSession, values: dict[str, Any]) -> ReturningUpdate[Any] | None:
+        """``update`` setting ``values``, or ``None`` when this write needs the ORM path
+        (nothing to set, an event listener that a flush would call, no RETURNING)."""
+        if self.update is None or not values or self._listened(session, _UPDATE_EVENTS):
+            return None
+        if not session.get_bind().dialect.update_returning:
+            return None
+        return self.update.values(values)
+
+    def delete_for(self, session: Session | AsyncSession) -> ReturningDelete[Any] | None:
+        """``deletes``, or ``None`` when this delete needs the ORM path."""
+        if self.deletes is None or self._listened(session, _DELETE_EVENTS):
+            return None
+        if not session.get_bind().dialect.delete_returning:
+            return None
+        return self.deletes
+
+    def _listened(self, session: Session | AsyncSession, mapper_events: tuple[str, ...]) -> bool:
+        if isinstance(session, AsyncSession):
+            session = session.sync_session
+        flush, mapper = session.dispatch, self.mapper.dispatch
+        return any(getattr(flush, name) for name in _FLUSH_EVENTS) or any(
+            getattr(mapper, name) for name in mapper_events
+        )
+
+
+def compile_single_writes(
+    cls: Any,
+    mapper: Mapper[Any],
+    lifecycle: Lifecycle,
+    flat_columns: tuple[Any, ...] | None,
+    by_id: ColumnElement[bool],
+    *,
+    conditional: bool,
+    default_query: bool,
+) -> SingleWrites:
+    """The single-statement writes view class ``cls`` may use (see the module docstring)."""
+    plain = (
+        flat_columns is not None
+        and not conditional
+        and not lifecycle.before_commit
+        and not lifecycle.after_commit
+        and mapper.version_id_col is None
+        and mapper.inherits is None
+        and mapper.polymorphic_on is None
+        and len(mapper.tables) == 1
+        and not mapper.validators
+    )
+    model = mapper.class_
+    pk_columns = mapper.primary_key
+    insert_statement = None
+    if plain and _creates_plainly(cls, mapper):
+        insert_statement = insert(model).returning(*flat_columns, *pk_columns)  # type: ignore[misc]
+    plain = plain and default_query and not lifecycle.authorize
+    update_statement = None
+    if plain and _updates_plainly(cls, mapper):
+        update_statement = (
+            update(model)
+            .where(by_id)
+            .returning(*flat_columns)  # type: ignore[misc]
+            .execution_options(synchronize_session=False)
+        )
+    delete_statement = None
+    if plain and _deletes_plainly(cls, mapper):
+        delete_statement = (
+            delete(model)
+            .where(by_id)
+            .returning(*pk_columns)
+            .execution_options(synchronize_session=False)
+        )
+    return SingleWrites(mapper, insert_statement, update_statement, delete_statement)
+
+
+def _creates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:
+    """Whether the ORM would do nothing for a ``POST`` beyond one ``INSERT`` of columns:
+    the model is built by SQLAlchemy's own constructor (a dataclass or custom ``__init__``
+    may compute values), and the body sets only columns."""
+    if not all(uses_default(cls, name) for name in _CREATE_SEAMS):
+        return False
+    constructor = getattr(mapper.class_.__init__, "_sa_original_init", None)  # instrumented
+    if getattr(constructor, "__qualname__", None) != "_declarative_constructor":
+        return False  # SQLAlchemy's own sets the keyword arguments, nothing else
+    schema = cls.creation_schema
+    columns = mapper.column_attrs
+    if any(name not in columns for name in schema.model_fields):
+        return False
+    return not references_in(schema, mapper.class_)
+
+
+def _updates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:
+    """Whether the ORM would do nothing for a ``PATCH`` beyond one ``UPDATE`` of columns."""
+    if not all(uses_default(cls, name) for name in _UPDATE_SEAMS):
+        return False
+    schema = cls.update_schema
+    columns = mapper.column_attrs
+    if any(name not in columns for name in schema.model_fields):
+        return False  # a relationship or property to set: the ORM's work
+    if references_in(schema, mapper.class_):
+        return False
+    return not any(
+        column.onupdate is not None or column.server_onupdate is not None
+        for column in mapper.columns
+    )
+
+
+def _deletes_plainly(cls: Any, mapper: Mapper[Any]) -> bool:
+    """Whether the ORM would do nothing for a ``DELETE`` beyond one ``DELETE`` of the row."""
+    if not all(uses_default(cls, name) for name in _DELETE_SEAMS):
+        return False
+    if getattr(cls, "_delete_answers_record", False):
+        return False  # react-admin answers the deleted record; the statement returns its key
+    return not any(
+        relationship.direction in (ONETOMANY, MANYTOMANY) for relationship in mapper.relationships
+    )
+

@@ -1,0 +1,309 @@
+"""PATCH as one ``UPDATE … RETURNING`` and DELETE as one ``DELETE … RETURNING``, where
+nothing needs the row before the write — and the ORM path wherever something does (a hook,
+a validator, a timestamp, a flush listener, children to detach), on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import ForeignKey, String, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
+
+import restly as fr
+
+pytestmark = pytest.mark.anyio
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "sw_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50), unique=True)
+    stars: Mapped[int] = mapped_column(default=0)
+    owner: Mapped[str] = mapped_column(String(20), default="ann")
+
+
+class Shouted(Base):
+    """A model with a validator: the ORM must see every value set."""
+
+    __tablename__ = "sw_shouted"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(50))
+
+    @validates("word")
+    def _upper(self, _key: str, value: str) -> str:
+        return value.upper()
+
+
+class Stamped(fr.TimestampsMixin, Base):
+    __tablename__ = "sw_stamped"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(50))
+
+
+class Slugged(Base):
+    """A model with a constructor of its own: the ORM must build every new row."""
+
+    __tablename__ = "sw_slugged"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50))
+    slug: Mapped[str | None] = mapped_column(String(50))
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("slug", values["title"].lower().replace(" ", "-"))
+        super().__init__(**values)
+
+
+class Shelf(Base):
+    __tablename__ = "sw_shelf"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    items: Mapped[list[Item]] = relationship(back_populates="shelf")
+
+
+class Item(Base):
+    __tablename__ = "sw_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelf_id: Mapped[int | None] = mapped_column(ForeignKey("sw_shelf.id"))
+    shelf: Mapped[Shelf | None] = relationship(back_populates="items")
+
+
+@pytest.fixture(params=["async", "sync"])
+def view_base(request: pytest.FixtureRequest) -> type:
+    return fr.AsyncRestView if request.param == "async" else fr.RestView
+
+
+@pytest.fixture
+def client_for(database: Any, client_for: Callable[..., httpx.AsyncClient]) -> Any:
+    return client_for
+
+
+@pytest.fixture
+def statements(fr_globals: fr.FRGlobals) -> Iterator[list[str]]:
+    """The statements sent to the database while the test runs, as their first word."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2].split()[0].upper())
+
+    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def app_for(view_base: type, model: type, prefix: str, **options: Any) -> FastAPI:
+    app = FastAPI()
+    fr.include_view(app, type(f"{model.__name__}View", (view_base,), {"prefix": prefix, "model": model, **options}))
+    return app
+
+
+def rows(fr_globals: fr.FRGlobals, statement: Any) -> list[Any]:
+    with Session(fr_globals.get_engine()) as session:
+        return list(session.execute(statement).all())
+
+
+async def test_create_is_one_insert_returning_the_row(
+    view_base: type, client_for: Any, statements: list[str], fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    response = await client.post("/notes", json={"title": "a"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"id": body["id"], "title": "a", "stars": 0, "owner": "ann"}  # defaults
+    assert response.headers["Location"].endswith(f"/notes/{body['id']}")
+    assert statements == ["INSERT"]
+    assert rows(fr_globals, select(Note.id, Note.title)) == [(body["id"], "a")]
+    minimal = await client.post("/notes", json={"title": "b"}, headers={"Prefer": "return=minimal"})
+    assert minimal.status_code == 201 and minimal.content == b""
+    assert minimal.headers["Location"].endswith(f"/notes/{body['id'] + 1}")
+
+
+async def test_a_constructor_of_the_models_own_builds_every_new_row(
+    view_base: type, client_for: Any
+) -> None:
+    client = client_for(app_for(view_base, Slugged, "/slugged"))
+    assert (await client.post("/slugged", json={"title": "Hello World"})).json()["slug"] == "hello-world"
+
+
+async def test_patch_is_one_update_returning_the_row_as_written(
+    view_base: type, client_for: Any, statements: list[str], fr_globals: fr.FRGlobals, database: Any
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    note = (await client.post("/notes", json={"title": "a", "stars": 1})).json()
+    statements.clear()
+    response = await client.patch(f"/notes/{note['id']}", json={"stars": 5})
+    assert response.status_code == 200
+    assert response.json() == {**note, "stars": 5}
+    single = database.dialect != "mariadb"  # MariaDB has no UPDATE ... RETURNING
+    assert statements == (["UPDATE"] if single else ["SELECT", "UPDATE"])
+    assert rows(fr_globals, select(Note.stars)) == [(5,)]
+    # an empty PATCH changes nothing: it reads the row and answers it
+    assert (await client.patch(f"/notes/{note['id']}", json={})).json()["stars"] == 5
+
+
+async def test_a_missing_row_is_404_and_nothing_changes(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    await client.post("/notes", json={"title": "a"})
+    assert (await client.patch("/notes/999", json={"stars": 5})).status_code == 404
+    assert (await client.delete("/notes/999")).status_code == 404
+    assert rows(fr_globals, select(Note.title, Note.stars)) == [("a", 0)]
+
+
+async def test_a_unique_violation_is_409_and_rolls_back(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    await client.post("/notes", json={"title": "a"})
+    second = (await client.post("/notes", json={"title": "b"})).json()
+    response = await client.patch(f"/notes/{second['id']}", json={"title": "a", "stars": 3})
+    assert response.status_code == 409
+    assert "title" in response.json()["detail"] and "UPDATE" not in response.text
+    assert sorted(rows(fr_globals, select(Note.title, Note.stars))) == [("a", 0), ("b", 0)]
+
+
+async def test_delete_is_one_statement_and_the_row_is_gone(
+    view_base: type, client_for: Any, statements: list[str], fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    note = (await client.post("/notes", json={"title": "a"})).json()
+    statements.clear()
+    assert (await client.delete(f"/notes/{note['id']}")).status_code == 204
+    assert statements == ["DELETE"]
+    assert rows(fr_globals, select(Note.id)) == []
+    assert (await client.delete(f"/notes/{note['id']}")).status_code == 404
+
+
+async def test_a_row_scope_hides_rows_from_the_single_statements(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    with Session(fr_globals.get_engine()) as session:
+        session.add_all([Note(title="mine", owner="ann"), Note(title="theirs", owner="bob")])
+        session.commit()
+        mine, theirs = session.scalars(select(Note.id).order_by(Note.id)).all()
+
+    @fr.scope(Note)
+    def only_ann() -> Any:
+        return Note.owner == "ann"
+
+    client = client_for(app_for(view_base, Note, "/notes"))
+    assert (await client.patch(f"/notes/{theirs}", json={"stars": 9})).status_code == 404
+    assert (await client.delete(f"/notes/{theirs}")).status_code == 404
+    assert (await client.patch(f"/notes/{mine}", json={"stars": 2})).json()["stars"] == 2
+    assert sorted(rows(fr_globals, select(Note.title, Note.stars))) == [("mine", 2), ("theirs", 0)]
+
+
+async def test_concurrent_deletes_of_one_row_answer_204_once(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Note, "/notes"))
+    note = (await client.post("/notes", json={"title": "a"})).json()
+    answers = await asyncio.gather(*(client.delete(f"/notes/{note['id']}") for _ in range(4)))
+    assert sorted(answer.status_code for answer in answers) == [204, 404, 404, 404]
+
+
+async def test_a_validator_keeps_the_orm_path(
+    view_base: type, client_for: Any, statements: list[str]
+) -> None:
+    client = client_for(app_for(view_base, Shouted, "/shouted"))
+    word = (await client.post("/shouted", json={"word": "hi"})).json()
+    statements.clear()
+    assert (await client.patch(f"/shouted/{word['id']}", json={"word": "hey"})).json()["word"] == "HEY"
+    assert statements[0] == "SELECT"
+
+
+async def test_an_unchanged_patch_leaves_updated_at_alone(
+    view_base: type, client_for: Any
+) -> None:
+    """``onupdate`` timestamps move only when the ORM writes a change, so the view keeps it."""
+    client = client_for(app_for(view_base, Stamped, "/stamped"))
+    created = (await client.post("/stamped", json={"label": "x"})).json()
+    same = (await client.patch(f"/stamped/{created['id']}", json={"label": "x"})).json()
+    assert same["updated_at"] == created["updated_at"]
+    changed = (await client.patch(f"/stamped/{created['id']}", json={"label": "y"})).json()
+    assert datetime.fromisoformat(changed["updated_at"]) > datetime.fromisoformat(created["updated_at"])
+
+
+@contextmanager
+def listening(target: Any, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(target, name, listener)
+
+
+async def test_flush_and_mapper_listeners_added_later_are_still_called(
+    view_base: type, client_for: Any
+) -> None:
+    """Listeners registered after the view class was created: the writes take the ORM path
+    that calls them (an audit ``before_flush``, a ``before_update`` mapper event)."""
+    client = client_for(app_for(view_base, Note, "/notes"))
+    note = (await client.post("/notes", json={"title": "a"})).json()
+    flushed: list[str] = []
+    with listening(Session, "before_flush", lambda *_: flushed.append("flush")):
+        assert (await client.patch(f"/notes/{note['id']}", json={"stars": 1})).status_code == 200
+    assert flushed == ["flush"]
+    inserted: list[str] = []
+    with listening(Note, "before_insert", lambda _m, _c, target: inserted.append(target.title)):
+        assert (await client.post("/notes", json={"title": "b"})).status_code == 201
+    assert inserted == ["b"]
+    updated: list[int] = []
+    with listening(Note, "before_update", lambda _m, _c, target: updated.append(target.stars)):
+        assert (await client.patch(f"/notes/{note['id']}", json={"stars": 2})).status_code == 200
+    assert updated == [2]
+    deleted: list[int] = []
+    with listening(Note, "before_delete", lambda _m, _c, target: deleted.append(target.id)):
+        assert (await client.delete(f"/notes/{note['id']}")).status_code == 204
+    assert deleted == [note["id"]]
+
+
+async def test_deleting_a_parent_detaches_its_children_as_the_orm_does(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    client = client_for(app_for(view_base, Shelf, "/shelves"))
+    shelf = (await client.post("/shelves", json={"name": "top"})).json()
+    with Session(fr_globals.get_engine()) as session:
+        session.add(Item(shelf_id=shelf["id"]))
+        session.commit()
+    assert (await client.delete(f"/shelves/{shelf['id']}")).status_code == 204
+    assert rows(fr_globals, select(Item.shelf_id)) == [(None,)]
+
+
+async def test_hooks_and_etags_keep_the_read_before_the_write(
+    view_base: type, client_for: Any, statements: list[str]
+) -> None:
+    seen: list[Any] = []
+
+    def before_action_commit(self: Any, action: str, new: Any, old: Any = None) -> None:
+        seen.append((action, old and old["stars"], new.stars))
+
+    async def async_before_action_commit(self: Any, action: str, new: Any, old: Any = None) -> None:
+        before_action_commit(self, action, new, old)
+
+    hook = async_before_action_commit if view_base is fr.AsyncRestView else before_action_commit
+    client = client_for(app_for(view_base, Note, "/notes", before_action_commit=hook))
+    note = (await client.post("/notes", json={"title": "a"})).json()
+    assert (await client.patch(f"/notes/{note['id']}", json={"stars": 4})).status_code == 200
+    assert seen[-1] == ("update", 0, 4)
+    tagged = client_for(app_for(view_base, Note, "/tagged", etag=True))
+    statements.clear()
+    current = await tagged.get(f"/tagged/{note['id']}")
+    patched = await tagged.patch(
+        f"/tagged/{note['id']}", json={"stars": 6}, headers={"If-Match": current.headers["ETag"]}
+    )
+    assert patched.status_code == 200 and patched.headers["ETag"] != current.headers["ETag"]
