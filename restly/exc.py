@@ -54,6 +54,7 @@ __all__ = [
     "RestlyError",
     "RestlyHTTPError",
     "ServiceUnavailable",
+    "StillReferenced",
 ]
 
 
@@ -159,6 +160,13 @@ class Conflict(RestlyHTTPError):
 
     status_code = 409
     default_detail = "Conflict"
+
+
+class StillReferenced(Conflict):
+    """409: a ``DELETE`` of a row that rows of other tables still reference; the detail
+    names those tables (``"Cannot delete: rows of book still reference it"``)."""
+
+    problem_type = "constraint-violation"
 
 
 class IdempotencyKeyInFlight(Conflict):

@@ -25,11 +25,14 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 
 from ..idempotency import Claim, current_request
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
-from ..exc import BadRequest, NotFound, PreconditionFailed
+from .._faults import parse_integrity_error
+from .._introspect import mapper_of
+from ..exc import BadRequest, NotFound, PreconditionFailed, StillReferenced
 from ..query import PreparedList, apply_list_params, list_count_query, prepared_list
 from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
 from starlette.datastructures import Headers
@@ -265,6 +268,28 @@ class BaseRestView(ListPages, View):
         if found is None:
             raise NotFound()
         return found
+
+    def _still_referenced(self, error: IntegrityError) -> Exception:
+        """What a ``DELETE`` that broke a constraint answers: 409 "rows of ``book`` still
+        reference it" when rows of other tables point at the row (the database refused the
+        delete, or the ORM tried to set a required foreign key of loaded children to
+        ``NULL``); the error itself otherwise."""
+        violation = parse_integrity_error(error)
+        if violation.kind not in ("foreign_key", "not_null"):
+            return error
+        table: Any = mapper_of(self.model).local_table  # type: ignore[union-attr]
+        columns = set(violation.columns) if violation.kind == "not_null" else None
+        tables = sorted(
+            {
+                key.parent.table.name
+                for other in table.metadata.tables.values()
+                for key in other.foreign_keys
+                if key.references(table) and (columns is None or key.parent.name in columns)
+            }
+        )
+        if not tables:
+            return error
+        return StillReferenced(f"Cannot delete: rows of {', '.join(tables)} still reference it")
 
     def _deleted_body(self, obj: Any, id: Any) -> bytes | None:
         """The body of a ``DELETE`` answer: none (204) here; react-admin answers the record."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
@@ -176,7 +177,14 @@ class RestView(BaseRestView):
         return written
 
     def _delete(self, id: Any) -> bytes | None:
-        """The write path of ``DELETE``: the answer's body, if the view sends one."""
+        """The write path of ``DELETE``: the answer's body, if the view sends one. Rows of
+        other tables that still reference the row answer 409 naming those tables."""
+        try:
+            return self._delete_row(id)
+        except IntegrityError as error:
+            raise self._still_referenced(error) from error
+
+    def _delete_row(self, id: Any) -> bytes | None:
         compiled = self.__restly_compiled__
         lifecycle = compiled.lifecycle
         if compiled.single_writes.deletes is not None:  # nothing needs the row before

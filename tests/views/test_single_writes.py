@@ -64,6 +64,34 @@ class Slugged(Base):
         super().__init__(**values)
 
 
+class Customer(Base):
+    __tablename__ = "sw_customer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    orders: Mapped[list[Order]] = relationship(back_populates="customer")
+
+
+class Order(Base):
+    __tablename__ = "sw_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("sw_customer.id"))
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+
+
+class Country(Base):
+    """Referenced by a foreign key without a relationship: the database refuses the delete."""
+
+    __tablename__ = "sw_country"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class City(Base):
+    __tablename__ = "sw_city"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country_id: Mapped[int] = mapped_column(ForeignKey("sw_country.id"))
+
+
 class Shelf(Base):
     __tablename__ = "sw_shelf"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -307,3 +335,22 @@ async def test_hooks_and_etags_keep_the_read_before_the_write(
         f"/tagged/{note['id']}", json={"stars": 6}, headers={"If-Match": current.headers["ETag"]}
     )
     assert patched.status_code == 200 and patched.headers["ETag"] != current.headers["ETag"]
+
+
+@pytest.mark.parametrize(("parent", "child", "prefix"), [(Customer, Order, "/customers"), (Country, City, "/countries")])
+async def test_deleting_a_row_others_still_reference_is_409_naming_them(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals, parent: type, child: type, prefix: str
+) -> None:
+    """With a relationship the ORM sets the children's required key to NULL; without one the
+    database refuses: either way the client learns which rows hold on, and nothing changes."""
+    client = client_for(app_for(view_base, parent, prefix))
+    row = (await client.post(prefix, json={"name": "x"})).json()
+    key = "customer_id" if child is Order else "country_id"
+    with Session(fr_globals.get_engine()) as session:
+        session.add(child(**{key: row["id"]}))
+        session.commit()
+    response = await client.delete(f"{prefix}/{row['id']}")
+    assert response.status_code == 409, response.text
+    assert response.json()["detail"] == f"Cannot delete: rows of {child.__tablename__} still reference it"
+    assert rows(fr_globals, select(parent.id)) == [(row["id"],)]
+    assert rows(fr_globals, select(getattr(child, key))) == [(row["id"],)]
