@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, PydanticUserError
+from sqlalchemy import Integer
 
 from .._annotations import strip_annotated
 from .._introspect import column_python_type, mapper_of
@@ -54,7 +55,7 @@ def derive_schemas(cls: Any) -> list[str]:
     if problems:
         return problems
     response = declared(cls, "response_schema") or response_schema_for(schema)
-    nested = _nested_relationship_fields(schema, mapper)
+    nested = _nested_relationship_fields(schema, mapper) | _generated_keys(schema)
     fr_globals = cls.__restly_globals__
     default_page_size = declared(cls, "default_page_size") or fr_globals.default_page_size
     max_page_size = declared(cls, "max_page_size") or fr_globals.max_page_size
@@ -93,6 +94,20 @@ def derive_schemas(cls: Any) -> list[str]:
     for name, value in derived.items():
         set_derived(cls, name, value)
     return []
+
+
+def _generated_keys(schema: type[BaseModel]) -> frozenset[str]:
+    """The fields of a schema that is itself a table model (SQLModel's ``table=True``) that
+    the database generates: an autoincrementing integer primary key. Read-only on input,
+    as on a generated schema; else a client could choose (or overwrite) a row's id."""
+    table_mapper = mapper_of(schema)
+    if table_mapper is None or len(table_mapper.primary_key) != 1:
+        return frozenset()
+    key = table_mapper.primary_key[0]
+    if key.autoincrement not in (True, "auto") or not isinstance(key.type, Integer) or key.foreign_keys:
+        return frozenset()
+    name = table_mapper.get_property_by_column(key).key
+    return frozenset({name}) if name in schema.model_fields else frozenset()
 
 
 def deferred_list_params(cls: type) -> DeferredListParams:

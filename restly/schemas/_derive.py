@@ -28,7 +28,15 @@ import typing
 from collections.abc import Hashable
 from typing import Annotated, Any, ForwardRef, Union
 
-from pydantic import BaseModel, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    PydanticInvalidForJsonSchema,
+    PydanticSchemaGenerationError,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from .._caches import class_cache
@@ -165,9 +173,11 @@ def _derive(
     fields: dict[str, tuple[Any, FieldInfo]] = {}
     ignored: set[str] = set()
     limited = False
+    documented: dict[str, FieldInfo] = {}
     for name, field in schema.model_fields.items():
         if is_read_only(field) or name in read_only:
             ignored.update(_wire_names(name, field))
+            documented[field.alias if isinstance(field.alias, str) else name] = field
             continue
         limits = None if mapper is None else column_limits(mapper, name)
         if limits is not None:
@@ -191,11 +201,46 @@ def _derive(
             schema,
             _derived_name(schema, suffix),
             fields,
-            config=config if user_set_extra else {**config, "extra": "forbid"},
+            config=_documenting(
+                config if user_set_extra else {**config, "extra": "forbid"}, documented
+            ),
             ignored=frozenset(ignored),
         )
     _derived[key] = derived
     return derived
+
+
+def _documenting(config: Any, ignored: dict[str, FieldInfo]) -> Any:
+    """``config`` whose JSON schema also lists the ``ignored`` read-only fields, marked
+    ``readOnly`` (JSON Schema: a value the server manages, which it ignores when sent), so
+    the document says what the schema does: they may be sent back, and change nothing."""
+    if not ignored:
+        return config
+    properties = {name: _read_only_property(field) for name, field in ignored.items()}
+    extra = config.get("json_schema_extra")
+
+    def add_read_only_fields(json_schema: dict[str, Any], model: type[BaseModel]) -> None:
+        if isinstance(extra, dict):
+            json_schema.update(extra)
+        elif callable(extra):
+            extra(json_schema, model)
+        documented = json_schema.setdefault("properties", {})
+        for name, property_schema in properties.items():
+            documented.setdefault(name, dict(property_schema))
+
+    return {**config, "json_schema_extra": add_read_only_fields}
+
+
+def _read_only_property(field: FieldInfo) -> dict[str, Any]:
+    """The JSON schema of an ignored field: its type when that is self-contained."""
+    try:
+        described = TypeAdapter(Any if field.annotation is None else field.annotation).json_schema()
+    except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
+        described = {}  # a type without a JSON schema: the name alone is documented
+    if "$defs" in described or "$ref" in described:
+        described = {}
+    described.pop("title", None)
+    return {**described, "readOnly": True, "description": "Set by the server: ignored when sent."}
 
 
 def _wire_names(name: str, field: FieldInfo) -> set[str]:

@@ -101,6 +101,31 @@ def test_read_only_fields_sent_as_input_are_ignored_not_refused() -> None:
         assert "id" not in obj.model_fields_set and not hasattr(obj, "id")
 
 
+def test_input_schemas_document_the_read_only_fields_they_ignore() -> None:
+    """The document and the behaviour agree: ``additionalProperties: false`` refuses what
+    is not listed, and the read-only fields a client may send back are listed as
+    ``readOnly`` (accepted, ignored) with their type."""
+    class Stamped(fr.TimestampsSchemaMixin, fr.IDSchema):
+        title: str
+
+    for derive in (creation_schema_for, update_schema_for):
+        for schema in (derive(UserSchema), derive(Stamped)):
+            document = schema.model_json_schema(by_alias=True)
+            assert document["additionalProperties"] is False
+            ignored = {name for name, p in document["properties"].items() if p.get("readOnly")}
+            wire = {field.alias or name for name, field in schema.model_fields.items()}
+            accepted = wire | ignored
+            assert accepted == document["properties"].keys()
+        properties = derive(Stamped).model_json_schema(by_alias=True)["properties"]
+        assert properties["id"] == {
+            "type": "integer", "readOnly": True, "description": "Set by the server: ignored when sent."
+        }  # fmt: skip
+        assert properties["created_at"]["format"] == "date-time"
+        assert not any(p.get("readOnly") for n, p in properties.items() if n == "title")
+        sent = {"id": 7, "created_at": "2020-01-01T00:00:00Z", "title": "t"}
+        assert derive(Stamped).model_validate(sent).model_dump(exclude_unset=True) == {"title": "t"}
+
+
 def test_markers_document_themselves_in_json_schema() -> None:
     properties = UserSchema.model_json_schema(by_alias=True)["properties"]
     assert properties["id"]["readOnly"] is True
