@@ -45,7 +45,7 @@ from .models import (
     async_get_one_or_create,
     get_one_or_create,
 )
-from .mount import include_view, include_views
+from .mount import include_view, include_views, serve_docs_offline
 from .query import apply_list_params, create_list_params_schema
 from .registry import ViewRegistry
 from .resource import ResourceMeta, scope
@@ -154,6 +154,7 @@ __all__ = [
     "save_object",
     "schemas",
     "scope",
+    "serve_docs_offline",
     "session",
     "testing",
     "update_object",

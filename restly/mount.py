@@ -42,6 +42,7 @@ from starlette.routing import compile_path
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ._docs_ui import serve_docs_offline
 from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
@@ -52,7 +53,7 @@ from .exc import RestlyConfigurationError
 from .idempotency import guard_handler
 from .schemas import SecretTree, documenting, hide_write_only, write_only_tree
 
-__all__ = ["RestlyRoute", "include_view", "include_views"]
+__all__ = ["RestlyRoute", "include_view", "include_views", "serve_docs_offline"]
 
 V = TypeVar("V", bound=type)
 

@@ -44,6 +44,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "_messages",
             "_methods",
             "_operation_ids",
+            "_docs_ui",
             "_handlers",
             "_etags",
             "_prefer",
