@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import DateTime, Integer
 from sqlalchemy.engine import Dialect
@@ -260,11 +260,17 @@ class _SnakeCaseTableName:
     its own ``__tablename__`` for joined-table inheritance.
     """
 
-    @declared_attr.directive
-    def __tablename__(cls: Any) -> str | None:  # noqa: N805 - a declared_attr gets the class
-        if has_inherited_table(cls):
-            return None
-        return snake_case(cls.__name__)
+    if TYPE_CHECKING:
+        # A model may set its own name (`__tablename__ = "authors"`): to a type checker the
+        # attribute is a plain class attribute, not the directive that derives it.
+        __tablename__: Any
+    else:
+
+        @declared_attr.directive
+        def __tablename__(cls: Any) -> str | None:  # noqa: N805 - a declared_attr gets the class
+            if has_inherited_table(cls):
+                return None
+            return snake_case(cls.__name__)
 
 
 class IDBase(IDMixin, _SnakeCaseTableName, DeclarativeBase):

@@ -19,9 +19,11 @@ class BookSchema(fr.IDSchema):
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Any, Generic
 
 from pydantic import BaseModel, ConfigDict, create_model, model_validator
+from typing_extensions import TypeVar
 
 from .._annotations import strip_annotated
 from .._caches import class_cache
@@ -44,19 +46,30 @@ class BaseSchema(BaseModel):
     )
 
 
-class IDSchema(BaseSchema):
-    """A schema with a read-only integer `id`: the usual base for resource schemas.
+#: What ``IDSchema[Model]`` references, for type checkers.
+ModelT = TypeVar("ModelT", default=Any)
 
-    `IDSchema[Model]` is the nested reference form: `{"id": <Model's primary key>}`,
-    required and writable, resolved to the `Model` row on write.
-    """
+if typing.TYPE_CHECKING:
+    # Type checkers see a generic class, so `fr.IDSchema[Author]` is a valid annotation
+    # (its `id` an int) and `class BookSchema(fr.IDSchema)` needs no argument.
+    class IDSchema(BaseSchema, Generic[ModelT]):
+        id: ReadOnly[int]
 
-    id: ReadOnly[int]
+else:
 
-    def __class_getitem__(cls, model: Any) -> Any:
-        if cls is not IDSchema:
-            return super().__class_getitem__(model)
-        return id_schema_for(model)
+    class IDSchema(BaseSchema):
+        """A schema with a read-only integer `id`: the usual base for resource schemas.
+
+        `IDSchema[Model]` is the nested reference form: `{"id": <Model's primary key>}`,
+        required and writable, resolved to the `Model` row on write.
+        """
+
+        id: ReadOnly[int]
+
+        def __class_getitem__(cls, model: Any) -> Any:
+            if cls is not IDSchema:
+                return super().__class_getitem__(model)
+            return id_schema_for(model)
 
 
 def id_schema_for(model: Any) -> type[IDSchema]:

@@ -57,7 +57,7 @@ from pydantic import BaseModel, BeforeValidator, GetJsonSchemaHandler
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
-from typing_extensions import TypeVar
+from typing_extensions import TypeAliasType, TypeVar
 
 from .._annotations import COLLECTIONS, UNIONS
 from .._caches import class_cache
@@ -147,17 +147,33 @@ def documenting(prefixes: Mapping[type[Any], str]) -> Iterator[None]:
         _DOCUMENTED.reset(token)
 
 
-class IDRef(Generic[M]):
-    """``IDRef[Model]``: a field holding the primary key of an existing ``Model`` row.
+#: The id type a type checker sees for ``IDRef[Model]`` (``IDRef[Model, uuid.UUID]``).
+IdT = TypeVar("IdT", default=int)
 
-    ``IDRef[Author]`` is ``Annotated[int, ...]`` at runtime (the primary key's type, with
-    the column's storage range), accepting ``5`` or ``{"id": 5}`` on input and answering
-    ``5``. Use ``list[IDRef[Tag]]`` for to-many relationships and ``IDRef[Author] | None``
-    for optional references. See the module documentation for how writes resolve it.
-    """
+if typing.TYPE_CHECKING:
+    #: For type checkers ``IDRef[Author]`` is the id itself, an ``int`` (``IDRef[Token,
+    #: uuid.UUID]`` for another key type): a field typed with it reads as the id.
+    IDRef = TypeAliasType("IDRef", IdT, type_params=(M, IdT))
+else:
 
-    def __class_getitem__(cls, model: Any) -> Any:
-        return _idref_annotation(model)
+    class IDRef:
+        """``IDRef[Model]``: a field holding the primary key of an existing ``Model`` row.
+
+        ``IDRef[Author]`` is ``Annotated[int, ...]`` at runtime (the primary key's type, with
+        the column's storage range), accepting ``5`` or ``{"id": 5}`` on input and answering
+        ``5``. Use ``list[IDRef[Tag]]`` for to-many relationships and ``IDRef[Author] | None``
+        for optional references. See the module documentation for how writes resolve it.
+
+        Type checkers see the id's type: ``int``, or the second argument for another key
+        type (``IDRef[Token, uuid.UUID]``), which must then be the key's type.
+        """
+
+        def __class_getitem__(cls, params: Any) -> Any:
+            model, *id_type = params if isinstance(params, tuple) else (params,)
+            annotation = _idref_annotation(model)
+            if id_type:
+                _check_id_type(model, id_type, annotation)
+            return annotation
 
 
 class MustExist(Generic[T, Target]):
@@ -220,6 +236,18 @@ def _idref_annotation(model: Any) -> Any:
     model = checked_model(model, "IDRef")
     annotation = class_cache(model)["idref"] = _build_idref(model)
     return annotation
+
+
+def _check_id_type(model: Any, given: list[Any], annotation: Any) -> None:
+    """``IDRef[Model, id_type]``: ``id_type`` must be the type of ``Model``'s key."""
+    actual = plain_type(typing.get_args(annotation)[0])
+    if len(given) != 1 or given[0] is not actual:
+        names = ", ".join(getattr(kind, "__name__", repr(kind)) for kind in given)
+        raise TypeError(
+            f"fr.IDRef[{model.__name__}, {names}]: the second argument is the type of "
+            f"{model.__name__}'s primary key, {actual.__name__}; write "
+            f"fr.IDRef[{model.__name__}, {actual.__name__}] or fr.IDRef[{model.__name__}]"
+        )
 
 
 def _build_idref(model: type[Any]) -> Any:
