@@ -41,6 +41,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._isolation import SavepointIsolation
+from ._setup import configure_tests
 from ._scopes import ScopeCheck, assert_rows_hidden, async_assert_rows_hidden
 from ._savepoint import (
     activate_savepoint_only_mode,
@@ -62,6 +63,7 @@ __all__ = [
     "async_assert_rows_hidden",
     "async_savepoint_connection",
     "check_status_code",
+    "configure_tests",
     "deactivate_savepoint_only_mode",
     "savepoint_connection",
 ]

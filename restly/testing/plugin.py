@@ -72,6 +72,7 @@ import pytest
 
 from ..db import FRGlobals, get_fr_globals
 from ._isolation import SavepointIsolation
+from ._setup import CLEANUPS, cleanup_mode, current_setup, isolate
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -84,9 +85,43 @@ if TYPE_CHECKING:
 # project where restly is installed, and the clients need httpx / httpx2.
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("restly").addoption(
+        "--restly-cleanup",
+        choices=CLEANUPS,
+        default=None,
+        help="how each test is undone (overrides configure_tests): rollback (SAVEPOINTs), "
+        "delete (real commits, tables emptied after each test) or none",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _restly_schema() -> None:
+    """With ``configure_tests(base=...)`` or ``alembic=...``: the schema, built once."""
+    setup = current_setup()
+    if setup is not None:
+        setup.build_schema()
+
+
+@pytest.fixture(autouse=True)
+def _restly_cleanup(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``configure_tests`` (or ``--restly-cleanup``): every test isolated as its mode
+    says, whichever fixtures it uses."""
+    mode = cleanup_mode(request.config.getoption("--restly-cleanup"))
+    if mode is None:
+        yield
+        return
+    yield from isolate(mode, current_setup(), request)
+
+
 @pytest.fixture
 def app() -> FastAPI:
-    """Your FastAPI app: define a fixture named ``app`` that returns it."""
+    """Your FastAPI app: the one given to ``configure_tests``, or define a fixture named
+    ``app`` that returns it."""
+    setup = current_setup()
+    configured = None if setup is None else setup.the_app()
+    if configured is not None:
+        return configured
     pytest.fail(
         "restly's test clients need your FastAPI app: define a fixture named `app` in "
         "conftest.py that returns it, e.g.\n\n"
@@ -100,8 +135,10 @@ def app() -> FastAPI:
 
 @pytest.fixture
 def fr_globals() -> FRGlobals:
-    """The runtime state to isolate: the active :class:`~restly.FRGlobals`."""
-    return get_fr_globals()
+    """The runtime state to isolate: the one given to ``configure_tests``, else the active
+    :class:`~restly.FRGlobals`."""
+    setup = current_setup()
+    return setup.the_globals() if setup is not None else get_fr_globals()
 
 
 @pytest.fixture
@@ -112,40 +149,76 @@ def restly_savepoints(fr_globals: FRGlobals) -> Iterator[SavepointIsolation]:
 
 
 @pytest.fixture
-def session(restly_savepoints: SavepointIsolation) -> Iterator[Session]:
-    """A sync ``Session`` on the test's connection; ``commit()`` releases a SAVEPOINT."""
-    with restly_savepoints.sessionmaker()() as opened:
+async def restly_async_scope(restly_savepoints: SavepointIsolation) -> AsyncIterator[None]:
+    """Async sessions of ``fr_globals`` in savepoint mode in this test's event loop (what
+    ``async_session`` and ``async_client`` set up; ``configure_tests`` sets it up for every
+    async test)."""
+    async with restly_savepoints.async_scope():
+        yield
+
+
+def _commits(request: pytest.FixtureRequest) -> bool:
+    """Whether this run commits for real (``configure_tests`` cleanup ``delete``/``none``)."""
+    return cleanup_mode(request.config.getoption("--restly-cleanup")) in ("delete", "none")
+
+
+@pytest.fixture
+def session(request: pytest.FixtureRequest, fr_globals: FRGlobals) -> Iterator[Session]:
+    """A sync ``Session`` on the test's connection; ``commit()`` releases a SAVEPOINT (or
+    commits, with cleanup ``delete``/``none``)."""
+    if _commits(request):
+        maker = fr_globals.get_sessionmaker()
+    else:
+        maker = request.getfixturevalue("restly_savepoints").sessionmaker()
+    with maker() as opened:
         yield opened
 
 
 @pytest.fixture
-async def async_session(restly_savepoints: SavepointIsolation) -> AsyncIterator[AsyncSession]:
-    """An ``AsyncSession`` on the test's connection; ``commit()`` releases a SAVEPOINT."""
-    async with restly_savepoints.async_scope():
-        async with (await restly_savepoints.async_sessionmaker())() as opened:
+async def async_session(
+    request: pytest.FixtureRequest, fr_globals: FRGlobals
+) -> AsyncIterator[AsyncSession]:
+    """An ``AsyncSession`` on the test's connection; ``commit()`` releases a SAVEPOINT (or
+    commits, with cleanup ``delete``/``none``)."""
+    if _commits(request):
+        async with fr_globals.get_async_sessionmaker()() as opened:
+            yield opened
+        return
+    savepoints: SavepointIsolation = request.getfixturevalue("restly_savepoints")
+    async with savepoints.async_scope():
+        async with (await savepoints.async_sessionmaker())() as opened:
             yield opened
 
 
 @pytest.fixture
-def client(app: FastAPI, restly_savepoints: SavepointIsolation) -> Iterator[RestlyTestClient]:
+def client(app: FastAPI, request: pytest.FixtureRequest) -> Iterator[RestlyTestClient]:
     """A :class:`~restly.testing.RestlyTestClient` over ``app``, entered for the test."""
     from ._client import RestlyTestClient
 
     with RestlyTestClient(app) as test_client:
+        if _commits(request):
+            yield test_client
+            return
         if test_client.portal is None:  # pragma: no cover - set by TestClient.__enter__
             raise RuntimeError("the TestClient did not start its event loop")
+        savepoints: SavepointIsolation = request.getfixturevalue("restly_savepoints")
         # The app's async sessions are opened, and rolled back, in the client's own loop.
-        with test_client.portal.wrap_async_context_manager(restly_savepoints.async_scope()):
+        with test_client.portal.wrap_async_context_manager(savepoints.async_scope()):
             yield test_client
 
 
 @pytest.fixture
 async def async_client(
-    app: FastAPI, restly_savepoints: SavepointIsolation
+    app: FastAPI, request: pytest.FixtureRequest
 ) -> AsyncIterator[AsyncRestlyTestClient]:
     """An :class:`~restly.testing.AsyncRestlyTestClient` over ``app``."""
     from ._client import AsyncRestlyTestClient
 
-    async with restly_savepoints.async_scope():
+    if _commits(request):
+        async with AsyncRestlyTestClient(app) as test_client:
+            yield test_client
+        return
+    savepoints: SavepointIsolation = request.getfixturevalue("restly_savepoints")
+    async with savepoints.async_scope():
         async with AsyncRestlyTestClient(app) as test_client:
             yield test_client

@@ -33,6 +33,7 @@ def test_exported_names() -> None:
         "async_assert_rows_hidden",
         "async_savepoint_connection",
         "check_status_code",
+        "configure_tests",
         "deactivate_savepoint_only_mode",
         "savepoint_connection",
     ]
