@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, MetaData, delete
+from sqlalchemy import Engine, MetaData, Table, delete
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..db import FRGlobals, get_fr_globals
@@ -91,7 +93,7 @@ class TestSetup:
         metadata = self.metadata
         if metadata is None:  # migrations built the schema: read it back
             metadata = MetaData()
-            _on_an_engine(self.the_globals(), metadata.reflect)
+            _on_an_engine(self.the_globals(), lambda connection: _reflect(metadata, connection))
         keep = self.keep | {_ALEMBIC_TABLE}
         tables = [t for t in reversed(metadata.sorted_tables) if t.name not in keep]
 
@@ -103,6 +105,16 @@ class TestSetup:
 
 
 _SETUP: TestSetup | None = None
+
+
+def _reflect(metadata: MetaData, connection: Any) -> None:
+    """The database's tables into ``metadata``, skipping any dropped meanwhile (another
+    process's tables in a shared test database)."""
+    for name in sa_inspect(connection).get_table_names():
+        try:
+            Table(name, metadata, autoload_with=connection)
+        except NoSuchTableError:
+            continue
 
 
 def configure_tests(

@@ -141,10 +141,10 @@ def drop_tables(db_urls: Any) -> Any:
     yield suffixes
     engine = create_engine(db_urls.sync_url)
     with engine.begin() as connection:
-        for suffix in suffixes:
-            for table in (f"ct_items_{suffix}", f"ct_kinds_{suffix}"):
-                if inspect(connection).has_table(table):
-                    connection.execute(text(f"DROP TABLE {table}"))
+        tables = [name for suffix in suffixes for name in (f"ct_items_{suffix}", f"ct_kinds_{suffix}")]
+        for table in [*tables, "alembic_version"]:  # the migration test's, even if it failed
+            if inspect(connection).has_table(table):
+                connection.execute(text(f"DROP TABLE {table}"))
     engine.dispose()
 
 
@@ -193,3 +193,64 @@ def test_misconfiguration_is_refused_with_the_fix(tmp_path: Any) -> None:
         configure_tests(alembic=tmp_path / "missing.ini")
     with pytest.raises(RestlyConfigurationError, match="declarative base"):
         configure_tests(base=42)
+
+
+MIGRATION = '''
+"""create items and kinds"""
+import sqlalchemy as sa
+from alembic import op
+
+import settings
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    for name in (f"ct_items_{settings.SUFFIX}", f"ct_kinds_{settings.SUFFIX}"):
+        op.create_table(
+            name,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(50), nullable=False),
+        )
+
+
+def downgrade():
+    pass
+'''
+
+ALEMBIC_CONFTEST = CONFTEST.replace(
+    "configure_tests(app=app, base=Base,", 'configure_tests(app=app, alembic="alembic.ini",'
+)
+
+
+def test_the_schema_comes_from_alembic_migrations(
+    pytester: pytest.Pytester, run_pytest: RunPytest, db_urls: Any, drop_tables: list[str]
+) -> None:
+    """``alembic=``: ``upgrade head`` builds the tables once; the ``delete`` cleanup reads
+    them back from the database and leaves ``alembic_version`` alone."""
+    import subprocess
+    import sys
+
+    suffix = uuid.uuid4().hex[:10]
+    drop_tables.append(suffix)
+    write_project(pytester, db_urls, "delete", suffix)
+    (pytester.path / "conftest.py").write_text(ALEMBIC_CONFTEST)
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "init", "migrations"],
+        cwd=pytester.path, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    ini = pytester.path / "alembic.ini"
+    url = db_urls.sync_url.replace("%", "%%")
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname", url))
+    (pytester.path / "migrations" / "versions" / "0001_create.py").write_text(MIGRATION)
+    result = run_pytest("-s")
+    result.assert_outcomes(passed=5)
+    assert printed(result, "LEFT") == "0"
+    assert printed(result, "AFTER ASYNC") == "0 KINDS 1"
+    engine = create_engine(db_urls.sync_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    engine.dispose()
