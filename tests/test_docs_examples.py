@@ -606,6 +606,19 @@ async def test_react_admin(load: Any, fr_globals: fr.FRGlobals) -> None:
             return [p["id"] for p in response.json()], response.headers["Content-Range"]
 
         assert await listed() == (list(range(1, 26)), "items 0-24/30")
+        # What a browser on the admin's origin asks first: the Range header of getList and
+        # the JSON body of a create need a CORS preflight, which the recipe allows.
+        origin = "http://localhost:5173"
+        for method, headers in (("GET", "range"), ("POST", "content-type"), ("PUT", "content-type")):
+            preflight = await client.options("/posts", headers={
+                "Origin": origin, "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": headers,
+            })  # fmt: skip
+            assert preflight.status_code == 200, (method, preflight.text)
+            assert headers in preflight.headers["Access-Control-Allow-Headers"].lower()
+        ranged = await client.get("/posts", headers={"Origin": origin, "Range": "posts=0-24"})
+        assert ranged.headers["Access-Control-Allow-Origin"] == origin
+        assert "Content-Range" in ranged.headers["Access-Control-Expose-Headers"]
         page = await listed(sort='["views","DESC"]', range="[0,4]", filter='{"author_id":2}')
         assert page == ([29, 27, 25, 23, 21], "items 0-4/15")
         assert await listed(filter='{"id":[3,5,7]}') == ([3, 5, 7], "items 0-2/3")

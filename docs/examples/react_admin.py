@@ -29,7 +29,11 @@ class Post(Base):
 fr.configure(async_database_url="sqlite+aiosqlite:///app.db")
 app = FastAPI()
 app.add_middleware(  # react-admin usually runs on another origin
-    CORSMiddleware, allow_origins=["http://localhost:5173"], allow_methods=["*"]
+    CORSMiddleware,
+    allow_origins=["http://localhost:5173"],
+    allow_methods=["*"],
+    # ra-data-simple-rest sends Range with every list and JSON bodies: both need a preflight
+    allow_headers=["Range", "Content-Type", "Authorization", "Idempotency-Key", "If-Match", "Prefer"],
 )
 
 
