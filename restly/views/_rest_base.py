@@ -34,7 +34,7 @@ from .._faults import parse_integrity_error
 from .._introspect import mapper_of
 from ..exc import BadRequest, NotFound, PreconditionFailed, StillReferenced
 from ..query import PreparedList, apply_list_params, list_count_query, prepared_list
-from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
+from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, Shape, read_shape, restly_default
 from starlette.datastructures import Headers
 
 from ._base import View
@@ -109,6 +109,17 @@ class BaseRestView(ListPages, View):
     #: ``False`` (ignored), or ``"required"`` (a request without it answers 400). Needs
     #: restly's table (``fr.idempotency_metadata``; ``fr.db.create_all`` creates it).
     idempotency: ClassVar[bool | Literal["required"]] = True
+    #: Relations a client may ask for as objects with ``?expand=author,reviews`` on the list
+    #: and ``GET /{id}`` routes: relationship names of ``model``, or dotted paths up to two
+    #: deep (``"author.publisher"``, its first step listed too). Each answers with the read
+    #: schema of the view serving its model (declared before this one); or give the schemas:
+    #: ``{"author": AuthorRead}``. Loaded with one ``SELECT ... IN`` per relation, through
+    #: the target's row scope (a hidden row answers ``null`` or is left out of a list).
+    expandable: ClassVar[Collection[str] | Mapping[str, type[BaseModel]]] = ()
+    #: Accept ``?fields=id,title,author.name`` on the list and ``GET /{id}`` routes: answer
+    #: only those fields (a dotted name selects within an expanded relation, and expands
+    #: it). Off by default: with it, OpenAPI marks no field of the answer as required.
+    sparse_fields: ClassVar[bool] = False
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
@@ -197,6 +208,15 @@ class BaseRestView(ListPages, View):
 
     def _envelope_listing(self) -> Listing | None:
         return self._listing if self.include_pagination_metadata else None
+
+    def _shape(self, request: Request | None) -> Shape | None:
+        """What the request's ``fields`` and ``expand`` ask for (422 for a name the view
+        does not offer), or ``None``: neither sent, or no request (an override calling the
+        route method without it)."""
+        shapes = self.__restly_compiled__.shapes
+        if shapes is None or request is None:
+            return None
+        return read_shape(shapes, request.query_params)
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         compiled = self.__restly_compiled__
