@@ -125,13 +125,15 @@ def compile_view(cls: Any) -> list[str]:
         for name in ("handle_list", "handle_get", "count_index", "to_response_schema")
     )
     default_query = uses_default(cls, "build_list_query")
-    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
     list_rows = select(*flat) if plain_reads and flat else None
     prepared_base = None
     if default_query and uses_default(cls, "handle_list") and uses_default(cls, "count_index"):
         prepared_base = list_rows if list_rows is not None else base_statement
     list_params = deferred_list_params(cls)
-    shapes, problems = compile_shapes(cls, lambda target: _read_schema_of(cls, target))
+    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
+    shapes, problems = compile_shapes(
+        cls, lambda target: _read_schema_of(cls, target), base_statement, by_id
+    )
     problems += _reserved_by_shapes(cls, shapes, list_params)
     if problems:
         return problems

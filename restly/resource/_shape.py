@@ -26,31 +26,48 @@ from starlette.datastructures import QueryParams
 from .._caches import put_bounded
 from ._shapes import EXPAND, FIELDS, Expansion, Shapes, children, shaped_model
 
-__all__ = ["MAX_SHAPES", "Shape", "read_shape"]
+__all__ = ["MAX_SHAPES", "Expanded", "Shape", "read_shape"]
 
 #: Most shapes kept per view (distinct ``fields``/``expand`` values); then built per request.
 MAX_SHAPES = 256
 
 
 @dataclass(frozen=True, slots=True)
-class Shape:
-    """What one request asked for: the loads to add, and how to dump its objects."""
+class Expanded:
+    """What one set of expansions loads and dumps (shared by every shape expanding it)."""
 
     options: tuple[Any, ...]
     one: TypeAdapter[Any]
     many: TypeAdapter[Any]
+    #: The view's base statement with these loads, and its by-id read (parameter
+    #: ``ID_PARAMETER``): the statements of restly's own list and get.
+    list_base: Any
+    get_objects: Any
+    #: Prepared list statements over ``list_base`` (``restly.query.prepared_list``).
+    list_statements: dict[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What one request asked for: the loads to add, and how to dump its objects."""
+
+    expanded: Expanded
     #: pydantic's ``include`` (python names, nested), or None for every field.
     include: Any
     include_many: Any
 
+    @property
+    def options(self) -> tuple[Any, ...]:
+        return self.expanded.options
+
     def dump_one(self, obj: Any) -> bytes:
-        adapter = self.one
+        adapter = self.expanded.one
         return adapter.dump_json(
             adapter.validate_python(obj, from_attributes=True), by_alias=True, include=self.include
         )
 
     def dump_many(self, objects: Sequence[Any]) -> bytes:
-        adapter = self.many
+        adapter = self.expanded.many
         return adapter.dump_json(
             adapter.validate_python(objects, from_attributes=True),
             by_alias=True,
@@ -125,15 +142,22 @@ def _build(shapes: Shapes, fields: list[str] | None, expand: list[str]) -> Shape
             path = path.rpartition(".")[0]
             expanded.add(path)
     closed = frozenset(expanded)
-    model = shapes.models.get(closed)
-    if model is None:
+    loads = shapes.expanded.get(closed)
+    if loads is None:  # at most one per subset of `expandable`
         model = shaped_model(shapes.schema, shapes.expansions, closed)
-        shapes.models[closed] = model
+        options = tuple(_options(shapes.expansions, closed, None))
+        list_base = shapes.base.options(*options)
+        loads = shapes.expanded[closed] = Expanded(
+            options=options,
+            one=TypeAdapter(model),
+            many=TypeAdapter(list[model]),  # type: ignore[valid-type]
+            list_base=list_base,
+            get_objects=list_base.where(shapes.by_id),
+            list_statements={},
+        )
     include = None if fields is None else _include(shapes, fields, closed, "")
     return Shape(
-        options=tuple(_options(shapes.expansions, closed, None)),
-        one=TypeAdapter(model),
-        many=TypeAdapter(list[model]),  # type: ignore[valid-type]
+        expanded=loads,
         include=include,
         include_many=None if include is None else {"__all__": include},
     )

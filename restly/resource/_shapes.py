@@ -75,8 +75,11 @@ class Shapes:
     selectable: Mapping[str, tuple[str, str]]
     #: The response model OpenAPI documents (every expansion; nothing required if sparse).
     documented: type[BaseModel]
-    #: Dump models by expansion set (closed under parents), built on first use.
-    models: dict[frozenset[str], Any] = field(default_factory=dict)
+    #: The view's base statement (its model with the response's loads) and by-id condition.
+    base: Any
+    by_id: Any
+    #: What each expansion set (closed under parents) loads and dumps, built on first use.
+    expanded: dict[frozenset[str], Any] = field(default_factory=dict)
     #: Shapes by the parameters' raw values, bounded by MAX_SHAPES.
     cache: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = field(default_factory=dict)
 
@@ -120,10 +123,13 @@ def _list_parameter(name: str, description: str, allowed: list[str]) -> dict[str
     }
 
 
-def compile_shapes(cls: Any, read_schema_of: Any) -> tuple[Shapes | None, list[str]]:
+def compile_shapes(
+    cls: Any, read_schema_of: Any, base: Any, by_id: Any
+) -> tuple[Shapes | None, list[str]]:
     """The `Shapes` of view `cls`, or None when it accepts neither parameter; and the
     problems of its options. ``read_schema_of(model)`` finds the response schema of the
-    view serving a model (or None)."""
+    view serving a model (or None); ``base`` and ``by_id`` are the view's statement and
+    by-id condition, which expanded requests extend."""
     owner = cls.__name__
     declared = getattr(cls, "expandable", ())
     sparse = getattr(cls, "sparse_fields", False)
@@ -171,6 +177,8 @@ def compile_shapes(cls: Any, read_schema_of: Any) -> tuple[Shapes | None, list[s
         expansions=expansions,
         selectable=selectable,
         documented=_documented(schema, expansions, sparse),
+        base=base,
+        by_id=by_id,
     )
     return shapes, []
 

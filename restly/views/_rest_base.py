@@ -218,6 +218,33 @@ class BaseRestView(ListPages, View):
             return None
         return read_shape(shapes, request.query_params)
 
+    def _prepared_shape(
+        self, query_params: BaseModel, listing: Listing, shape: Shape
+    ) -> PreparedList | None:
+        """``_prepared_list`` for a list sending ``fields``/``expand``: objects with the
+        shape's loads (its statements are prepared once per expansion set and request
+        shape); ``None`` when ``build_list_query`` is overridden."""
+        if self.__restly_compiled__.prepared_base is None:
+            return None
+        expanded = shape.expanded
+        return prepared_list(
+            query_params,
+            expanded.list_base,
+            self.model,  # type: ignore[arg-type]
+            total=listing.count == "exact" and listing.position is None,
+            cache=expanded.list_statements,
+            keys=listing.keyset,
+            position=listing.position,
+            extra_row=listing.extra_row,
+        )
+
+    def _get_shaped_statement(self, id: Any, shape: Shape) -> tuple[Select[Any], dict[str, Any] | None]:
+        """The by-id read with the shape's loads (prebuilt unless ``build_list_query`` is
+        overridden)."""
+        if self.__restly_compiled__.default_query:
+            return shape.expanded.get_objects, {ID_PARAMETER: id}
+        return self._get_statement(id).options(*shape.options), None
+
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         compiled = self.__restly_compiled__
         if compiled.default_query:

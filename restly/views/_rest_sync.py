@@ -449,17 +449,24 @@ class RestView(BaseRestView):
         """The body of a list sending ``fields`` or ``expand``: objects with the loads of
         its expansions (one ``SELECT ... IN`` each), dumped as asked. A keyset page's rows
         carry their sort keys whatever the fields answered."""
-        statement = self._list_statement(query_params, None).options(*shape.options)
-        page, keys = self._page_statement(statement, listing)
-        found = self._read_page(self.session.execute(page).all(), listing, keys, False)
-        self._count(listing, len(found), query_params, None)
+        prepared = self._prepared_shape(query_params, listing, shape)
+        if prepared is not None:
+            page = self.session.execute(prepared.page, prepared.parameters).all()
+            found = self._read_page(page, listing, prepared.keys, prepared.total)
+            self._count(listing, len(found), query_params, prepared)
+        else:  # build_list_query is overridden: it may scope rows per request
+            statement = self._list_statement(query_params, None).options(*shape.options)
+            statement, keys = self._page_statement(statement, listing)
+            page = self.session.execute(statement).all()
+            found = self._read_page(page, listing, keys, False)
+            self._count(listing, len(found), query_params, None)
         return self._envelope(shape.dump_many([row[0] for row in found]), self._envelope_listing())
 
     def _get_shaped(self, id: Any, shape: Shape, http_request: Request | None) -> Response:
         """``GET /{id}`` sending ``fields`` or ``expand`` (with its ETag on views with
         ETags: the tag of this representation, or the row's version)."""
-        statement = self._get_statement(id).options(*shape.options)
-        obj = self._require(self.session.scalar(statement))
+        statement, parameters = self._get_shaped_statement(id, shape)
+        obj = self._require(self.session.scalar(statement, parameters))
         if self.__restly_compiled__.lifecycle.authorize:
             self.authorize(Action.GET_ONE, obj, None)
         body = shape.dump_one(obj)
