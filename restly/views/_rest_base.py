@@ -34,11 +34,12 @@ from .._faults import parse_integrity_error
 from .._introspect import mapper_of
 from ..exc import BadRequest, NotFound, PreconditionFailed, StillReferenced
 from ..query import PreparedList, apply_list_params, list_count_query, prepared_list
-from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, Shape, read_shape, restly_default
+from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
 from starlette.datastructures import Headers
 
 from ._base import View
 from ._list_pages import ListPages
+from ._shaping import Shaping
 from ._listing import Listing
 
 __all__ = ["BaseRestView", "Written", "item_location"]
@@ -57,7 +58,7 @@ class Written(NamedTuple):
     tag: str | None
 
 
-class BaseRestView(ListPages, View):
+class BaseRestView(Shaping, ListPages, View):
     """What the sync and async REST views share: options, queries and serialisation."""
 
     __abstract__ = True
@@ -208,42 +209,6 @@ class BaseRestView(ListPages, View):
 
     def _envelope_listing(self) -> Listing | None:
         return self._listing if self.include_pagination_metadata else None
-
-    def _shape(self, request: Request | None) -> Shape | None:
-        """What the request's ``fields`` and ``expand`` ask for (422 for a name the view
-        does not offer), or ``None``: neither sent, or no request (an override calling the
-        route method without it)."""
-        shapes = self.__restly_compiled__.shapes
-        if shapes is None or request is None:
-            return None
-        return read_shape(shapes, request.query_params)
-
-    def _prepared_shape(
-        self, query_params: BaseModel, listing: Listing, shape: Shape
-    ) -> PreparedList | None:
-        """``_prepared_list`` for a list sending ``fields``/``expand``: objects with the
-        shape's loads (its statements are prepared once per expansion set and request
-        shape); ``None`` when ``build_list_query`` is overridden."""
-        if self.__restly_compiled__.prepared_base is None:
-            return None
-        expanded = shape.expanded
-        return prepared_list(
-            query_params,
-            expanded.list_base,
-            self.model,  # type: ignore[arg-type]
-            total=listing.count == "exact" and listing.position is None,
-            cache=expanded.list_statements,
-            keys=listing.keyset,
-            position=listing.position,
-            extra_row=listing.extra_row,
-        )
-
-    def _get_shaped_statement(self, id: Any, shape: Shape) -> tuple[Select[Any], dict[str, Any] | None]:
-        """The by-id read with the shape's loads (prebuilt unless ``build_list_query`` is
-        overridden)."""
-        if self.__restly_compiled__.default_query:
-            return shape.expanded.get_objects, {ID_PARAMETER: id}
-        return self._get_statement(id).options(*shape.options), None
 
     def _get_rows_statement(self, id: Any) -> tuple[Select[Any] | None, dict[str, Any] | None]:
         compiled = self.__restly_compiled__

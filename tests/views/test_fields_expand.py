@@ -399,3 +399,9 @@ def test_explicit_schemas_need_no_view_of_the_target() -> None:
     shapes = view.__restly_compiled__.shapes
     assert "password" not in shapes.expansions["author"].schema.model_fields
     assert "author.password" not in shapes.selectable
+
+
+def test_react_admin_views_refuse_the_options() -> None:
+    g = fr.FRGlobals()
+    with pytest.raises(fr.RestlyConfigurationError, match="not supported by react-admin"):
+        rest_view(fr.AsyncReactAdminView, Book, BookSchema, "/ra", globals=g, sparse_fields=True)
