@@ -9,8 +9,8 @@ body = shape.dump_many(objects)
 Names are checked against what the view compiled (write-only fields are not there); an
 unknown or not allowed name is a 422 naming it, in FastAPI's error format, so it is answered
 like every other invalid query parameter (problem details included). Shapes are kept per
-distinct pair of parameter values, bounded by `MAX_SHAPES`; the dump models per expansion
-set, which the view's `expandable` bounds.
+distinct pair of parameter values, and the dump models and statements per expansion set,
+each bounded by `MAX_SHAPES`.
 """
 
 from __future__ import annotations
@@ -143,11 +143,11 @@ def _build(shapes: Shapes, fields: list[str] | None, expand: list[str]) -> Shape
             expanded.add(path)
     closed = frozenset(expanded)
     loads = shapes.expanded.get(closed)
-    if loads is None:  # at most one per subset of `expandable`
+    if loads is None:  # one per subset of `expandable` (bounded too: subsets multiply)
         model = shaped_model(shapes.schema, shapes.expansions, closed)
         options = tuple(_options(shapes.expansions, closed, None))
         list_base = shapes.base.options(*options)
-        loads = shapes.expanded[closed] = Expanded(
+        loads = Expanded(
             options=options,
             one=TypeAdapter(model),
             many=TypeAdapter(list[model]),  # type: ignore[valid-type]
@@ -155,6 +155,7 @@ def _build(shapes: Shapes, fields: list[str] | None, expand: list[str]) -> Shape
             get_objects=list_base.where(shapes.by_id),
             list_statements={},
         )
+        put_bounded(shapes.expanded, closed, loads, MAX_SHAPES)
     include = None if fields is None else _include(shapes, fields, closed, "")
     return Shape(
         expanded=loads,

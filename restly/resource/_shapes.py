@@ -22,6 +22,7 @@ part of it, so they can be neither selected nor named in an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -114,13 +115,29 @@ def _list_parameter(name: str, description: str, allowed: list[str]) -> dict[str
         "required": False,
         "description": description,
         "schema": {
-            "items": {"enum": allowed, "type": "string"},
+            "items": {"enum": allowed, "type": "string", "x-enum-varnames": _names(allowed)},
             "maxItems": len(allowed),
             "type": "array",
         },
         "style": "form",
         "explode": False,
     }
+
+
+def _names(allowed: list[str]) -> list[str]:
+    """Member names for client generators (without them they write ``VALUE_0``):
+    ``author.name`` -> ``AUTHOR_DOT_NAME``, so it does not collide with a field
+    ``author_name`` (generators fold repeated underscores); a name still equal to an earlier
+    one gets a number."""
+    names: list[str] = []
+    for value in allowed:
+        base = "_DOT_".join(re.sub(r"\W+", "_", part) for part in value.split(".")).upper()
+        name, number = base, 1
+        while name in names:
+            number += 1
+            name = f"{base}_{number}"
+        names.append(name)
+    return names
 
 
 def compile_shapes(
