@@ -156,6 +156,10 @@ def declare(view_base: type[Any], g: fr.FRGlobals) -> tuple[type[Any], ...]:
         ),
         rest_view(view_base, Book, BookSchema, "/plain-books", globals=g),
         rest_view(
+            view_base, Book, BookSchema, "/tagged-books", globals=g,
+            expandable=("author", "reviews"), etag=True,
+        ),
+        rest_view(
             (RecentBooks, view_base), Book, BookSchema, "/recent-books", globals=g,
             expandable=("author",), sparse_fields=True, include_pagination_metadata=True,
         ),
@@ -366,6 +370,33 @@ async def test_openapi_documents_the_parameters_and_an_honest_schema(api: Api) -
     assert "required" not in schemas[ref]  # nested members can be left out too
     plain = {p["name"] for p in document["paths"]["/plain-books"]["get"]["parameters"]}
     assert "fields" not in plain and "expand" not in plain
+
+
+@pytest.mark.anyio
+async def test_expansion_without_sparse_fields_keeps_the_item_required(api: Api) -> None:
+    document = (await api.http.get("/openapi.json")).json()
+    answer = document["paths"]["/tagged-books/{id}"]["get"]["responses"]["200"]["content"]
+    ref = answer["application/json"]["schema"]["$ref"].rpartition("/")[2]
+    item = document["components"]["schemas"][ref]
+    assert sorted(item["required"]) == ["author_id", "id", "published_at", "title"]
+    assert {"author", "reviews"} <= set(item["properties"])  # optional: absent unless expanded
+    names = {p["name"] for p in document["paths"]["/tagged-books"]["get"]["parameters"]}
+    assert "expand" in names and "fields" not in names
+    refused = await api.http.get("/tagged-books?fields=id")
+    assert refused.status_code == 422  # not accepted by this view: an unknown key
+
+
+@pytest.mark.anyio
+async def test_an_expanded_answer_has_its_own_etag(api: Api) -> None:
+    plain = await api.http.get("/tagged-books/5")
+    expanded = await api.http.get("/tagged-books/5?expand=author")
+    assert expanded.json() == {**book(5), "author": author(2)}
+    tag = expanded.headers["etag"]
+    assert tag != plain.headers["etag"]
+    again = await api.http.get("/tagged-books/5?expand=author", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag
+    stale = await api.http.get("/tagged-books/5?expand=author", headers={"If-Match": '"x"'})
+    assert stale.status_code == 412
 
 
 # -- configuration ---------------------------------------------------------------------------
