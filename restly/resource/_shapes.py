@@ -237,6 +237,12 @@ def _expansion(
             f"{owner}.expandable holds {path!r}, but {source.__name__}.{key} is not a "
             f"relationship (relationships of {source.__name__}: {names})."
         )
+    if prop.lazy in ("dynamic", "write_only"):
+        return None, (
+            f"{owner}.expandable holds {path!r}, but {source.__name__}.{key} is a "
+            f'lazy="{prop.lazy}" relationship, which cannot be loaded with the page; declare '
+            "a plain relationship() for it to expand."
+        )
     target = prop.mapper.class_
     if given is not None:
         if not (isinstance(given, type) and issubclass(given, BaseModel)):
