@@ -1,4 +1,4 @@
-"""The five benchmark scenarios, each a deterministic list of HTTP requests.
+"""The benchmark scenarios, each a deterministic list of HTTP requests.
 
 A load generator replays a scenario's requests round-robin; ``identity`` reduces a
 response to what every contender must agree on, so a contender that does less work
@@ -61,10 +61,15 @@ class Scenario:
         if not isinstance(body, dict):
             return type(body).__name__
         if "items" in body:
-            return {
+            found = {
                 **{key: body.get(key) for key in ("total", "page", "page_size", "total_pages")},
                 "ids": [item.get("id") for item in body["items"]],
             }
+            if any("author" in item for item in body["items"]):  # an expanded author
+                found["authors"] = [
+                    (item.get("author") or {}).get("name") for item in body["items"]
+                ]
+            return found
         if self.name.startswith("create"):
             return sorted(body)
         return body.get("id")
@@ -142,6 +147,14 @@ SCENARIOS: dict[str, Scenario] = {
             "list 50, filter + sort + total",
             200,
             _repeat("/books?status=published&order_by=-published_at&page=3&page_size=50"),
+        ),
+        Scenario(
+            "list50_expand",
+            "list 50 as list50, each book's author expanded",
+            200,
+            _repeat(
+                "/books?status=published&order_by=-published_at&page=3&page_size=50&expand=author"
+            ),
         ),
         Scenario("get", "get by id", 200, _gets),
         Scenario("create", "create", 201, _creates, writes=True),

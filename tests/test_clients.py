@@ -4,7 +4,9 @@ TypeScript: ``openapi-typescript`` writes the types, ``tsc --strict`` checks cod
 Python: ``openapi-python-client`` writes a client package, ``mypy --strict`` checks code
 using it. Each usage relies on what the document must say for good clients: readable
 operation ids (``list_authors``), every response field required (``id: number``, not
-``id?: number``), sort keys with member names (``NAME_DESC``, not ``VALUE_0``).
+``id?: number``), sort keys with member names (``NAME_DESC``, not ``VALUE_0``); and, for a view
+with ``sparse_fields`` and ``expandable``, members that may be left out typed as optional and
+``fields``/``expand`` as enums with member names (``AUTHOR_DOT_NAME``).
 
 The npm packages are installed once into a folder the runs reuse
 (``$RESTLY_TEST_NODE_DIR``, default ``~/.cache/restly-tests/node``).
@@ -23,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Enum, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
 from tests.conftest import skip_or_fail
@@ -52,6 +54,14 @@ class ClientAuthor(Base):
     nickname: Mapped[str | None] = mapped_column(String(50))
 
 
+class ClientBook(Base):
+    __tablename__ = "client_book"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    author_id: Mapped[int] = mapped_column(ForeignKey("client_author.id"))
+    author: Mapped[ClientAuthor] = relationship()
+
+
 @pytest.fixture(scope="module")
 def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
     g = fr.FRGlobals()
@@ -59,6 +69,12 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
     class AuthorView(fr.AsyncRestView, globals=g):
         prefix = "/authors"
         model = ClientAuthor
+
+    class BookView(fr.AsyncRestView, globals=g):
+        prefix = "/books"
+        model = ClientBook
+        expandable = ("author",)
+        sparse_fields = True
 
     class StatsView(fr.View, globals=g):
         prefix = "/stats"
@@ -68,7 +84,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
             return 0
 
     app = FastAPI(title="Library")
-    fr.include_view(app, AuthorView, StatsView)
+    fr.include_view(app, AuthorView, BookView, StatsView)
     path = tmp_path_factory.mktemp("clients") / "openapi.json"
     path.write_text(json.dumps(app.openapi()))
     return path
@@ -129,6 +145,16 @@ const created: Created = { id: 1, name: "Ann", genre: "novel", nickname: null };
 type Count = operations["stats_count_authors"]["responses"][200]["content"]["application/json"];
 const count: Count = 3;
 console.log(show(created), query, count);
+
+// Sparse fields: any member may be left out, so each is optional; expansions are typed.
+type Book = operations["get_client_book"]["responses"][200]["content"]["application/json"];
+type BookQuery = NonNullable<operations["get_client_book"]["parameters"]["query"]>;
+function title(book: Book): string {
+  const name: string | undefined = book.author?.name;  // nested members may be left out too
+  return `${book.title ?? "?"} by ${name ?? "?"}`;
+}
+const sparse: BookQuery = { fields: ["title", "author.name"], expand: ["author"] };
+console.log(title({}), sparse);
 """
 
 
@@ -162,8 +188,17 @@ def test_the_typescript_check_fails_on_a_wrong_type(
 PYTHON_USAGE = """
 from library_client import Client
 from library_client.api.authors import create_client_author, list_client_authors
+from library_client.api.books import get_client_book
 from library_client.api.stats import stats_count_authors
-from library_client.models import ClientAuthor, ClientAuthorCreate, ListClientAuthorsOrderByItem
+from library_client.models import (
+    ClientAuthor,
+    ClientAuthorCreate,
+    ClientBookSparse,
+    GetClientBookExpandItem,
+    GetClientBookFieldsItem,
+    ListClientAuthorsOrderByItem,
+)
+from library_client.types import Unset
 
 
 def show(author: ClientAuthor) -> str:
@@ -181,6 +216,13 @@ def calls(client: Client) -> None:
     if isinstance(created, ClientAuthor):
         print(show(created))
     print(stats_count_authors.sync(client=client))
+    book = get_client_book.sync(
+        1, client=client, fields=[GetClientBookFieldsItem.AUTHOR_DOT_NAME],
+        expand=[GetClientBookExpandItem.AUTHOR],
+    )
+    if isinstance(book, ClientBookSparse):
+        title: str | Unset = book.title  # may be left out: not required
+        print(title)
 """
 
 

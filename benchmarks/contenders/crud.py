@@ -16,12 +16,13 @@ which name classes local to ``crud_router``.
 """
 
 import math
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Annotated, Any, Generic, Optional, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 __all__ = ["ListParams", "Page", "crud_router", "session_dependency"]
@@ -48,6 +49,8 @@ class ListParams(BaseModel):
     order_by: str = "id"
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+    #: Comma-separated relations to answer as objects (see ``crud_router``'s ``expandable``).
+    expand: str | None = None
 
 
 def session_dependency(
@@ -69,8 +72,24 @@ def crud_router(
     update: type[BaseModel],
     list_params: type[ListParams],
     get_session: Callable[[], AsyncIterator[AsyncSession]],
+    expandable: Mapping[str, type[BaseModel]] | None = None,
 ) -> APIRouter:
-    """Five routes for ``model``: list, get, create, patch, delete."""
+    """Five routes for ``model``: list, get, create, patch, delete.
+
+    ``expandable``: relation name -> its read schema; ``?expand=author`` loads it with one
+    ``selectinload`` and answers it nested (the page is then dumped by hand: the route's
+    ``response_model`` does not show relations)."""
+    expandable = dict(expandable or {})
+    expanded_pages: dict[frozenset[str], Any] = {}
+
+    def expanded_page(names: list[str]) -> Any:
+        """The envelope of items showing the relations ``names`` (built once per set)."""
+        key = frozenset(names)
+        if key not in expanded_pages:
+            fields: Any = {name: (Optional[expandable[name]], None) for name in key}
+            item = create_model(f"{read.__name__}Expanded", __base__=read, **fields)
+            expanded_pages[key] = Page[item]  # type: ignore[valid-type]
+        return expanded_pages[key]
     # scope="function": the session commits and closes before the response is sent, as
     # restly's do (benchmarks/tests/test_contenders.py checks it for every contender).
     SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -91,6 +110,10 @@ def crud_router(
         if field not in sortable:
             raise HTTPException(status_code=422, detail=f"Cannot order by {field!r}")
         column = getattr(model, field)
+        expand = params.expand.split(",") if params.expand else []
+        unknown = [name for name in expand if name not in expandable]
+        if unknown:
+            raise HTTPException(status_code=422, detail=f"Cannot expand {unknown!r}")
         filters = params.model_dump(include=set(filter_names), exclude_none=True)
         conditions = [getattr(model, name) == value for name, value in filters.items()]
         total = await session.scalar(select(func.count()).select_from(model).where(*conditions))
@@ -100,14 +123,19 @@ def crud_router(
             .order_by(column.desc() if params.order_by.startswith("-") else column)
             .offset((params.page - 1) * params.page_size)
             .limit(params.page_size)
+            .options(*(selectinload(getattr(model, name)) for name in expand))
         )
-        return {
+        page = {
             "items": rows.all(),
             "total": total,
             "page": params.page,
             "page_size": params.page_size,
             "total_pages": math.ceil(total / params.page_size),
         }
+        if expand:
+            body = expanded_page(expand).model_validate(page, from_attributes=True)
+            return Response(body.model_dump_json(), media_type="application/json")
+        return page
 
     @router.get("/{item_id}", response_model=read)
     async def get_item(item_id: int, session: SessionDep) -> Any:
@@ -135,3 +163,4 @@ def crud_router(
         await session.delete(await get_or_404(session, item_id))
 
     return router
+

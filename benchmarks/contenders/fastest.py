@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
 
 from ..db import make_async_engine
-from ..models import Book
+from ..models import Author, Book
 from .crud import MAX_PAGE_SIZE
 from .handwritten import BookCreate, BookUpdate
 
@@ -45,6 +45,11 @@ SORTABLE = {name: table.c[name] for name in NAMES}
 GET = select(*COLUMNS).where(table.c.id == bindparam("id"))
 INSERT = insert(table).returning(*COLUMNS)
 DELETE = delete(table).where(table.c.id == bindparam("id")).returning(table.c.id)
+AUTHOR_COLUMNS = tuple(Author.__table__.c)
+AUTHOR_NAMES = tuple(column.name for column in AUTHOR_COLUMNS)
+AUTHORS = select(*AUTHOR_COLUMNS).where(
+    Author.__table__.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class ListQuery(BaseModel):
@@ -54,6 +59,7 @@ class ListQuery(BaseModel):
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
     status: str | None = None
+    expand: str | None = None
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
@@ -87,9 +93,17 @@ async def list_books(request: Request) -> Response:
     statements = _list_statements(params.order_by, params.status is not None)
     values = {"status": params.status, "offset": (params.page - 1) * params.page_size,
               "limit": params.page_size}  # fmt: skip
+    if params.expand not in (None, "author"):
+        raise HTTPException(status_code=422, detail=f"Cannot expand {params.expand!r}")
     async with engine.begin() as connection:
         total = (await connection.execute(statements[0], values)).scalar_one()
         items = [_record(row) for row in await connection.execute(statements[1], values)]
+        if params.expand and items:  # one IN query for the page's authors
+            ids = list({item["author_id"] for item in items})
+            found = await connection.execute(AUTHORS, {"ids": ids})
+            authors = {row[0]: dict(zip(AUTHOR_NAMES, row)) for row in found}
+            for item in items:
+                item["author"] = authors.get(item["author_id"])
     return _json(
         {
             "items": items,

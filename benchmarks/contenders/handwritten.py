@@ -16,7 +16,7 @@ from ..db import make_async_engine
 from ..models import Book
 from .crud import ListParams, crud_router, session_dependency
 
-__all__ = ["BookCreate", "BookListParams", "BookRead", "BookUpdate", "app"]
+__all__ = ["AuthorRead", "BookCreate", "BookListParams", "BookRead", "BookUpdate", "app"]
 
 
 class BookCreate(BaseModel):
@@ -51,13 +51,29 @@ class BookListParams(ListParams):
     status: str | None = None
 
 
+class AuthorRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    born: int
+    bio: str | None
+
+
 # The session settings restly documents for its own factory, so only the web layer differs.
 make_session = async_sessionmaker(make_async_engine(), autoflush=False, expire_on_commit=False)
 
 app = FastAPI(title="handwritten")
 app.include_router(
     crud_router(
-        Book, BookRead, BookCreate, BookUpdate, BookListParams, session_dependency(make_session)
+        Book,
+        BookRead,
+        BookCreate,
+        BookUpdate,
+        BookListParams,
+        session_dependency(make_session),
+        expandable={"author": AuthorRead},
     ),
     prefix="/books",
 )

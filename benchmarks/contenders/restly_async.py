@@ -10,7 +10,7 @@ from fastapi import FastAPI
 import restly as fr
 
 from ..db import make_async_engine
-from ..models import Book
+from ..models import Author, Book
 
 __all__ = ["BookView", "app"]
 
@@ -23,3 +23,4 @@ class BookView(fr.AsyncRestView):
     prefix = "/books"
     model = Book
     include_pagination_metadata = True
+    expandable = {"author": fr.create_schema_from_model(Author)}  # list50_expand

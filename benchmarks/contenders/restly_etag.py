@@ -14,7 +14,7 @@ from fastapi import FastAPI
 import restly as fr
 
 from ..db import make_async_engine
-from ..models import Book
+from ..models import Author, Book
 
 __all__ = ["BookView", "app"]
 
@@ -27,4 +27,5 @@ class BookView(fr.AsyncRestView):
     prefix = "/books"
     model = Book
     include_pagination_metadata = True
+    expandable = {"author": fr.create_schema_from_model(Author)}  # list50_expand
     etag = True

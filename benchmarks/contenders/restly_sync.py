@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import restly as fr
 
 from ..db import make_sync_engine
-from ..models import Book
+from ..models import Author, Book
 
 __all__ = ["BookView", "app"]
 
@@ -24,3 +24,4 @@ class BookView(fr.RestView):
     prefix = "/books"
     model = Book
     include_pagination_metadata = True
+    expandable = {"author": fr.create_schema_from_model(Author)}  # list50_expand

@@ -52,13 +52,16 @@ def list_params_dependency(params_class: type[P]) -> Callable[[Request], Awaitab
 
 
 def deferred_list_params_dependency(
-    deferred: DeferredListParams,
+    deferred: DeferredListParams, ignored: frozenset[str] = frozenset()
 ) -> Callable[[Request], Awaitable[ListParams]]:
-    """``list_params_dependency`` of a deferred class, which the first request builds."""
-    return _reader(deferred.get)
+    """``list_params_dependency`` of a deferred class, which the first request builds;
+    keys in ``ignored`` are left to another reader (the view's ``fields``/``expand``)."""
+    return _reader(deferred.get, ignored)
 
 
-def _reader(params_class: Callable[[], type[P]]) -> Callable[[Request], Awaitable[P]]:
+def _reader(
+    params_class: Callable[[], type[P]], ignored: frozenset[str] = frozenset()
+) -> Callable[[Request], Awaitable[P]]:
     # (keys taking one value, keys gathering a list, validate), once the class exists.
     known: tuple[frozenset[str], frozenset[str], Callable[[Any], P]] | None = None
 
@@ -73,6 +76,8 @@ def _reader(params_class: Callable[[], type[P]]) -> Callable[[Request], Awaitabl
         # value, and an unknown key (about to be refused) its value, or a list if repeated.
         data: dict[str, Any] = {}
         for key, value in request.query_params.multi_items():
+            if key in ignored:
+                continue
             if key in single:
                 data[key] = value
             elif key in repeated:

@@ -67,6 +67,11 @@ from ._routes import join_path as join_path
 from ._rows import RowSerializer as RowSerializer
 from ._rows import RowTypeMismatch as RowTypeMismatch
 from ._scopes import reached_models as reached_models
+from ._shape import MAX_SHAPES as MAX_SHAPES
+from ._shape import Shape as Shape
+from ._shape import read_shape as read_shape
+from ._shapes import MAX_EXPAND_DEPTH as MAX_EXPAND_DEPTH
+from ._shapes import Shapes as Shapes
 
 __all__ = ["ResourceMeta", "declared", "is_model_view", "scope"]
 

@@ -26,6 +26,7 @@ from sqlalchemy import Select, bindparam, select
 from .._introspect import column_python_type, mapper_of
 from ..db import Scope
 from ..query import DeferredListParams, deferred_list_params_dependency
+from ..schemas import Page
 from ._conditional import Conditional, compile_conditional
 from ._lifecycle import Lifecycle, compile_lifecycle
 from ._loading import loader_options
@@ -34,6 +35,7 @@ from ._rows import RowSerializer
 from ._schemas import deferred_list_params
 from ._single import SingleWrites, compile_single_writes
 from ._scopes import compile_scopes
+from ._shapes import EXPAND, FIELDS, Shapes, compile_shapes
 
 __all__ = ["ID_PARAMETER", "CompiledView", "compile_view"]
 
@@ -102,6 +104,9 @@ class CompiledView:
     #: ``PATCH`` as one ``UPDATE … RETURNING``, ``DELETE`` as one ``DELETE … RETURNING``,
     #: where nothing needs the row before the write (see `restly.resource._single`).
     single_writes: SingleWrites
+    #: What `?fields=` and `?expand=` accept (`expandable`, `sparse_fields`), or `None`:
+    #: the view reads neither parameter.
+    shapes: Shapes | None
 
 
 def compile_view(cls: Any) -> list[str]:
@@ -120,21 +125,30 @@ def compile_view(cls: Any) -> list[str]:
         for name in ("handle_list", "handle_get", "count_index", "to_response_schema")
     )
     default_query = uses_default(cls, "build_list_query")
-    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
     list_rows = select(*flat) if plain_reads and flat else None
     prepared_base = None
     if default_query and uses_default(cls, "handle_list") and uses_default(cls, "count_index"):
         prepared_base = list_rows if list_rows is not None else base_statement
     list_params = deferred_list_params(cls)
+    by_id = pk_column == bindparam(ID_PARAMETER, type_=pk_column.type)
+    shapes, problems = compile_shapes(
+        cls, lambda target: _read_schema_of(cls, target), base_statement, by_id
+    )
+    problems += _reserved_by_shapes(cls, shapes, list_params)
+    if problems:
+        return problems
     reached, scopes, problems = compile_scopes(cls)
     lifecycle = compile_lifecycle(cls)
     conditional = compile_conditional(
         cls, mapper, flat if plain_reads and default_query else None, by_id
     )
+    ignored: frozenset[str] = frozenset()  # the keys the view reads itself
+    if shapes is not None:
+        ignored = frozenset((FIELDS,) * shapes.sparse + (EXPAND,) * bool(shapes.expansions))
     compiled = CompiledView(
         list_params=list_params,
         list_params_annotation=Annotated[
-            Any, Depends(deferred_list_params_dependency(list_params))
+            Any, Depends(deferred_list_params_dependency(list_params, ignored))
         ],
         id_annotation=_id_annotation(cls.id_type, pk_column),
         pk_column=pk_column,
@@ -177,9 +191,40 @@ def compile_view(cls: Any) -> list[str]:
             conditional=conditional is not None,
             default_query=default_query,
         ),
+        shapes=shapes,
     )
     set_derived(cls, COMPILED, compiled)
+    if shapes is not None:  # documented with the expansions, and sparse when it can be
+        documented = shapes.documented
+        model = Page[documented] if cls.include_pagination_metadata else list[documented]  # type: ignore[valid-type]
+        set_derived(cls, "list_response_model", model)
     return problems
+
+
+def _read_schema_of(cls: Any, target: type[Any]) -> type[BaseModel] | None:
+    """The response schema an expansion to ``target`` answers with: the view's own for
+    its model, else that of the first view of ``target`` registered in its globals."""
+    if target is cls.model:
+        return cls.response_schema  # type: ignore[no-any-return]
+    for view in cls.__restly_globals__.registry:
+        if getattr(view, "model", None) is target and COMPILED in view.__dict__:
+            return view.response_schema  # type: ignore[no-any-return]
+    return None
+
+
+def _reserved_by_shapes(cls: Any, shapes: Shapes | None, list_params: DeferredListParams) -> list[str]:
+    """A view reading ``fields``/``expand`` cannot also filter on keys of those names."""
+    if shapes is None:
+        return []
+    taken = {spec.key for spec in list_params.plan.filters}
+    taken.update(getattr(cls, "extra_query_params", None) or ())
+    accepted = (FIELDS,) * shapes.sparse + (EXPAND,) * bool(shapes.expansions)
+    return [
+        f"{cls.__name__} accepts ?{name}= (expandable / sparse_fields), but its list "
+        f"parameters already have a key {name!r}; rename that field or extra query parameter."
+        for name in accepted
+        if name in taken
+    ]
 
 
 def _flat_columns(

@@ -191,6 +191,12 @@ class BaseReactAdminView(BaseRestView):
                 "whose lists take only sort, range and filter; remove it and scope rows in "
                 "build_list_query instead."
             )
+        if cls.__restly_compiled__.shapes is not None:
+            problems.append(
+                f"{cls.__name__}.expandable / sparse_fields are not supported by react-admin "
+                "views (react-admin sends neither ?expand= nor ?fields=); remove them, or "
+                "declare them on a fr.AsyncRestView / fr.RestView of the same model."
+            )
         if problems:
             return problems
         plan = compile_react_admin_plan(

@@ -174,10 +174,22 @@ def _read_docs(conditional: Any) -> dict[Any, Any]:
     return responses
 
 
-def _read_parameters(conditional: Any) -> dict[str, Any] | None:
-    if conditional is None:
-        return None
-    return {"parameters": [_IF_NONE_MATCH_READ, _if_match(False, write=False)]}
+def _read_parameters(compiled: Any) -> dict[str, Any] | None:
+    """The parameters of `GET /{id}`: precondition headers with ETags, `fields` and
+    `expand` where the view accepts them."""
+    parameters = []
+    if compiled.conditional is not None:
+        parameters += [_IF_NONE_MATCH_READ, _if_match(False, write=False)]
+    if compiled.shapes is not None:
+        parameters += compiled.shapes.parameters()
+    return {"parameters": parameters} if parameters else None
+
+
+def _read_model(view: Any) -> Any:
+    """The response model of `GET /{id}`: with `expandable`/`sparse_fields`, the schema
+    that documents them."""
+    shapes = view.__restly_compiled__.shapes
+    return view.response_schema if shapes is None else shapes.documented
 
 
 def write_docs(
@@ -327,6 +339,8 @@ def list_openapi(compiled: Any) -> dict[str, Any]:
     extra = deferred_list_params_openapi(compiled.list_params)
     if compiled.counts:
         extra = {**extra, "parameters": [*extra["parameters"], dict(PREFER_COUNT)]}
+    if compiled.shapes is not None:
+        extra = {**extra, "parameters": [*extra["parameters"], *compiled.shapes.parameters()]}
     return extra
 
 
@@ -372,10 +386,10 @@ CREATE: dict[str, Any] = dict(
     openapi_extra=write_parameters(preconditions=False, minimal=True, idempotent=True),
 )
 GET: dict[str, Any] = dict(
-    response_model=Slot("response_schema"),
+    response_model=Slot("", _read_model),
     summary=summary("Get"),
     responses=Slot("__restly_compiled__.conditional", _read_docs),
-    openapi_extra=Slot("__restly_compiled__.conditional", _read_parameters),
+    openapi_extra=Slot("__restly_compiled__", _read_parameters),
 )
 UPDATE: dict[str, Any] = dict(
     response_model=Slot("response_schema"),

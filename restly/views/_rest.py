@@ -49,7 +49,7 @@ from .._routing import route
 from ..db import AsyncSessionDep, async_commit
 from ..exc import PreconditionFailed, PreconditionRequired
 from ..query import PreparedList, planned_rows
-from ..resource import ID_PARAMETER, restly_default
+from ..resource import ID_PARAMETER, Shape, restly_default
 from . import _persistence as persistence
 from ._actions import Action, WriteAction
 from ._responses import (
@@ -84,9 +84,12 @@ class AsyncRestView(BaseRestView):
     async def index(self, query_params: ListParamsParameter, http_request: Request = None) -> Response:  # type: ignore[assignment]
         if self.__restly_compiled__.lifecycle.authorize:
             await self.authorize(Action.GET_MANY, None, None)
+        shape = self._shape(http_request) if self.__restly_compiled__.shapes is not None else None
         listing = self._start_listing(http_request, query_params)
-        prepared = self._prepared_list(query_params, listing)
-        if prepared is not None:
+        prepared = self._prepared_list(query_params, listing) if shape is None else None
+        if shape is not None:
+            body = await self._shaped_list(query_params, listing, shape)
+        elif prepared is not None:
             found = (await self.session.execute(prepared.page, prepared.parameters)).all()
             rows = self._read_page(found, listing, prepared.keys, prepared.total)
             await self._count(listing, len(rows), query_params, prepared)
@@ -105,6 +108,10 @@ class AsyncRestView(BaseRestView):
 
     @route("/{id}", methods=("GET",), **GET)
     async def get(self, id: ItemId, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        if self.__restly_compiled__.shapes is not None:
+            shape = self._shape(http_request)
+            if shape is not None:
+                return await self._get_shaped(id, shape, http_request)
         if self.__restly_compiled__.conditional is not None:
             return await self._get_tagged(id, http_request)
         if self.__restly_compiled__.lifecycle.authorize:  # authorize sees the object
@@ -464,6 +471,43 @@ class AsyncRestView(BaseRestView):
         if rows is not None:
             return self._dump_rows(found, query_params, envelope)
         return self._dump_list([row[0] for row in found], query_params, envelope)
+
+    async def _shaped_list(self, query_params: Any, listing: Listing, shape: Shape) -> bytes:
+        """The body of a list sending ``fields`` or ``expand``: objects with the loads of
+        its expansions (one ``SELECT ... IN`` each), dumped as asked. A keyset page's rows
+        carry their sort keys whatever the fields answered."""
+        prepared = self._prepared_shape(query_params, listing, shape)
+        if prepared is not None:
+            page = (await self.session.execute(prepared.page, prepared.parameters)).all()
+            found = self._read_page(page, listing, prepared.keys, prepared.total)
+            await self._count(listing, len(found), query_params, prepared)
+        else:  # build_list_query is overridden: it may scope rows per request
+            statement = self._list_statement(query_params, None).options(*shape.options)
+            statement, keys = self._page_statement(statement, listing)
+            page = (await self.session.execute(statement)).all()
+            found = self._read_page(page, listing, keys, False)
+            await self._count(listing, len(found), query_params, None)
+        return self._envelope(shape.dump_many([row[0] for row in found]), self._envelope_listing())
+
+    async def _get_shaped(self, id: Any, shape: Shape, http_request: Request | None) -> Response:
+        """``GET /{id}`` sending ``fields`` or ``expand`` (with its ETag on views with
+        ETags: the tag of this representation, or the row's version)."""
+        statement, parameters = self._get_shaped_statement(id, shape)
+        obj = self._require(await self.session.scalar(statement, parameters))
+        if self.__restly_compiled__.lifecycle.authorize:
+            await self.authorize(Action.GET_ONE, obj, None)
+        body = shape.dump_one(obj)
+        conditional = self.__restly_compiled__.conditional
+        if conditional is None:
+            await self._commit()
+            return json_response(body, 200)
+        if conditional.version_key is not None:
+            tag = version_tag(getattr(obj, conditional.version_key))
+        else:
+            tag = representation_tag(body)
+        fresh = http_request is not None and self._not_modified(http_request.headers, tag)
+        await self._commit()
+        return self._tagged(None if fresh else body, tag)
 
     async def _count(
         self, listing: Listing, found: int, query_params: Any, prepared: PreparedList | None

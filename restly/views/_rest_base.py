@@ -39,6 +39,7 @@ from starlette.datastructures import Headers
 
 from ._base import View
 from ._list_pages import ListPages
+from ._shaping import Shaping
 from ._listing import Listing
 
 __all__ = ["BaseRestView", "Written", "item_location"]
@@ -57,7 +58,7 @@ class Written(NamedTuple):
     tag: str | None
 
 
-class BaseRestView(ListPages, View):
+class BaseRestView(Shaping, ListPages, View):
     """What the sync and async REST views share: options, queries and serialisation."""
 
     __abstract__ = True
@@ -109,6 +110,17 @@ class BaseRestView(ListPages, View):
     #: ``False`` (ignored), or ``"required"`` (a request without it answers 400). Needs
     #: restly's table (``fr.idempotency_metadata``; ``fr.db.create_all`` creates it).
     idempotency: ClassVar[bool | Literal["required"]] = True
+    #: Relations a client may ask for as objects with ``?expand=author,reviews`` on the list
+    #: and ``GET /{id}`` routes: relationship names of ``model``, or dotted paths up to two
+    #: deep (``"author.publisher"``, its first step listed too). Each answers with the read
+    #: schema of the view serving its model (declared before this one); or give the schemas:
+    #: ``{"author": AuthorRead}``. Loaded with one ``SELECT ... IN`` per relation, through
+    #: the target's row scope (a hidden row answers ``null`` or is left out of a list).
+    expandable: ClassVar[Collection[str] | Mapping[str, type[BaseModel]]] = ()
+    #: Accept ``?fields=id,title,author.name`` on the list and ``GET /{id}`` routes: answer
+    #: only those fields (a dotted name selects within an expanded relation, and expands
+    #: it). Off by default: with it, OpenAPI marks no field of the answer as required.
+    sparse_fields: ClassVar[bool] = False
 
     # -- derived by ResourceMeta (outputs: declaring them is an error) ----------------
     #: The list route's query parameters, derived from ``response_schema`` (read-only).
