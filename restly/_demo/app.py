@@ -60,9 +60,9 @@ def create_app(database_url: str | URL, *, reset: bool = False) -> FastAPI:
             if reset:
                 async with demo_globals.get_async_engine().begin() as connection:
                     await connection.run_sync(DemoBase.metadata.drop_all)
-            await fr.db.async_create_all(DemoBase)
-            async with fr.async_session() as session:
-                await seed_if_empty(session)
+            # Safe when several workers start at once: one creates and seeds, the others
+            # wait for it, then find the tables and the sample data.
+            await fr.db.async_create_all(DemoBase, seed=seed_if_empty)
         yield
         await demo_globals.dispose()
 

@@ -15,16 +15,15 @@ from ._config import configure
 from ._engine import PoolSettings, build_async_engine, build_engine
 from ._globals import FRGlobals, get_fr_globals, use_fr_globals
 from ._replicas import Replicas, RoutingSession, use_primary
+from ._schema import async_create_all, create_all
 from ._scopes import Scope, ScopeRegistry, scope_session
 from ._session import (
     AsyncPrimarySessionDep,
     AsyncSessionDep,
     PrimarySessionDep,
     SessionDep,
-    async_create_all,
     async_open_session,
     async_session,
-    create_all,
     get_async_engine,
     get_async_primary_session,
     get_async_session,

@@ -29,12 +29,11 @@ from contextlib import AbstractContextManager, asynccontextmanager, contextmanag
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ..idempotency import idempotency_metadata
 from ._globals import FRGlobals, get_fr_globals
 from ._replicas import READ_METHODS, RoutingSession
 
@@ -43,10 +42,8 @@ __all__ = [
     "AsyncSessionDep",
     "PrimarySessionDep",
     "SessionDep",
-    "async_create_all",
     "async_open_session",
     "async_session",
-    "create_all",
     "get_async_engine",
     "get_async_primary_session",
     "get_async_session",
@@ -305,32 +302,3 @@ def get_async_engine() -> AsyncEngine:
 def get_engine() -> Engine:
     """Return the active globals' sync engine."""
     return get_fr_globals().get_engine()
-
-
-def create_all(base: Any, engine: Engine | None = None) -> None:
-    """Create the tables of `base` (a declarative base or a `MetaData`), and restly's own
-    (`fr.idempotency_metadata`: the table of idempotency keys) if they are missing."""
-    with (engine or get_engine()).begin() as connection:
-        _create_all(connection, _metadata(base))
-
-
-async def async_create_all(base: Any, engine: AsyncEngine | None = None) -> None:
-    """Create the tables of `base` (a declarative base or a `MetaData`), and restly's own
-    (`fr.idempotency_metadata`) if they are missing, async."""
-    async with (engine or get_async_engine()).begin() as connection:
-        await connection.run_sync(_create_all, _metadata(base))
-
-
-def _create_all(connection: Any, metadata: MetaData) -> None:
-    metadata.create_all(connection)
-    if metadata is not idempotency_metadata:
-        idempotency_metadata.create_all(connection)
-
-
-def _metadata(base: Any) -> MetaData:
-    if isinstance(base, MetaData):
-        return base
-    metadata = getattr(base, "metadata", None)
-    if not isinstance(metadata, MetaData):
-        raise TypeError(f"expected a declarative base or a MetaData; got {base!r}")
-    return metadata
