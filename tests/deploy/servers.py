@@ -44,6 +44,7 @@ class Server:
         self.port = port
         self.url = f"http://{self.host}:{port}"
         self._log = tempfile.TemporaryFile()
+        self._output: str | None = None
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -100,6 +101,9 @@ class Server:
         return self.process.poll()
 
     def output(self) -> str:
+        """What the server printed (its log), so far."""
+        if self._output is not None:
+            return self._output
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
 
@@ -130,13 +134,22 @@ class Server:
             pass
         if self.process.poll() is None:
             self.process.wait(STOP_SECONDS)
+        self._output = self.output()
         self._log.close()
 
     def worker_pids(self) -> list[int]:
         """The server's worker processes (its children; the server itself with one worker)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-        return pids or [self.process.pid]
+        workers = [pid for pid in pids if b"resource_tracker" not in _cmdline(pid)]
+        return workers or [self.process.pid]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def rss_kib(pid: int) -> int:
