@@ -77,20 +77,23 @@ LAST = {"Connection": "close"}
 STEPS = ("create", "list", "patch", "create", "keyed", "patch", "delete", "list", "batch", "get")
 
 
-async def mixed_load(base: str, *, operations: int, concurrency: int = 8) -> Ledger:
-    """Send about ``operations`` requests from ``concurrency`` clients; the `Ledger`."""
-    ledger = Ledger()
+async def mixed_load(
+    base: str, *, operations: int, concurrency: int = 8, run: str = "", ledger: Ledger | None = None
+) -> Ledger:
+    """Send about ``operations`` requests from ``concurrency`` clients; the `Ledger` (a
+    new one, or ``ledger`` continued: then give each run its own ``run`` label)."""
+    ledger = Ledger() if ledger is None else ledger
     per_client = max(1, operations // concurrency)
     async with httpx.AsyncClient(
         base_url=base, timeout=TIMEOUT, limits=httpx.Limits(max_connections=concurrency * 2)
     ) as client:
         await asyncio.gather(
-            *(_client(client, ledger, number, per_client) for number in range(concurrency))
+            *(_client(client, ledger, f"{run}{n}", per_client) for n in range(concurrency))
         )
     return ledger
 
 
-async def _client(client: httpx.AsyncClient, ledger: Ledger, number: int, count: int) -> None:
+async def _client(client: httpx.AsyncClient, ledger: Ledger, name: str, count: int) -> None:
     mine: dict[str, list[int]] = {r: [] for r in RESOURCES}
     steps = itertools.cycle(STEPS)
     for step_number in range(count):
@@ -98,7 +101,7 @@ async def _client(client: httpx.AsyncClient, ledger: Ledger, number: int, count:
         step = next(steps)
         if step in ("patch", "delete", "get") and not mine[resource]:
             step = "create"
-        await _step(client, ledger, resource, step, mine[resource], f"{number}-{step_number}")
+        await _step(client, ledger, resource, step, mine[resource], f"{name}-{step_number}")
 
 
 async def _step(
