@@ -2,7 +2,8 @@
 
 It imports everything, says ``ready``, then for each ``go`` line on stdin runs what an app's
 lifespan runs at start-up, ``fr.db.create_all`` (MODE ``sync``) or ``fr.db.async_create_all``
-(MODE ``async``) with the seed, over fresh connections, and answers ``ok`` or the error.
+(MODE ``async``) with the seed, or what the lifespan of ``python -m restly demo`` runs (MODE
+``demo``), over fresh connections, and answers ``ok`` or the error.
 The test starts several at once, so their ``go`` arrives within a millisecond.
 """
 
@@ -13,6 +14,8 @@ import sys
 import traceback
 
 import restly as fr
+from restly._demo.models import DemoBase
+from restly._demo.seed import seed_if_empty
 
 from .models import Base, seed_tags, seed_tags_sync
 
@@ -25,8 +28,8 @@ def main() -> None:
         if line.strip() != "go":
             break
         try:
-            if mode == "async":
-                asyncio.run(_start_async())
+            if mode in ("async", "demo"):
+                asyncio.run(_start_async(mode))
             else:
                 fr.db.create_all(Base, seed=seed_tags_sync)
                 fr.get_engine().dispose()
@@ -37,8 +40,11 @@ def main() -> None:
             print("ok", flush=True)
 
 
-async def _start_async() -> None:
-    await fr.db.async_create_all(Base, seed=seed_tags)
+async def _start_async(mode: str) -> None:
+    if mode == "demo":
+        await fr.db.async_create_all(DemoBase, seed=seed_if_empty)
+    else:
+        await fr.db.async_create_all(Base, seed=seed_tags)
     await fr.get_fr_globals().dispose()
     fr.get_fr_globals().reset_database()  # a fresh engine in the next round's event loop
 

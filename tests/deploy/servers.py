@@ -76,8 +76,9 @@ class Server:
         ]  # fmt: skip
         return cls(command, environ, port)
 
-    def wait_until_ready(self, path: str = "/ready") -> None:
-        """Wait until ``path`` answers 200 (the server and its database are up)."""
+    def wait_until_ready(self, path: str = "/openapi.json") -> None:
+        """Wait until ``path`` answers 200 (every app of the tests serves it once started;
+        uvicorn with several workers listens before each has started)."""
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

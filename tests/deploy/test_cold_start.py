@@ -2,7 +2,9 @@
 one creates the tables and seeds them, the others wait and find them; none fails.
 
 Each round drops the tables, then tells every process to start at the same instant; ten
-rounds per backend, half the processes async (``async_create_all``), half sync."""
+rounds per backend. Two processes create the tests' tables, one with ``create_all``, one with
+``async_create_all``; two others run the start-up of ``python -m restly demo`` (its tables
+and sample data), at the same time."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import restly as fr
+from restly._demo.models import Author, DemoBase
+from restly._demo.seed import AUTHORS
 from tests.conftest import DatabaseURLs
 
 from .models import TAGS, Base, Tag
 from .servers import ROOT
 
-PROCESSES = 3
+MODES = ("sync", "async", "demo", "demo")
+PROCESSES = len(MODES)
 ROUNDS = 10
 ANSWER_SECONDS = 60
 
@@ -30,12 +36,11 @@ def starters(db_urls: DatabaseURLs) -> Iterator[list[subprocess.Popen[str]]]:
     """``PROCESSES`` cold-start workers for the database of ``db_urls``, ready to go."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.deploy.coldstart_worker", db_urls.sync_url,
-             "async" if number % 2 else "sync"],
+            [sys.executable, "-m", "tests.deploy.coldstart_worker", db_urls.sync_url, mode],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
-        for number in range(PROCESSES)
+        for mode in MODES
     ]
     try:
         for process in processes:
@@ -64,19 +69,21 @@ def _answer(process: subprocess.Popen[str]) -> str:
 def _drop(url: str) -> None:
     engine = create_engine(url, poolclass=NullPool)
     try:
-        Base.metadata.drop_all(engine)
-        fr.idempotency_metadata.drop_all(engine)
+        for metadata in (Base.metadata, DemoBase.metadata, fr.idempotency_metadata):
+            metadata.drop_all(engine)
     finally:
         engine.dispose()
 
 
-def _schema(url: str) -> tuple[set[str], list[str]]:
+def _schema(url: str) -> tuple[set[str], list[str], list[str]]:
+    """The tables, the tags and the demo's authors."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             tags = list(connection.scalars(select(Tag.name).order_by(Tag.id)))
-            return tables, tags
+            authors = list(connection.scalars(select(Author.name).order_by(Author.id)))
+            return tables, tags, authors
     finally:
         engine.dispose()
 
@@ -84,7 +91,7 @@ def _schema(url: str) -> tuple[set[str], list[str]]:
 def test_workers_starting_at_once_create_and_seed_the_schema_once(
     db_urls: DatabaseURLs, starters: list[subprocess.Popen[str]]
 ) -> None:
-    expected = {*Base.metadata.tables, *fr.idempotency_metadata.tables}
+    expected = {*Base.metadata.tables, *DemoBase.metadata.tables, *fr.idempotency_metadata.tables}
     try:
         for round_number in range(ROUNDS):
             _drop(db_urls.sync_url)
@@ -93,9 +100,10 @@ def test_workers_starting_at_once_create_and_seed_the_schema_once(
                 process.stdin.flush()  # type: ignore[union-attr]
             answers = [_answer(process) for process in starters]
             assert answers == ["ok"] * PROCESSES, f"round {round_number}: {answers}"
-            tables, tags = _schema(db_urls.sync_url)
+            tables, tags, authors = _schema(db_urls.sync_url)
             assert expected <= tables, f"round {round_number}"
             assert tags == list(TAGS), f"round {round_number}: seeded more than once"
+            assert authors == [name for name, _, _ in AUTHORS], f"round {round_number}"
     finally:
         _drop(db_urls.sync_url)
 
@@ -108,10 +116,9 @@ def test_a_failing_seed_rolls_back_and_frees_the_lock(
     fr.configure(database_url=db_urls.sync_url)
     _drop(db_urls.sync_url)
 
-    def broken_seed(session: object) -> None:
-        fr_session = session
-        fr_session.add(Tag(name="half"))  # type: ignore[attr-defined]
-        fr_session.flush()  # type: ignore[attr-defined]
+    def broken_seed(session: Session) -> None:
+        session.add(Tag(name="half"))
+        session.flush()
         raise RuntimeError("seed failed")
 
     try:
@@ -123,7 +130,8 @@ def test_a_failing_seed_rolls_back_and_frees_the_lock(
             else:
                 assert db_urls.dialect in ("postgresql", "sqlite")
         fr.db.create_all(Base, seed=lambda session: session.add(Tag(name="whole")))
-        assert _schema(db_urls.sync_url)[1] == ["whole"]
+        with fr_globals.get_engine().connect() as connection:
+            assert list(connection.scalars(select(Tag.name))) == ["whole"]
     finally:
         fr_globals.get_engine().dispose()
         _drop(db_urls.sync_url)

@@ -15,8 +15,8 @@ from .soak import POOL_SIZE, soak
 
 pytestmark = pytest.mark.anyio
 
-WARMUP = 500
-REQUESTS = 1000
+WARMUP = 400
+REQUESTS = 800
 #: Descriptors that may come and go without a leak: sockets of the load's last connections
 #: still closing (the pools are full after the warm-up already).
 FD_SLACK = 4
