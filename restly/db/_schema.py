@@ -26,7 +26,7 @@ The lock lives in the database server, so it also holds across machines, and a p
 that dies holding it releases it with its connection. ``seed`` runs in every process, one
 at a time, after the tables exist and before the lock is released: it should check before
 writing (the demo inserts its sample data only into an empty table). For production,
-migrate before the workers start instead (see docs/deploying.md).
+migrate before the workers start instead (docs/deploying.md).
 """
 
 from __future__ import annotations
@@ -58,10 +58,11 @@ def create_all(base: Any, engine: Engine | None = None, *, seed: Seed | None = N
     """Create the tables of `base` (a declarative base or a `MetaData`), and restly's own
     (`fr.idempotency_metadata`: the table of idempotency keys) if they are missing.
 
-    Safe when several processes run it at once (see `restly.db` docs: one creates, the
-    others wait and find the tables). ``seed``, when given, is called with a `Session`
-    after the tables exist, under the same lock and in the same transaction, in each
-    process one after the other: let it check whether its rows are there already.
+    Safe when several processes run it at once: one creates the tables, the others wait
+    for it (a lock the database holds) and find them. ``seed``, when given, is called
+    with a `Session` after the tables exist, under the same lock and in the same
+    transaction, in each process one after the other: let it check whether its rows are
+    there already.
     """
     metadata = _metadata(base)
     with (engine or get_fr_globals().get_engine()).connect() as connection:
