@@ -142,8 +142,10 @@ def _lock(connection: Connection) -> None:
                 f"restly's create_all waited {LOCK_TIMEOUT} s for another process creating "
                 "the tables of this database (GET_LOCK); is one stuck?"
             )
-    elif backend == "sqlite" and not _sqlite_in_transaction(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif backend == "sqlite":
+        connection.begin()  # the engine's own "begin" listeners run now, before the check
+        if not _sqlite_in_transaction(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _unlock(connection: Connection) -> None:
