@@ -16,7 +16,8 @@ from tests.conftest import DatabaseURLs, postgres_urls
 
 from .models import Base
 
-pytestmark = pytest.mark.skipif(
+#: The tests reading process facts (memory, descriptors, worker processes) from /proc.
+linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads process facts from Linux /proc"
 )
 

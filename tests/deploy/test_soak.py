@@ -11,9 +11,10 @@ import pytest
 
 from tests.conftest import DatabaseURLs, postgres_urls, sqlite_urls
 
+from .conftest import linux_only
 from .soak import POOL_SIZE, soak
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, linux_only]
 
 WARMUP = 400
 REQUESTS = 800

@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import DatabaseURLs
 
-from .conftest import app_environ
+from .conftest import app_environ, linux_only
 from .load import check_database, mixed_load, walk_pages
 from .servers import Server
 
-pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres, linux_only]
 
 OPERATIONS = 400
 WORKERS = 2
