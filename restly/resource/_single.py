@@ -66,19 +66,24 @@ class SingleWrites:
     returns the response's columns, then the primary key."""
 
     mapper: Mapper[Any]
+    #: A Core ``INSERT`` on the model's table (an ORM-enabled one costs more than the flush
+    #: it replaces), with the column key of each attribute the body may set.
     insert: ReturningInsert[Any] | None
+    insert_keys: dict[str, str]
     update: ReturningUpdate[Any] | None
     deletes: ReturningDelete[Any] | None
 
     def insert_for(
         self, session: Session | AsyncSession, values: dict[str, Any]
-    ) -> ReturningInsert[Any] | None:
-        """``insert`` of ``values``, or ``None`` when this create needs the ORM path."""
+    ) -> dict[str, Any] | None:
+        """The parameters of ``insert`` for the attribute ``values``, or ``None`` when this
+        create needs the ORM path."""
         if self.insert is None or self._listened(session, _INSERT_EVENTS):
             return None
         if not session.get_bind().dialect.insert_returning:
             return None
-        return self.insert.values(values)
+        keys = self.insert_keys
+        return {keys[name]: value for name, value in values.items()}
 
     def update_for(self, session: Session | AsyncSession, values: dict[str, Any]) -> ReturningUpdate[Any] | None:
         """``update`` setting ``values``, or ``None`` when this write needs the ORM path
@@ -131,8 +136,15 @@ def compile_single_writes(
     model = mapper.class_
     pk_columns = mapper.primary_key
     insert_statement = None
+    insert_keys: dict[str, str] = {}
     if plain and _creates_plainly(cls, mapper):
-        insert_statement = insert(model).returning(*flat_columns, *pk_columns)  # type: ignore[misc]
+        assert flat_columns is not None  # plain
+        returned = [attribute.property.columns[0] for attribute in flat_columns]
+        table: Any = mapper.local_table  # one table: checked above
+        insert_statement = insert(table).returning(*returned, *pk_columns)
+        insert_keys = {
+            attribute.key: attribute.columns[0].key for attribute in mapper.column_attrs
+        }
     plain = plain and default_query and not lifecycle.authorize
     update_statement = None
     if plain and _updates_plainly(cls, mapper):
@@ -150,7 +162,7 @@ def compile_single_writes(
             .returning(*pk_columns)
             .execution_options(synchronize_session=False)
         )
-    return SingleWrites(mapper, insert_statement, update_statement, delete_statement)
+    return SingleWrites(mapper, insert_statement, insert_keys, update_statement, delete_statement)
 
 
 def _creates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:

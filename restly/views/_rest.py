@@ -161,9 +161,9 @@ class AsyncRestView(BaseRestView):
             await self.authorize(Action.CREATE, None, schema_obj)
         if compiled.single_writes.insert is not None:  # nothing needs the object
             values = persistence.schema_values(schema_obj, include_defaults=True)
-            statement = compiled.single_writes.insert_for(self.session, values)
-            if statement is not None:
-                return await self._write_returning(statement, None, 201)
+            parameters = compiled.single_writes.insert_for(self.session, values)
+            if parameters is not None:
+                return await self._write_returning(compiled.single_writes.insert, parameters, 201)
         obj = await self.handle_create(schema_obj)  # build, add, flush
         if lifecycle.before_commit:
             await self.before_action_commit(Action.CREATE, obj, None)
@@ -184,7 +184,7 @@ class AsyncRestView(BaseRestView):
             values = persistence.schema_values(schema_obj, include_defaults=False)
             statement = compiled.single_writes.update_for(self.session, values)
             if statement is not None:
-                return await self._write_returning(statement, id, 200)
+                return await self._write_returning(statement, {ID_PARAMETER: id}, 200, id)
         old = None
         obj = self._locked  # read (locked) by the precondition check, if it ran
         if obj is None and not lifecycle.around_row:
@@ -251,12 +251,13 @@ class AsyncRestView(BaseRestView):
             await self._after_commit(Action.DELETE, obj, old)
         return body
 
-    async def _write_returning(self, statement: Any, id: Any, status: int) -> Written:
+    async def _write_returning(
+        self, statement: Any, parameters: dict[str, Any], status: int, id: Any = None
+    ) -> Written:
         """``POST`` or ``PATCH`` as one ``INSERT``/``UPDATE … RETURNING`` (see
         ``restly.resource._single``): the row as written is the answer; an update that
-        matches no row is a 404, as a read is."""
-        found = await self.session.execute(statement, None if id is None else {ID_PARAMETER: id})
-        row = self._require(found.first())
+        matches no row is a 404, as a read is. A created row's key follows its columns."""
+        row = self._require((await self.session.execute(statement, parameters)).first())
         identity = row[len(self.__restly_compiled__.flat_columns or ())] if id is None else id
         written = Written(self._dump_row(row), identity, None)
         if self._claimed_key is not None:
