@@ -22,6 +22,7 @@ so a test can check that the fault it arranged did hit a connection.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import struct
 import threading
@@ -64,10 +65,12 @@ class FaultyLink:
         self.port = 0
         #: Faults that happened: ``{"reset": n, "reset_after": n, "reset_on": n, ...}``.
         self.fired: dict[str, int] = {}
+        #: Connections accepted so far.
+        self.connections = 0
         self._latency = 0.0
         self._blackhole = False
         self._reset_budget: int | None = None
-        self._reset_pattern: tuple[bytes, bool] | None = None
+        self._reset_pattern: tuple[re.Pattern[bytes], bool] | None = None
         self._pairs: set[_Pair] = set()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -109,14 +112,16 @@ class FaultyLink:
         on (that byte and the rest of its chunk are not delivered). Fires once."""
         self._reset_budget = n_bytes
 
-    def reset_on(self, pattern: bytes, *, deliver: bool) -> None:
-        """Reset the connection whose next bytes to the server contain ``pattern``. Fires once.
+    def reset_on(self, pattern: bytes | re.Pattern[bytes], *, deliver: bool) -> None:
+        """Reset the connection whose next bytes to the server contain ``pattern`` (bytes, or
+        a compiled regular expression; at most 64 bytes long). Fires once.
 
         ``deliver=False``: the bytes never reach the server. ``deliver=True``: they do, the
         proxy waits for the server's answer (at most ``ANSWER_WAIT`` s) and drops it, then
         resets the client: the statement ran and the client never hears how it went.
         """
-        self._reset_pattern = (pattern, deliver)
+        regex = re.compile(re.escape(pattern)) if isinstance(pattern, bytes) else pattern
+        self._reset_pattern = (regex, deliver)
 
     def blackhole(self) -> None:
         """Accept connections and never forward a byte, either way, on new and open
@@ -184,6 +189,7 @@ class FaultyLink:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         pair = _Pair(writer)
         self._pairs.add(pair)
+        self.connections += 1
         try:
             while self._blackhole and pair in self._pairs:  # accepted, never connected onward
                 pair.swallowed = True
@@ -225,7 +231,7 @@ class FaultyLink:
                     continue
                 if self._latency:
                     await asyncio.sleep(self._latency)
-                if upstream and await self._upstream_fault(pair, tail + chunk, chunk, writer):
+                if upstream and await self._upstream_fault(pair, tail, chunk, writer):
                     return
                 tail = chunk[-64:]
                 writer.write(chunk)
@@ -243,21 +249,28 @@ class FaultyLink:
                             side.close()
 
     async def _upstream_fault(
-        self, pair: _Pair, window: bytes, chunk: bytes, writer: asyncio.StreamWriter
+        self, pair: _Pair, tail: bytes, chunk: bytes, writer: asyncio.StreamWriter
     ) -> bool:
         """Apply an armed reset to a chunk bound for the server; True when the pair is gone."""
         if self._reset_budget is not None:
-            self._reset_budget -= len(chunk)
+            budget, self._reset_budget = self._reset_budget, self._reset_budget - len(chunk)
             if self._reset_budget <= 0:
                 self._reset_budget = None
+                if budget > 1:  # the bytes before the n-th go through: a message cut short
+                    writer.write(chunk[: budget - 1])
+                    await writer.drain()
                 self._count("reset_after")
                 self._reset(pair)
                 return True
         armed = self._reset_pattern
-        if armed is None or armed[0] not in window:
+        if armed is None:
+            return False
+        # A match must end in this chunk: the tail of the previous one was already relayed.
+        match = armed[0].search(tail + chunk)
+        if match is None or match.end() <= len(tail):
             return False
         self._reset_pattern = None
-        pattern, deliver = armed
+        deliver = armed[1]
         if deliver:
             await self._deliver_unanswered(pair, chunk, writer)
         self._count("reset_on")
