@@ -32,7 +32,7 @@ ANSWER_GRACE = 1.0
 
 def bounded_aiomysql_connect(timeout: float) -> Callable[..., Awaitable[Any]]:
     """An ``aiomysql.connect`` whose whole connect, handshake included, takes ``timeout`` s."""
-    import aiomysql
+    import aiomysql  # type: ignore[import-untyped]
 
     async def connect(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -55,7 +55,7 @@ def psycopg_connection_classes(answer_timeout: float) -> tuple[type[Any], type[A
             f"the database sent no answer within {answer_timeout:g} s; connection closed"
         )
 
-    class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
+    class BoundedConnection(psycopg.Connection):
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
             try:
                 return super().wait(gen, interval, answer_timeout if timeout is None else timeout)
@@ -64,7 +64,7 @@ def psycopg_connection_classes(answer_timeout: float) -> tuple[type[Any], type[A
                     raise
                 raise silent(self) from error
 
-    class BoundedAsyncConnection(psycopg.AsyncConnection):  # type: ignore[type-arg]
+    class BoundedAsyncConnection(psycopg.AsyncConnection):
         async def wait(
             self, gen: Any, interval: float = 0.1, timeout: float | None = None
         ) -> Any:
