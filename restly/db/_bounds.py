@@ -7,7 +7,7 @@ for an answer to ``statement_timeout + ANSWER_GRACE`` seconds (the grace lets th
 own cancellation arrive first):
 
 - asyncpg: its ``command_timeout``;
-- psycopg (sync and async): a connection class whose waits have that timeout; a wait that
+- psycopg 3.2+ (sync and async): a connection class whose waits have that timeout; a wait that
   expires closes the connection (it is mid-protocol, unusable) and raises
   ``psycopg.OperationalError``, an outage (503; at COMMIT, ``CommitOutcomeUnknown``);
 - PyMySQL: its ``read_timeout`` (set by ``restly.db._engine``);
@@ -21,10 +21,16 @@ them as outages without a special case.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["ANSWER_GRACE", "bounded_aiomysql_connect", "psycopg_connection_classes"]
+__all__ = [
+    "ANSWER_GRACE",
+    "bounded_aiomysql_connect",
+    "psycopg_connection_classes",
+    "psycopg_waits_are_boundable",
+]
 
 #: Seconds beyond ``statement_timeout`` the client waits for an answer before giving up.
 ANSWER_GRACE = 1.0
@@ -43,9 +49,18 @@ def bounded_aiomysql_connect(timeout: float) -> Callable[..., Awaitable[Any]]:
     return connect
 
 
+def psycopg_waits_are_boundable() -> bool:
+    """Whether this psycopg's ``Connection.wait`` takes a ``timeout`` (psycopg 3.2 and
+    later; 3.1's waits cannot be bounded, and stay as they are)."""
+    import psycopg
+
+    parameters = inspect.signature(psycopg.Connection.wait).parameters
+    return "interval" in parameters and "timeout" in parameters
+
+
 def psycopg_connection_classes(answer_timeout: float) -> tuple[type[Any], type[Any]]:
     """psycopg ``(Connection, AsyncConnection)`` subclasses whose waits for the server give
-    up after ``answer_timeout`` seconds."""
+    up after ``answer_timeout`` seconds (see :func:`psycopg_waits_are_boundable`)."""
     import psycopg
     from psycopg import errors
 

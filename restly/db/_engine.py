@@ -40,7 +40,12 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
-from ._bounds import ANSWER_GRACE, bounded_aiomysql_connect, psycopg_connection_classes
+from ._bounds import (
+    ANSWER_GRACE,
+    bounded_aiomysql_connect,
+    psycopg_connection_classes,
+    psycopg_waits_are_boundable,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -141,7 +146,7 @@ def _answer_bounds(
     answer_timeout = statement_timeout + ANSWER_GRACE
     if driver == "asyncpg":
         return {"command_timeout": answer_timeout}
-    if driver == "psycopg" and asynchronous:
+    if driver == "psycopg" and asynchronous and psycopg_waits_are_boundable():
         return {"async_creator_fn": psycopg_connection_classes(answer_timeout)[1].connect}
     return {}
 
@@ -149,6 +154,8 @@ def _answer_bounds(
 def _install_answer_bound(engine: Engine, statement_timeout: float | None) -> None:
     """Sync psycopg: connect with a connection class whose waits are bounded."""
     if statement_timeout is None or engine.dialect.driver != "psycopg" or engine.dialect.is_async:
+        return
+    if not psycopg_waits_are_boundable():
         return
     bounded = psycopg_connection_classes(statement_timeout + ANSWER_GRACE)[0]
 

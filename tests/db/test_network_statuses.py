@@ -194,3 +194,55 @@ async def test_crossed_prepared_statements_are_a_500_that_says_nothing_internal(
     (record,) = [r for r in caplog.records if r.name == "restly" and r.exc_info is not None]
     assert getattr(record.exc_info[1].orig, "sqlstate", None) == "08P01"
     assert (await client.get("/sync/things")).status_code == 200
+
+
+# --- the classification behind these answers ----------------------------------------------
+
+def test_a_protocol_violation_is_a_bug_unless_pgbouncer_refuses_for_now() -> None:
+    """08P01 from PostgreSQL (crossed prepared statements) is a configuration error, not an
+    outage: a retry repeats it. PgBouncer words its own transient refusals with it too."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from restly._faults import classify
+
+    def violation(message: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, psycopg.errors.lookup("08P01")(message))
+
+    crossed = 'bind message supplies 1 parameters, but prepared statement "_pg3_0" requires 2'
+    assert classify(violation(crossed)) is None
+    for transient in ("query_wait_timeout", "no more connections allowed (max_client_conn)"):
+        assert classify(violation(transient)) == "unavailable", transient
+
+
+def test_only_a_commit_left_without_an_answer_has_an_unknown_outcome() -> None:
+    import asyncpg
+    import psycopg
+    import pymysql
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    from restly._faults import commit_outcome_unknown
+
+    def asyncpg_error(cause: Exception) -> Exception:
+        adapted = Exception(str(cause))
+        adapted.__cause__ = cause
+        return adapted
+
+    lost = psycopg.OperationalError("consuming input failed: server closed the connection")
+    terminated = psycopg.errors.lookup("57P01")("terminating connection")
+    assert commit_outcome_unknown(OperationalError("COMMIT", {}, lost))
+    assert not commit_outcome_unknown(OperationalError("COMMIT", {}, terminated))
+    closed_midway = asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle")
+    assert commit_outcome_unknown(DBAPIError("COMMIT", {}, asyncpg_error(closed_midway)))
+    refused = asyncpg.exceptions.InterfaceError("the underlying connection is closed")
+    assert not commit_outcome_unknown(InterfaceError("COMMIT", {}, asyncpg_error(refused)))
+    reset = asyncpg_error(ConnectionResetError("reset"))
+    assert commit_outcome_unknown(DBAPIError("COMMIT", {}, reset))
+    mysql = pymysql.err.OperationalError
+    assert commit_outcome_unknown(OperationalError("COMMIT", {}, mysql(2013, "lost")))
+    assert not commit_outcome_unknown(OperationalError("COMMIT", {}, mysql(2006, "gone")))
+    assert not commit_outcome_unknown(OperationalError("COMMIT", {}, mysql(1213, "deadlock")))
+    serialization = psycopg.errors.lookup("40001")("could not serialize")
+    assert not commit_outcome_unknown(OperationalError("COMMIT", {}, serialization))
+    assert not commit_outcome_unknown(ValueError("not a database error"))
+    assert not commit_outcome_unknown(ConnectionResetError("the application's own socket"))
