@@ -28,7 +28,14 @@ violated constraint is a 409 *and* is described, on every driver.
 - ``"invalid"`` (422): the database refused a value (``DataError``, SQLSTATE class ``22``,
   MySQL 1264/1292/1366/1406): too long, out of range, not representable.
 - ``None``: a programming error (no such table, syntax error, wrong column...). restly does
-  not hide it behind a 503: it stays a 500 so it is noticed and fixed.
+  not hide it behind a 503: it stays a 500 so it is noticed and fixed. So does a protocol
+  violation (SQLSTATE ``08P01``) the server reports, e.g. psycopg's prepared statements
+  crossed between clients behind PgBouncer: a configuration error that a retry repeats.
+  PgBouncer's own transient errors share the code (``query_wait_timeout``, "no more
+  connections allowed"...) and stay ``"unavailable"``.
+
+:func:`commit_outcome_unknown` tells, of an error raised by a COMMIT, whether the connection
+died without an answer (the write may have been applied) or the server answered (it was not).
 
 Only constraint and column names reach a message, never SQL text, parameters or values (a
 value may be a secret). Names come from the driver's structured fields where there are some
@@ -50,6 +57,7 @@ __all__ = [
     "IntegrityErrorKind",
     "IntegrityViolation",
     "classify",
+    "commit_outcome_unknown",
     "describe_integrity_error",
     "from_database_driver",
     "integrity_error_kind",
@@ -78,6 +86,18 @@ _PG_VIOLATIONS: dict[str, IntegrityErrorKind] = {
 # a write reached a read-only server, which is what a failover in progress looks like.
 _PG_UNAVAILABLE_CLASSES = ("08", "53", "57P")
 _PG_UNAVAILABLE = frozenset({"57014", "55P03", "25006"})
+# 08P01 protocol_violation: a 500 when PostgreSQL says so (crossed prepared statements, a
+# bind with the wrong parameter count), a 503 when PgBouncer uses it for its own transient
+# refusals, which it words thus.
+_PG_PROTOCOL_VIOLATION = "08P01"
+_PGBOUNCER_TRANSIENT = (
+    "query_wait_timeout",
+    "no more connections allowed",
+    "pgbouncer cannot connect to server",
+    "server login has been failing",
+    "server conn crashed",
+    "pgbouncer is shutting down",
+)
 _PG_CONFLICT = frozenset({"40001", "40P01"})
 
 # MySQL/MariaDB error numbers of violated constraints, with the pattern that finds the name in
@@ -140,6 +160,9 @@ def classify(error: DBAPIError) -> Fault | None:
     if code is not None:
         return "constraint" if code in _MYSQL_VIOLATIONS else _MYSQL_FAULTS.get(code)
     sqlstate = _sqlstate(original)
+    if sqlstate == _PG_PROTOCOL_VIOLATION:
+        message = str(original).lower()
+        return "unavailable" if any(text in message for text in _PGBOUNCER_TRANSIENT) else None
     if sqlstate is not None:
         return _postgres(sqlstate)
     sqlite_code = getattr(original, "sqlite_errorcode", None)
@@ -192,6 +215,36 @@ def is_missing_table(error: DBAPIError) -> bool:
     if sqlstate is not None:
         return sqlstate == "42P01"
     return "no such table" in str(original).lower()
+
+
+# MySQL/MariaDB: the connection was lost while waiting for the answer (2013, 2055). 2006
+# ("server has gone away") is raised when the statement could not be sent at all.
+_MYSQL_LOST_WAITING = frozenset({2013, 2055})
+
+
+def commit_outcome_unknown(error: BaseException) -> bool:
+    """Whether ``error``, raised by a COMMIT, leaves its outcome unknown.
+
+    True when the connection was lost, reset or timed out with no answer from the server:
+    the COMMIT may have been applied. False when the server answered with an error (it was
+    not applied: a terminated backend's ``57P01``, a deferred constraint, a serialization
+    failure...) and for errors that are no connection failure.
+    """
+    if isinstance(error, DBAPIError):
+        original = error.orig
+        code = _mysql_code(original)
+        if code is not None:
+            return code in _MYSQL_LOST_WAITING
+        sqlstate = _sqlstate(original)
+        if sqlstate is not None:  # asyncpg reports a lost connection as class 08 itself
+            return sqlstate.startswith("08") and sqlstate != _PG_PROTOCOL_VIOLATION
+        cause = getattr(original, "__cause__", None)  # asyncpg's own error, or an OSError
+        if isinstance(original, (OSError, TimeoutError)) or isinstance(cause, OSError):
+            return True
+        # psycopg: no SQLSTATE means the server sent no answer. (asyncpg's "the underlying
+        # connection is closed" is raised before anything is sent: the outcome is known.)
+        return isinstance(error, OperationalError) and hasattr(original, "sqlstate")
+    return isinstance(error, (OSError, TimeoutError)) and from_database_driver(error)
 
 
 def from_database_driver(error: BaseException) -> bool:

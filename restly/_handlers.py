@@ -25,12 +25,21 @@ exception                                             status  why
 ``OSError`` raised by a driver or SQLAlchemy          503     e.g. asyncpg's "Multiple
                                                               exceptions" connecting
 any other ``OSError``                                 500     the application's own I/O
-any other ``DBAPIError`` (no such table, syntax...)   500     a bug: not disguised as a 503
+``DBAPIError`` of a protocol violation (08P01)        500     a configuration error (e.g.
+                                                              prepared statements crossed
+                                                              behind PgBouncer)
+any other ``DBAPIError`` (no such table, syntax...)   500     a bug: not disguised as a 503;
+                                                              JSON, logged on ``restly``
+``CommitOutcomeUnknown`` (connection lost after       500     the write may have been
+COMMIT was sent)                                              applied: no ``Retry-After``
 ``RequestValidationError``                            422     FastAPI's answer, with inputs made
                                                               JSON-safe (no NaN, no surrogates)
 ====================================================  ======  =================================
 
-Bodies are ``{"detail": "..."}`` and never contain SQL text. ``restly._faults`` reads the
+Bodies are ``{"detail": "..."}`` and never contain SQL text. A database error answered 500
+is logged (with its traceback) on the ``restly`` logger and answered here, as JSON, rather
+than left to the server error middleware: that would answer plain text, and re-raise to the
+server, which then closes the client's keep-alive connection. ``restly._faults`` reads the
 driver's error codes, for the status and the message alike. Installed by
 ``fr.configure(app=app)`` or when a view is first mounted on an app; a handler the user
 registered for the same exception wins, and ``install_default_exception_handlers=False`` opts
@@ -46,6 +55,7 @@ set.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -79,6 +89,7 @@ from .exc import PreconditionFailed, RestlyHTTPError
 __all__ = ["install_exception_handlers", "uses_problem_details"]
 
 RETRY_AFTER_SECONDS = 1
+logger = logging.getLogger("restly")
 
 _UNAVAILABLE = "The database is unavailable or busy; retry shortly"
 _CONCURRENT = "The object was changed or deleted by a concurrent request; reload and retry"
@@ -104,7 +115,14 @@ async def _database_error_handler(request: Request, error: Exception) -> JSONRes
             {"type": "value_error", "loc": [], "msg": _INVALID, "input": None}
         ]
         return JSONResponse({"detail": detail}, status_code=422)
-    raise error  # a programming error: the server error middleware answers 500
+    _log_server_error(request, error)  # a programming error: a 500, noticed and fixed
+    return JSONResponse({"detail": _SERVER_ERROR}, status_code=500)
+
+
+def _log_server_error(request: Request, error: BaseException) -> None:
+    logger.error(
+        "Database error answered 500: %s %s", request.method, request.url.path, exc_info=error
+    )
 
 
 async def _unavailable_handler(request: Request, error: Exception) -> JSONResponse:
@@ -162,7 +180,8 @@ async def _database_problem_handler(request: Request, error: Exception) -> Respo
         errors = [{"detail": _INVALID, "code": "value_refused"}]
         body = problem(422, kind="invalid-value", detail=_INVALID, extensions={"errors": errors})
         return _problem_response(request, body)
-    raise error  # a programming error: answered 500 by `_server_error_problem_handler`
+    _log_server_error(request, error)  # a programming error: a 500, noticed and fixed
+    return _problem_response(request, problem(500, detail=_SERVER_ERROR))
 
 
 async def _unavailable_problem_handler(request: Request, error: Exception) -> Response:

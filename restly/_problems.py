@@ -87,6 +87,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ("precondition-required", "Precondition Required", 428),
         ("idempotency-key-reuse", "Idempotency Key Reused", 422),
         ("idempotency-key-in-flight", "Idempotency Key In Use", 409),
+        ("commit-outcome-unknown", "Commit Outcome Unknown", 500),
     )
 }
 

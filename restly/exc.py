@@ -17,7 +17,9 @@ RestlyError                       base of everything restly raises itself
     ├── PayloadTooLarge           413, the request body exceeds the configured limit
     ├── PreconditionFailed        412, If-Match / If-None-Match did not hold
     ├── PreconditionRequired      428, the view requires If-Match on writes
-    └── ServiceUnavailable        503, the database cannot be reached in time
+    ├── ServiceUnavailable        503, the database cannot be reached in time
+    └── CommitOutcomeUnknown      500, the connection died after COMMIT was sent: the
+                                  write may or may not have been applied
 ```
 
 Example:
@@ -42,6 +44,7 @@ from fastapi.exceptions import RequestValidationError
 
 __all__ = [
     "BadRequest",
+    "CommitOutcomeUnknown",
     "Conflict",
     "Forbidden",
     "IdempotencyKeyInFlight",
@@ -269,3 +272,23 @@ class ServiceUnavailable(RestlyHTTPError):
         extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)}, extensions=extensions)
+
+
+class CommitOutcomeUnknown(RestlyHTTPError):
+    """500: the connection to the database died after COMMIT was sent and before its answer
+    came back, so nobody can tell whether the write was applied.
+
+    Raised by restly's commit (views, ``SessionDep``, ``fr.session()``) from the driver's
+    error, in place of the 503 an outage gets: a 503 says "retry", and retrying a write that
+    did commit applies it twice. No ``Retry-After``. A client that sent an
+    ``Idempotency-Key`` retries with the same key: the stored answer is replayed if the
+    write was applied, and the write runs once if it was not.
+    """
+
+    status_code = 500
+    problem_type = "commit-outcome-unknown"
+    default_detail = (
+        "The connection to the database was lost after the write was sent to be committed: "
+        "it may have been applied. Check before writing again, or retry only with the same "
+        "Idempotency-Key"
+    )

@@ -18,6 +18,9 @@
   server-side, and ``statement_timeout`` is set with ``SET LOCAL`` at the start of each
   transaction (PgBouncer refuses it as a startup parameter; setting it on the database role,
   ``ALTER ROLE ... SET statement_timeout``, saves that round trip).
+- With ``statement_timeout``, a server that goes silent is also given up on by the client
+  (``restly.db._bounds``): asyncpg's ``command_timeout``, a bounded psycopg connection class,
+  PyMySQL's read timeout; aiomysql's whole connect is bounded by ``connect_timeout``.
 - Pool settings (``pool_size``, ``max_overflow``, ``pool_recycle``, ``pool_pre_ping``) are
   SQLAlchemy's, with restly's defaults where it has one; ``overrides`` win, their
   ``connect_args`` merged into restly's, and a ``poolclass`` without a queue (``NullPool``,
@@ -36,6 +39,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool, StaticPool
+
+from ._bounds import (
+    ANSWER_GRACE,
+    bounded_aiomysql_connect,
+    psycopg_connection_classes,
+    psycopg_waits_are_boundable,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -90,8 +100,10 @@ def engine_options(
     statement_timeout: float | None = None,
     pgbouncer: bool = False,
     pool: PoolSettings | None = None,
+    asynchronous: bool = False,
 ) -> dict[str, Any]:
-    """Return the keyword arguments restly passes to ``create_engine`` for ``url``."""
+    """Return the keyword arguments restly passes to ``create_engine`` for ``url``
+    (``create_async_engine`` with ``asynchronous``)."""
     backend = url.get_backend_name()
     options: dict[str, Any]
     if backend == "sqlite":
@@ -109,6 +121,7 @@ def engine_options(
     connect_args.update(
         _timeout_args(url, connect_timeout, None if pooled else statement_timeout)
     )
+    connect_args.update(_answer_bounds(url, connect_timeout, statement_timeout, asynchronous))
     if pooled:
         connect_args.update(_pgbouncer_args(url))
     if connect_timeout is not None and options.get("poolclass") is not StaticPool:
@@ -118,6 +131,37 @@ def engine_options(
     if not connect_args:
         del options["connect_args"]
     return options
+
+
+def _answer_bounds(
+    url: URL, connect_timeout: float | None, statement_timeout: float | None, asynchronous: bool
+) -> dict[str, Any]:
+    """Driver arguments bounding, on the client, waits for a server that went silent (see
+    ``restly.db._bounds``; sync psycopg is bounded by :func:`_install_answer_bound`)."""
+    driver = url.get_driver_name()
+    if driver == "aiomysql" and connect_timeout is not None:
+        return {"async_creator_fn": bounded_aiomysql_connect(connect_timeout)}
+    if statement_timeout is None or url.get_backend_name() != "postgresql":
+        return {}
+    answer_timeout = statement_timeout + ANSWER_GRACE
+    if driver == "asyncpg":
+        return {"command_timeout": answer_timeout}
+    if driver == "psycopg" and asynchronous and psycopg_waits_are_boundable():
+        return {"async_creator_fn": psycopg_connection_classes(answer_timeout)[1].connect}
+    return {}
+
+
+def _install_answer_bound(engine: Engine, statement_timeout: float | None) -> None:
+    """Sync psycopg: connect with a connection class whose waits are bounded."""
+    if statement_timeout is None or engine.dialect.driver != "psycopg" or engine.dialect.is_async:
+        return
+    if not psycopg_waits_are_boundable():
+        return
+    bounded = psycopg_connection_classes(statement_timeout + ANSWER_GRACE)[0]
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        return bounded.connect(*cargs, **cparams)
 
 
 def _pgbouncer_args(url: URL) -> dict[str, Any]:
@@ -184,6 +228,7 @@ def build_engine(
         pool=pool,
     )
     engine = create_engine(parsed, **_merged(defaults, overrides))
+    _install_answer_bound(engine, statement_timeout)
     _install_sqlite_pragmas(engine)
     _install_local_statement_timeout(engine, parsed, pgbouncer, statement_timeout)
     return engine
@@ -206,6 +251,7 @@ def build_async_engine(
         statement_timeout=statement_timeout,
         pgbouncer=pgbouncer,
         pool=pool,
+        asynchronous=True,
     )
     engine = create_async_engine(parsed, **_merged(defaults, overrides))
     _install_sqlite_pragmas(engine.sync_engine)

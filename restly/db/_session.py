@@ -34,7 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from .._faults import commit_outcome_unknown
+from ..exc import CommitOutcomeUnknown
 from ._globals import FRGlobals, get_fr_globals
+from ._liveness import closed_before_commit
 from ._replicas import READ_METHODS, RoutingSession
 
 __all__ = [
@@ -90,13 +93,27 @@ def commit(session: Session) -> None:
     The explicit rollback matters on SQLite: a COMMIT refused by a deferred constraint leaves
     the transaction open on the connection, and the pool would hand it, writes included, to
     the next request.
+
+    The writes are flushed first, and the connection is checked (without a round trip, see
+    ``restly.db._liveness``), so that a connection lost during the commit itself is known to
+    be lost after COMMIT was sent: that raises
+    :class:`~restly.exc.CommitOutcomeUnknown` (from the driver's error), as the write may
+    have been applied; a failed flush raises the driver's error (nothing was committed).
     """
     if not session.in_transaction():
         return
     try:
-        session.commit()
+        session.flush()
+        closed = closed_before_commit(session)
     except BaseException:
         session.rollback()
+        raise
+    try:
+        session.commit()
+    except BaseException as error:
+        session.rollback()
+        if not closed and commit_outcome_unknown(error):
+            raise CommitOutcomeUnknown() from error
         raise
 
 

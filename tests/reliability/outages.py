@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 import restly as fr
+from restly.exc import CommitOutcomeUnknown
 
 from .models import Thing, thing
 from .test_faults import assert_unavailable
@@ -77,6 +78,16 @@ def labels(database: Any) -> list[str]:
 def assert_clean_503(response: Any) -> None:
     assert_unavailable(response)
     for leak in ("Traceback", "SELECT", "UPDATE", "INSERT", "COMMIT", "rel_thing"):
+        assert leak not in response.text
+
+
+def assert_outcome_unknown(response: Any) -> None:
+    """The answer to a write whose COMMIT was sent and never answered."""
+    assert response.status_code == 500, response.text
+    assert "retry-after" not in response.headers
+    assert response.json() == {"detail": CommitOutcomeUnknown.default_detail}
+    assert "Idempotency-Key" in response.json()["detail"]
+    for leak in ("Traceback", "INSERT", "UPDATE", "COMMIT", "rel_thing"):
         assert leak not in response.text
 
 

@@ -92,13 +92,19 @@ def test_timeouts_reach_every_driver() -> None:
     assert connect_args("postgresql+psycopg://h/d", connect_timeout=2) == {"connect_timeout": 2}
     assert connect_args("postgresql+asyncpg://h/d", connect_timeout=2) == {"timeout": 2}
     assert connect_args("mysql+pymysql://h/d", connect_timeout=2) == {"connect_timeout": 2}
-    assert connect_args("mysql+aiomysql://h/d", connect_timeout=2) == {"connect_timeout": 2}
+    aiomysql = connect_args("mysql+aiomysql://h/d", connect_timeout=2)
+    assert aiomysql.pop("connect_timeout") == 2
+    assert list(aiomysql) == ["async_creator_fn"]  # the whole connect bounded by restly
     assert connect_args("postgresql+psycopg://h/d", statement_timeout=1.5)["options"] == (
         "-c statement_timeout=1500"
     )
     assert connect_args("postgresql+asyncpg://h/d", statement_timeout=1.5)["server_settings"] == {
         "statement_timeout": "1500"
     }
+    # the client gives up on an answer 1 s after the server would have cancelled
+    assert connect_args("postgresql+asyncpg://h/d", statement_timeout=1.5)["command_timeout"] == 2.5
+    bounded = engine_options(make_url("postgresql+psycopg://h/d"), statement_timeout=1.5, asynchronous=True)
+    assert bounded["connect_args"]["async_creator_fn"].__self__.__name__ == "BoundedAsyncConnection"
     assert engine_options(make_url("postgresql://h/d"), connect_timeout=3)["pool_timeout"] == 3
     assert "pool_timeout" not in engine_options(make_url("sqlite://"), connect_timeout=3)
 
@@ -411,3 +417,4 @@ def test_only_oserrors_from_a_driver_count_as_outages() -> None:
         await asyncpg.connect("postgresql://postgres@127.0.0.1:1/x", timeout=1)
 
     assert from_database_driver(raised(lambda: asyncio.run(connect())))
+
