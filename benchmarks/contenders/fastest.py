@@ -26,12 +26,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
 
 from ..db import make_async_engine
 from ..models import Author, Book
-from .crud import MAX_PAGE_SIZE
+from .crud import ListParams
 from .handwritten import BookCreate, BookUpdate
 
 __all__ = ["app"]
@@ -52,14 +52,10 @@ AUTHORS = select(*AUTHOR_COLUMNS).where(
 )
 
 
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ListQuery(ListParams):
+    """The handwritten contender's list parameters (validated by the same Pydantic model)."""
 
-    order_by: str = "id"
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
     status: str | None = None
-    expand: str | None = None
 
 
 def _json(content: Any, status_code: int = 200) -> Response:

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
 import restly as fr
+from tests.live_server import serve_in_thread
 from tests.reliability.models import Base, make_app
 
 __all__ = ["Base"]  # the ``database`` fixture creates the tables of this module's Base
@@ -43,22 +41,8 @@ def serving(app: FastAPI, fr_globals: fr.FRGlobals) -> Iterator[tuple[str, int]]
         await fr_globals.dispose()
 
     app.router.lifespan_context = lifespan
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield sock.getsockname()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as address:
+        yield address
 
 
 def on_one_connection(address: tuple[str, int], *paths: str) -> list[tuple[int, str, bytes]]:

@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -50,6 +47,8 @@ from schemathesis.engine import events, from_schema  # noqa: E402
 
 import restly as fr  # noqa: E402
 from restly.db import FRGlobals, use_fr_globals  # noqa: E402
+
+from tests.live_server import serve_in_thread  # noqa: E402
 
 from .models import Base, Note, NoteSchema, Owner, Thing  # noqa: E402
 
@@ -121,22 +120,8 @@ def fuzz_app(fr_globals: FRGlobals, *, problem_details: bool) -> FastAPI:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free local port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 #: (backend, problem details): both answer formats on SQLite, one each on the servers.
