@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, delete, insert, text, update
 
 import restly as fr
 
-from .db import ASYNC_URL_ENV, SYNC_URL_ENV, make_sync_engine
+from .db import ASYNC_URL_ENV, PGBOUNCER_ENV, SYNC_URL_ENV, make_sync_engine
 from .models import STATUSES, Author, Base, Book
 
 __all__ = ["AUTHORS", "BACKENDS", "BOOKS", "POSTGRES_URL_ENV", "Database"]
@@ -41,6 +41,9 @@ class Database:
     backend: str
     sync_url: str
     async_url: str
+    #: Where the contenders connect, when not straight to the database: ``user@host:port/db``
+    #: of a PgBouncer in front of it (the runner seeds and resets directly).
+    pgbouncer: str | None = None
 
     @classmethod
     def create(cls, backend: str, workdir: Path) -> Database:
@@ -56,7 +59,13 @@ class Database:
 
     def environ(self) -> dict[str, str]:
         """Environment variables that tell a contender process which database to use."""
-        return {ASYNC_URL_ENV: self.async_url, SYNC_URL_ENV: self.sync_url}
+        if self.pgbouncer is None:
+            return {ASYNC_URL_ENV: self.async_url, SYNC_URL_ENV: self.sync_url}
+        return {
+            ASYNC_URL_ENV: f"postgresql+asyncpg://{self.pgbouncer}",
+            SYNC_URL_ENV: f"postgresql+psycopg://{self.pgbouncer}",
+            PGBOUNCER_ENV: "1",
+        }
 
     def seed(self) -> None:
         """(Re)create the tables and insert the deterministic data set."""

@@ -13,19 +13,25 @@ PostgreSQL: ``pool_pre_ping``); pool sizes are explained in ``engine_options``.
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["ASYNC_URL_ENV", "SYNC_URL_ENV", "engine_options", "make_async_engine", "make_sync_engine"]
+__all__ = ["ASYNC_URL_ENV", "PGBOUNCER_ENV", "POOL_SIZE_ENV", "SYNC_URL_ENV", "engine_options", "make_async_engine", "make_sync_engine"]
 
 ASYNC_URL_ENV = "RESTLY_BENCH_ASYNC_URL"
 SYNC_URL_ENV = "RESTLY_BENCH_SYNC_URL"
+#: Set (to "1") when the URLs lead through PgBouncer in transaction pooling mode.
+PGBOUNCER_ENV = "RESTLY_BENCH_PGBOUNCER"
 
 # PostgreSQL: larger than the load's default concurrency (16), so no request waits for a
-# connection and the pool does not decide the result.
+# connection and the pool does not decide the result. With several worker processes the
+# runner sets a share per worker (`POOL_SIZE_ENV`), so that all contenders' pools together
+# stay within PostgreSQL's default max_connections (100).
 POOL_SIZE = 20
+POOL_SIZE_ENV = "RESTLY_BENCH_POOL_SIZE"
 
 
 def engine_options(url: str) -> dict[str, Any]:
@@ -36,10 +42,26 @@ def engine_options(url: str) -> dict[str, Any]:
     ``create`` scenario's throughput swung by half between rounds and its p99 reached
     seconds. One connection makes requests queue in the pool, first come first served.
     Reads lose ~10% throughput on one core, identically for every contender.
+
+    Through PgBouncer (transaction pooling), a server connection may change between two
+    transactions of one client connection, so nothing may outlive a transaction: asyncpg
+    gets no statement caches and a fresh name for each prepared statement, psycopg prepares
+    nothing. Every contender gets the same settings, as its users would write them.
     """
     if url.startswith("sqlite"):
         return {"pool_size": 1, "max_overflow": 0}
-    return {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_pre_ping": True}
+    size = int(os.environ.get(POOL_SIZE_ENV, POOL_SIZE))
+    options: dict[str, Any] = {"pool_size": size, "max_overflow": 0, "pool_pre_ping": True}
+    if os.environ.get(PGBOUNCER_ENV) == "1":
+        if "+asyncpg" in url:
+            options["connect_args"] = {
+                "statement_cache_size": 0,
+                "prepared_statement_cache_size": 0,
+                "prepared_statement_name_func": lambda: f"__bench_{uuid.uuid4().hex}__",
+            }
+        else:
+            options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def _enable_sqlite_foreign_keys(engine: Engine) -> None:

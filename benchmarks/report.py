@@ -59,7 +59,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# restly benchmarks — {meta['timestamp']}",
         "",
-        f"Backend **{meta['backend']}**, {meta['rounds']} rounds × {meta['duration_s']} s "
+        f"Backend **{meta['backend']}**"
+        f"{' through PgBouncer (transaction pooling)' if meta.get('pgbouncer') else ''}, "
+        f"{meta.get('workers', 1)} uvicorn worker(s) per contender, {meta['rounds']} rounds × {meta['duration_s']} s "
         f"(+{meta['warmup_s']} s warm-up), {meta['concurrency']} connections, "
         f"load generator `{meta['loadgen']}`, server CPUs {meta['server_cpus']}, "
         f"load CPUs {meta['loadgen_cpus']}.  ",

@@ -15,6 +15,7 @@ recorded as FAILED in the results (the other cells stay) and the exit status is 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import importlib.util
 import os
@@ -23,10 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from tests.db.pgbouncer_server import PgBouncerError, run_pgbouncer
+
 from .contenders import BASELINE, CONTENDERS, FASTEST
+from .db import POOL_SIZE
 from .dataset import BACKENDS, POSTGRES_URL_ENV, Database
 from .report import render_markdown, summarize, write
 from .scenarios import SCENARIOS
@@ -74,6 +79,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="load generator (auto: wrk when installed)")  # fmt: skip
     parser.add_argument("--startup-sizes", type=lambda text: [int(n) for n in text.split(",")],
                         default=list(SIZES), help="resource counts (default 10,50,200)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes per contender (default 1; more: nothing pinned)")  # fmt: skip
+    parser.add_argument("--pgbouncer", action="store_true",
+                        help="postgresql only: contenders connect through a PgBouncer (transaction pooling)")  # fmt: skip
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     quick = args.quick
@@ -85,13 +94,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.loadgen = "wrk" if wrk_available() else "python"
     elif args.loadgen == "wrk" and not wrk_available():
         parser.error("wrk is not installed (see benchmarks/README.md) — or use --loadgen python")
-    if min(args.rounds, args.concurrency) < 1 or args.duration <= 0:
-        parser.error("--rounds, --concurrency and --duration must be positive")
+    if min(args.rounds, args.concurrency, args.workers) < 1 or args.duration <= 0:
+        parser.error("--rounds, --concurrency, --workers and --duration must be positive")
+    if args.pgbouncer and args.backend != "postgresql":
+        parser.error("--pgbouncer needs --backend postgresql")
     return args
 
 
 def describe_environment(args: argparse.Namespace) -> dict[str, Any]:
-    server_cpus, load_cpus = split_cpus()
+    server_cpus, load_cpus = split_cpus() if args.workers == 1 else (None, None)
     versions = {}
     for package in ("fastapi", "starlette", "pydantic", "sqlalchemy", "uvicorn", "aiosqlite", "asyncpg", "restly"):
         try:
@@ -110,6 +121,8 @@ def describe_environment(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_s": args.warmup,
         "concurrency": args.concurrency,
         "loadgen": args.loadgen,
+        "workers": args.workers,
+        "pgbouncer": args.pgbouncer,
         "server_cpus": sorted(server_cpus) if server_cpus else "unpinned",
         "loadgen_cpus": sorted(load_cpus) if load_cpus else "unpinned",
         "uvicorn_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
@@ -139,11 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         "warnings": [],
     }
     scenarios = [SCENARIOS[name] for name in args.scenarios if name != STARTUP]
-    settings = Settings(args.rounds, args.duration, args.warmup, args.concurrency, args.loadgen)
+    settings = Settings(
+        args.rounds, args.duration, args.warmup, args.concurrency, args.loadgen, args.workers
+    )
     try:
         if scenarios:
-            with tempfile.TemporaryDirectory(prefix="restly-bench-") as workdir:
+            with ExitStack() as stack:
+                workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="restly-bench-"))
                 database = Database.create(args.backend, Path(workdir))
+                if args.pgbouncer:
+                    direct = database.sync_url.split("://", 1)[1]
+                    through = stack.enter_context(run_pgbouncer(direct, server_pool=POOL_SIZE))
+                    database = dataclasses.replace(database, pgbouncer=through)
                 print(f"seeding {args.backend} …", flush=True)
                 database.seed()
                 print(f"throughput: {', '.join(args.contenders)} × {', '.join(s.name for s in scenarios)}")
@@ -162,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 starting, args.startup_sizes, args.startup_repeats, str(REPO_ROOT)
             )
             results["failures"] = startup_failures(results["startup"])
-    except (BenchmarkError, ServerError, RuntimeError, OSError) as error:
+    except (BenchmarkError, ServerError, PgBouncerError, RuntimeError, OSError) as error:
         print(f"\nBENCHMARK FAILED — no results written.\n{error}", file=sys.stderr)
         return 1
     results["meta"]["load_average_at_end"] = _load_average()

@@ -1,7 +1,7 @@
 """Run one contender under uvicorn in its own process, pinned to its own CPU core.
 
-Every contender gets identical uvicorn settings: one worker on 127.0.0.1, a free port,
-``--log-level warning``, no access log, default event loop and HTTP parser::
+Every contender gets identical uvicorn settings: one worker (or ``workers``) on 127.0.0.1,
+a free port, ``--log-level warning``, no access log, default event loop and HTTP parser::
 
     with Server("handwritten", database.environ(), cpus={0}) as server:
         fetch(server.host, server.port, Request("GET", "/books/1"))
@@ -20,11 +20,43 @@ from pathlib import Path
 from types import TracebackType
 
 from .contenders import app_path
+from .db import POOL_SIZE, POOL_SIZE_ENV
 
 __all__ = ["REPO_ROOT", "Server", "ServerError", "split_cpus"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
+
+
+def _pool_share(workers: int) -> dict[str, str]:
+    """Each worker's PostgreSQL pool: its share of the load's connections, plus two."""
+    return {} if workers == 1 else {POOL_SIZE_ENV: str(-(-POOL_SIZE // workers) + 2)}
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``; just ``pid`` elsewhere)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            tasks = Path(f"/proc/{current}/task").iterdir()
+            children = [Path(task, "children").read_text().split() for task in tasks]
+        except OSError:
+            continue
+        pending.extend(int(child) for listed in children for child in listed)
+    return found
+
+
+def _peak_rss_kib(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
 
 
 class ServerError(RuntimeError):
@@ -56,7 +88,9 @@ class Server:
 
     host = "127.0.0.1"
 
-    def __init__(self, contender: str, environ: dict[str, str], cpus: set[int] | None) -> None:
+    def __init__(
+        self, contender: str, environ: dict[str, str], cpus: set[int] | None, *, workers: int = 1
+    ) -> None:
         self.contender = contender
         self.port = _free_port()
         self._log = tempfile.TemporaryFile()
@@ -65,11 +99,12 @@ class Server:
             sys.executable, "-m", "uvicorn", app_path(contender),
             "--host", self.host, "--port", str(self.port),
             "--log-level", "warning", "--no-access-log",
+            *(("--workers", str(workers)) if workers > 1 else ()),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env={**os.environ, **environ},
+            env={**os.environ, **environ, **_pool_share(workers)},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             preexec_fn=pin,  # noqa: PLW1509 - the runner starts servers from one thread
@@ -104,15 +139,11 @@ class Server:
         return self._log.read().decode(errors="replace")[-limit:]
 
     def peak_rss_mb(self) -> float | None:
-        """Peak resident memory of the server process so far (Linux only)."""
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return None
+        """Peak resident memory of the server so far, summed over its processes (uvicorn's
+        worker processes, when there are several); Linux only."""
+        peaks = [_peak_rss_kib(pid) for pid in _process_tree(self.process.pid)]
+        known = [peak for peak in peaks if peak is not None]
+        return sum(known) / 1024 if known else None
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import postgres_urls, sqlite_urls
-from tests.deploy.soak import soak
+from tests.deploy.soak import POOL_SIZE, soak
 
 __all__ = ["main"]
 
@@ -33,12 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--warmup", type=int, default=5_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--samples", type=int, default=10, help="measure resident memory this many times"
+    )
+    parser.add_argument(
+        "--pool-size", type=int, default=POOL_SIZE, help="each engine's pool size in the app"
+    )
     args = parser.parse_args(argv)
     failed = False
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as directory:
             urls = sqlite_urls(Path(directory)) if backend == "sqlite" else postgres_urls()
-            result = asyncio.run(soak(urls, requests=args.requests, warmup=args.warmup))
+            result = asyncio.run(
+                soak(
+                    urls, requests=args.requests, warmup=args.warmup, samples=args.samples,
+                    pool_size=args.pool_size,
+                )  # fmt: skip
+            )
         print(result.report(), flush=True)
         failed |= result.surprises > 0 or result.rss_growth >= 0.05
     return 1 if failed else 0

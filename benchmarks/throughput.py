@@ -41,6 +41,8 @@ class Settings:
     warmup: float
     concurrency: int
     loadgen: str  # "wrk" or "python"
+    #: uvicorn worker processes per contender; with more than one, nothing is pinned.
+    workers: int = 1
 
 
 Samples = dict[str, dict[str, list[LoadResult]]]  # scenario -> contender -> one per round
@@ -54,7 +56,7 @@ def run_throughput(
     log: Callable[[str], None] = print,
 ) -> tuple[Samples, dict[str, float | None], list[str]]:
     """Measure; return ``(samples, peak RSS in MB per contender, warnings)``."""
-    server_cpus, load_cpus = split_cpus()
+    server_cpus, load_cpus = split_cpus() if settings.workers == 1 else (None, None)
     load = wrk_load if settings.loadgen == "wrk" else python_load
     requests = {scenario.name: scenario.requests() for scenario in scenarios}
     samples: Samples = {scenario.name: {name: [] for name in contenders} for scenario in scenarios}
@@ -65,7 +67,9 @@ def run_throughput(
             stack.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
             os.sched_setaffinity(0, load_cpus)
         servers = {
-            name: stack.enter_context(Server(name, database.environ(), server_cpus))
+            name: stack.enter_context(
+                Server(name, database.environ(), server_cpus, workers=settings.workers)
+            )
             for name in contenders
         }
         warnings = verify(servers, scenarios, database)

@@ -112,3 +112,49 @@ def test_startup_probes_load_every_contender_from_compiled_bytecode(tmp_path):
     root = REPO_ROOT.as_posix().lstrip("/")
     for module in ("restly/__init__", "restly/views/_rest", "benchmarks/contenders/crud"):
         assert any(path.startswith(f"{root}/{module}.cpython") for path in cached), module
+
+
+@pytest.fixture
+def fresh_postgres_database(monkeypatch):
+    """A PostgreSQL database of its own for one benchmark run (dropped afterwards), named
+    in ``RESTLY_BENCH_POSTGRES_URL``; skipped (failed in CI) without a server."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import postgres_urls
+
+    server = postgres_urls().sync_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = f"restly_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("RESTLY_BENCH_POSTGRES_URL", server.rsplit("/", 1)[0] + f"/{name}")
+    yield
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_a_run_through_pgbouncer_with_two_workers_says_so(fresh_postgres_database, tmp_path, capsys):
+    from benchmarks.wrk import wrk_available
+    from tests.conftest import skip_or_fail
+
+    if not wrk_available():
+        skip_or_fail("wrk is not installed (Debian: apt-get install wrk)")
+    argv = ["--quick", "--backend", "postgresql", "--pgbouncer", "--workers", "2",
+            "--scenarios", "get,create", "--contenders", "handwritten,restly_async",
+            "--results-dir", str(tmp_path), "--duration", "0.5", "--warmup", "0.5"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    import json
+
+    (written,) = tmp_path.glob("*.json")
+    results = json.loads(written.read_text())
+    assert results["meta"]["workers"] == 2 and results["meta"]["pgbouncer"] is True
+    assert results["meta"]["server_cpus"] == "unpinned"
+    for scenario in ("get", "create"):
+        for contender in ("handwritten", "restly_async"):
+            assert results["throughput"][scenario][contender]["median_rps"] > 0
+    # Peak memory sums the processes: two workers with the app loaded (each ~80 MB or more
+    # here) and the supervisor; one worker alone stays well under 120 MB.
+    assert all(peak > 120 for peak in results["server_peak_rss_mb"].values())
+    assert "through PgBouncer (transaction pooling), 2 uvicorn worker(s)" in capsys.readouterr().out

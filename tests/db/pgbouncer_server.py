@@ -32,12 +32,26 @@ def _free_port() -> int:
 @contextmanager
 def pgbouncer(*, server_pool: int) -> Iterator[str]:
     """Start PgBouncer (``pool_mode = transaction``, trust auth, ``server_pool`` server
-    connections per database) on a free port of 127.0.0.1; yield the
-    ``user@host:port/database`` part of URLs through it."""
+    connections per database) on a free port of 127.0.0.1 in front of the test PostgreSQL;
+    yield the ``user@host:port/database`` part of URLs through it."""
     urls = postgres_urls()  # skips (or fails in CI) when PostgreSQL is unreachable
     if not os.path.exists(PGBOUNCER):
         skip_or_fail("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
-    direct = urls.sync_url.split("://", 1)[1]  # user@host:port/database
+    try:
+        with run_pgbouncer(urls.sync_url.split("://", 1)[1], server_pool=server_pool) as through:
+            yield through
+    except PgBouncerError as error:
+        pytest.fail(str(error))
+
+
+class PgBouncerError(RuntimeError):
+    """PgBouncer did not start; the message holds its log."""
+
+
+@contextmanager
+def run_pgbouncer(direct: str, *, server_pool: int) -> Iterator[str]:
+    """Start PgBouncer in front of ``direct`` (``user@host:port/database``), as
+    `pgbouncer` does, without pytest (the benchmarks use it too)."""
     user, location = direct.split("@", 1)
     host_port, database = location.split("/", 1)
     host, _, port = host_port.partition(":")
@@ -62,7 +76,12 @@ def pgbouncer(*, server_pool: int) -> Iterator[str]:
         for path in folder.iterdir():
             shutil.chown(path, "postgres")
         command += ["-u", "postgres"]
-    process = subprocess.Popen([*command, str(folder / "pgbouncer.ini")])
+    # Its log is in pgbouncer.log (quoted when it fails to start), not on the terminal.
+    process = subprocess.Popen(
+        [*command, str(folder / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 15
     try:
         while True:
@@ -72,7 +91,8 @@ def pgbouncer(*, server_pool: int) -> Iterator[str]:
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     log = folder / "pgbouncer.log"
-                    pytest.fail(f"pgbouncer did not start: {log.read_text() if log.exists() else ''}")
+                    message = log.read_text() if log.exists() else ""
+                    raise PgBouncerError(f"pgbouncer did not start: {message}")
                 time.sleep(0.1)
         yield f"{user}@127.0.0.1:{listen}/{database}"
     finally:

@@ -46,6 +46,8 @@ class SoakResult:
     connections_warm: int | None = None
     connections_after: int | None = None
     rows: dict[str, int] = field(default_factory=dict)
+    #: ``(requests sent since the warm-up, resident KiB)`` at each sample point.
+    rss_series: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def rss_growth(self) -> float:
@@ -63,15 +65,19 @@ class SoakResult:
             f"({self.requests / self.seconds:.0f}/s), statuses {dict(sorted(self.statuses.items()))}, "
             f"unexpected {self.surprises}; RSS {self.rss_warm / 1024:.1f} -> "
             f"{self.rss_after / 1024:.1f} MiB ({self.rss_growth:+.2%}), fds {self.fds_warm} -> "
-            f"{self.fds_after}{connections}; rows {self.rows}"
+            f"{self.fds_after}{connections}; rows {self.rows}; RSS series (requests: MiB) "
+            + ", ".join(f"{n}: {kib / 1024:.1f}" for n, kib in self.rss_series)
         )
 
 
-async def soak(urls: DatabaseURLs, *, requests: int, warmup: int) -> SoakResult:
+async def soak(
+    urls: DatabaseURLs, *, requests: int, warmup: int, samples: int = 1, pool_size: int = POOL_SIZE
+) -> SoakResult:
     """Serve the deploy app with one worker on ``urls`` (tables recreated), send ``warmup``
-    then ``requests`` mixed requests, measure in between and after (the load stopped)."""
+    then ``requests`` mixed requests in ``samples`` equal parts, measure after the warm-up
+    and after each part (resident memory: `SoakResult.rss_series`), the load paused."""
     drop_tables(urls.sync_url)
-    environ = app_environ(urls, DEPLOY_POOL_SIZE=str(POOL_SIZE))
+    environ = app_environ(urls, DEPLOY_POOL_SIZE=str(pool_size))
     name = environ["DEPLOY_APP_NAME"]
     is_postgres = urls.dialect == "postgresql"
     try:
@@ -85,10 +91,17 @@ async def soak(urls: DatabaseURLs, *, requests: int, warmup: int) -> SoakResult:
             result.rss_warm, result.fds_warm = rss_kib(pid), open_fds(pid)
             if is_postgres:
                 result.connections_warm = server_connections(urls, name)
+            result.rss_series.append((0, result.rss_warm))
+            part = max(CONCURRENCY, requests // max(1, samples))
             started = time.monotonic()
-            await mixed_load(server.url, operations=requests, concurrency=CONCURRENCY, ledger=ledger)
-            result.seconds = time.monotonic() - started
-            await asyncio.sleep(0.5)
+            for number in range(max(1, samples)):
+                await mixed_load(
+                    server.url, operations=part, concurrency=CONCURRENCY, ledger=ledger,
+                    run=f"p{number}-",
+                )  # fmt: skip
+                await asyncio.sleep(0.5)
+                result.rss_series.append((ledger.requests - warm_requests, rss_kib(pid)))
+            result.seconds = time.monotonic() - started - 0.5 * max(1, samples)
             result.rss_after, result.fds_after = rss_kib(pid), open_fds(pid)
             if is_postgres:
                 result.connections_after = server_connections(urls, name)
