@@ -1,0 +1,368 @@
+"""react-admin in a real browser: a small admin app (``tests/react_admin/browser/``: authors,
+and books referencing an author) built with Vite, served with a live restly server, and
+used in headless Chromium through ``playwright-core`` as a person would: list, sort, search,
+filter by author, edit, create, delete, bulk delete, and the messages shown for 404, 409 and
+422 (a 422 also marks the inputs it names). What the page shows is compared with what the
+test expects, and the database is checked afterwards.
+
+Two set-ups, each a scripted session of one browser:
+
+- ``cross-origin``: the built admin on a second server (another origin) calls the API, which
+  carries the CORS middleware of the react-admin guide's recipe (``docs/examples/
+  react_admin.py``) with that origin allowed; async views.
+- ``same-origin``: the built admin mounted with ``StaticFiles`` beside the views, no CORS;
+  sync views.
+
+The npm packages (pinned in ``tests/react_admin/browser/package.json`` and its lock file) are
+installed once into a folder named by a hash of both, under ``$RESTLY_TEST_NODE_DIR``
+(default ``~/.cache/restly-tests/node``), which later runs reuse; the app is built once per
+run. Without node, npm or Chromium (``$RESTLY_TEST_CHROMIUM``, default ``/usr/bin/chromium``)
+the tests skip, or fail under ``RESTLY_REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import Field
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from starlette.staticfiles import StaticFiles
+
+import restly as fr
+from tests.conftest import DatabaseURLs, skip_or_fail
+from tests.live_server import serve_in_thread
+
+APP = Path(__file__).parent / "react_admin" / "browser"
+RECIPE = Path(__file__).parent.parent / "docs" / "examples" / "react_admin.py"
+APP_FILES = ("index.html", "vite.config.js", "src", "drive.mjs")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Author(Base):
+    __tablename__ = "rab_author"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class Book(Base):
+    __tablename__ = "rab_book"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    pages: Mapped[int]
+    author_id: Mapped[int] = mapped_column(ForeignKey("rab_author.id"))
+
+
+class BookSchema(fr.IDSchema):
+    title: str = Field(max_length=100)
+    pages: int = Field(ge=1)
+    author_id: int
+
+
+AUTHORS = ["Ursula K. Le Guin", "Iain M. Banks", "Octavia E. Butler"]
+# (title, pages, author id); ids 1..8 in this order
+BOOKS = [
+    ("The Dispossessed", 387, 1),
+    ("A Wizard of Earthsea", 183, 1),
+    ("The Left Hand of Darkness", 304, 1),
+    ("Consider Phlebas", 471, 2),
+    ("The Player of Games", 309, 2),
+    ("Use of Weapons", 411, 2),
+    ("Kindred", 264, 3),
+    ("Parable of the Sower", 345, 3),
+]
+
+
+# -- tools: node, npm, Chromium, the npm packages, the built app --------------------------------
+
+
+def chromium_path() -> str:
+    path = os.environ.get("RESTLY_TEST_CHROMIUM", "/usr/bin/chromium")
+    if not os.access(path, os.X_OK):
+        skip_or_fail(f"Chromium is not at {path} (Debian: apt-get install chromium)")
+    return path
+
+
+def node_modules() -> Path:
+    """The app's npm packages, installed into a cache folder named by the package files' hash."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        skip_or_fail("node and npm are needed to build and drive the admin (Debian: apt-get install npm)")
+    manifests = [APP / "package.json", APP / "package-lock.json"]
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()[:16]
+    root = Path(os.environ.get("RESTLY_TEST_NODE_DIR", Path.home() / ".cache/restly-tests/node"))
+    folder = root / f"react-admin-browser-{key}"
+    done_marker = folder / "installed"
+    if not done_marker.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in manifests:
+            shutil.copy(path, folder / path.name)
+        install = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if install.returncode != 0:
+            skip_or_fail(f"npm ci failed in {folder}: {install.stderr.strip()[-500:]}")
+        done_marker.write_text("npm ci done\n")
+    return folder / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def admin_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """``(app folder, built admin, chromium)``: the sources beside the cached packages, built."""
+    chromium = chromium_path()
+    packages = node_modules()
+    folder = tmp_path_factory.mktemp("react-admin-app")
+    for name in APP_FILES:
+        source = APP / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name)
+        else:
+            shutil.copy(source, folder / name)
+    (folder / "node_modules").symlink_to(packages, target_is_directory=True)
+    build = subprocess.run(
+        [str(packages / ".bin" / "vite"), "build", "--outDir", "dist", "--logLevel", "error"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    return folder, folder / "dist", chromium
+
+
+# -- the servers -------------------------------------------------------------------------------
+
+
+def recipe_cors_options() -> dict[str, Any]:
+    """The CORSMiddleware options of the guide's recipe (its example app, loaded in isolation)."""
+    spec = importlib.util.spec_from_file_location("react_admin_recipe", RECIPE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with fr.use_fr_globals(fr.FRGlobals()):
+        spec.loader.exec_module(module)  # configures, never connects: no file is written
+    (cors,) = [m for m in module.app.user_middleware if m.cls is CORSMiddleware]
+    return dict(cors.kwargs)
+
+
+def api_app(g: fr.FRGlobals, *, asynchronous: bool) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await g.dispose()  # in the server's own event loop
+
+    app = FastAPI(lifespan=lifespan)
+    base = fr.AsyncReactAdminView if asynchronous else fr.ReactAdminView
+    books = {"prefix": "/books", "model": Book, "schema": BookSchema}
+    authors = {"prefix": "/authors", "model": Author}
+    for name, namespace in (("BookView", books), ("AuthorView", authors)):
+        fr.include_view(app, type(name, (base,), namespace, globals=g))
+    return app
+
+
+@pytest.fixture
+def library(db_urls: DatabaseURLs) -> Iterator[fr.FRGlobals]:
+    """restly configured for ``db_urls``, with the authors and books seeded (dropped after)."""
+    g = fr.FRGlobals()
+    with fr.use_fr_globals(g):
+        fr.configure(database_url=db_urls.sync_url, async_database_url=db_urls.async_url)
+    engine = g.get_engine()
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with fr.session(g) as session:
+        session.add_all(Author(name=name) for name in AUTHORS)
+        session.flush()
+        session.add_all(Book(title=t, pages=p, author_id=a) for t, p, a in BOOKS)
+    try:
+        yield g
+    finally:
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+
+
+@contextmanager
+def admin_served(setup: str, g: fr.FRGlobals, dist: Path) -> Iterator[tuple[str, str]]:
+    """``(the admin's page URL, the API's base URL)`` while the servers run."""
+    if setup == "same-origin":
+        app = api_app(g, asynchronous=False)
+        app.mount("/admin", StaticFiles(directory=dist, html=True))
+        with serve_in_thread(app) as (host, port):
+            api = f"http://{host}:{port}"
+            yield f"{api}/admin/", api
+        return
+    static = FastAPI()
+    static.mount("/", StaticFiles(directory=dist, html=True))
+    with serve_in_thread(static) as (host, static_port):
+        admin_origin = f"http://{host}:{static_port}"
+        app = api_app(g, asynchronous=True)
+        app.add_middleware(CORSMiddleware, **{**recipe_cors_options(), "allow_origins": [admin_origin]})
+        with serve_in_thread(app) as (host, port):
+            api = f"http://{host}:{port}"
+            yield f"{admin_origin}/?api={api}", api
+
+
+# -- the session -------------------------------------------------------------------------------
+
+LONG_TITLE = "x" * 101
+SAVE = 'role=button[name="Save"]'
+DELETE = 'role=button[name="Delete"]'
+CONFIRM = 'role=dialog >> role=button[name="Confirm"]'
+TITLE, PAGES = 'input[name="title"]', 'input[name="pages"]'
+
+
+def rows(*books: tuple[int, str]) -> list[list[str]]:
+    """List rows as shown: id, title, pages, author's name."""
+    by_title = {title: (pages, author) for title, pages, author in BOOKS}
+    by_title["The Word for World Is Forest"] = (189, 1)
+    shown = []
+    for id, title in books:
+        pages, author = by_title[title.split(":")[0]]
+        shown.append([str(id), title, str(pages), AUTHORS[author - 1]])
+    return shown
+
+
+ALL = list(enumerate((title for title, _, _ in BOOKS), start=1))
+BY_TITLE = sorted(ALL, key=lambda book: book[1])
+LE_GUIN = [book for book in ALL if BOOKS[book[0] - 1][2] == 1]
+RENAMED = "The Dispossessed: An Ambiguous Utopia"
+
+
+def steps() -> list[dict[str, Any]]:
+    """The scripted session: what the user does, and what the page must show after each step."""
+    le_guin_desc = sorted([(1, RENAMED), *LE_GUIN[1:]], key=lambda b: b[1], reverse=True)
+    return [
+        {"name": "list", "do": [{"goto": "#/books"}], "see": {"rows": rows(*ALL), "total": "1-8 of 8"}},
+        {"name": "sort_by_title", "do": [{"click": "th.column-title >> text=Title"}],
+         "see": {"rows": rows(*BY_TITLE)}},
+        {"name": "sort_by_title_desc", "do": [{"click": "th.column-title >> text=Title"}],
+         "see": {"rows": rows(*BY_TITLE[::-1])}},
+        # q: every word appears in the title, ignoring case
+        {"name": "search", "do": [{"fill": 'input[name="q"]', "value": "OF the"}],
+         "see": {"rows": rows((5, "The Player of Games"), (3, "The Left Hand of Darkness"),
+                              (8, "Parable of the Sower")), "total": "1-3 of 3"}},
+        {"name": "filter_by_author",
+         "do": [{"choose": ".RaFilterForm-filterFormInput [role=combobox]", "option": AUTHORS[0]}],
+         "see": {"rows": rows((3, "The Left Hand of Darkness"))}},
+        {"name": "search_cleared", "do": [{"fill": 'input[name="q"]', "value": ""}],
+         "see": {"rows": rows(*sorted(LE_GUIN, key=lambda b: b[1], reverse=True))}},
+        {"name": "open_edit", "do": [{"click": 'td.column-title >> text="The Dispossessed"'}],
+         "see": {"route": "#/books/1", "values": {"title": "The Dispossessed", "pages": "387"}}},
+        {"name": "edit", "do": [{"fill": TITLE, "value": RENAMED}, {"click": SAVE}],
+         "see": {"notification": "Element updated", "rows": rows(*le_guin_desc)}},
+        {"name": "create_invalid",
+         "do": [{"dismiss": True}, {"goto": "#/books/create"}, {"fill": TITLE, "value": LONG_TITLE},
+                {"fill": PAGES, "value": "0"},
+                {"choose": ".ra-input-author_id [role=combobox]", "option": AUTHORS[0]}, {"click": SAVE}],
+         "see": {
+             "notification": "title: String should have at most 100 characters; "
+                             "pages: Input should be greater than or equal to 1",
+             "helpers": {"title": "String should have at most 100 characters",
+                         "pages": "Input should be greater than or equal to 1"},
+             "invalid": ["title", "pages"],
+         }},
+        {"name": "create",
+         "do": [{"dismiss": True}, {"fill": TITLE, "value": "The Word for World Is Forest"},
+                {"fill": PAGES, "value": "189"}, {"click": SAVE}],
+         "see": {"notification": "Element created", "route": "#/books/9"}},
+        # another user deletes the book while it is open: saving it answers 404
+        {"name": "edit_deleted",
+         "do": [{"dismiss": True}, {"goto": "#/books/7"}, {"fill": PAGES, "value": "265"},
+                {"api": "DELETE", "path": "/books/7"}, {"click": SAVE}],
+         "see": {"notification": "Not Found", "route": "#/books/7"}},
+        {"name": "open_missing", "do": [{"dismiss": True}, {"goto": "#/books/999"}],
+         "see": {"notification": "Element does not exist"}},
+        {"name": "delete",
+         "do": [{"dismiss": True}, {"goto": "#/books/2"}, {"click": DELETE}, {"click": CONFIRM}],
+         "see": {"notification": "Element deleted", "route": "#/books"}},
+        {"name": "bulk_delete",
+         "do": [{"dismiss": True},
+                {"goto": "#/books?filter=%7B%7D&sort=id&order=ASC"},
+                {"check": "Consider Phlebas"}, {"check": "The Player of Games"},
+                {"click": DELETE}, {"click": CONFIRM}],
+         "see": {"notification": "2 elements deleted",
+                 "rows": rows((1, RENAMED), (3, "The Left Hand of Darkness"), (6, "Use of Weapons"),
+                              (8, "Parable of the Sower"), (9, "The Word for World Is Forest")),
+                 "total": "1-5 of 5"}},
+        {"name": "create_duplicate_author",
+         "do": [{"dismiss": True}, {"goto": "#/authors/create"},
+                {"fill": 'input[name="name"]', "value": AUTHORS[1]}, {"click": SAVE}],
+         "see": {"notification": "@409 POST /authors"}},
+        {"name": "delete_referenced_author",
+         "do": [{"dismiss": True}, {"goto": "#/authors/2"}, {"click": DELETE}, {"click": CONFIRM}],
+         "see": {"notification": "@409 DELETE /authors/2", "route": "#/authors/2"}},
+    ]
+
+
+def api_messages(api: str, session_steps: list[dict[str, Any]]) -> None:
+    """Replace each expected ``@409 METHOD PATH`` notification with the ``message`` the API
+    answers that request now (the database refuses it the same way): the user must read
+    restly's own words, not "Conflict"."""
+    for step in session_steps:
+        expected = step["see"].get("notification", "")
+        if not expected.startswith("@"):
+            continue
+        status, method, path = expected[1:].split(" ")
+        body = {"name": AUTHORS[1]} if method == "POST" else None
+        answer = httpx.request(method, api + path, json=body, timeout=10)
+        assert answer.status_code == int(status), answer.text
+        assert answer.json()["message"] not in ("", "Conflict"), answer.text
+        step["see"]["notification"] = answer.json()["message"]
+
+
+@pytest.mark.parametrize("setup", ["cross-origin", "same-origin"])
+def test_react_admin_in_a_browser(
+    admin_app: tuple[Path, Path, str], library: fr.FRGlobals, setup: str, tmp_path: Path
+) -> None:
+    folder, dist, chromium = admin_app
+    session_steps = steps()
+    with admin_served(setup, library, dist) as (page_url, api):
+        api_messages(api, session_steps)
+        scenario = {"url": page_url, "api": api, "chromium": chromium, "shots": str(tmp_path),
+                    "steps": session_steps}  # fmt: skip
+        (tmp_path / "scenario.json").write_text(json.dumps(scenario))
+        drive = subprocess.run(
+            ["node", "drive.mjs", str(tmp_path / "scenario.json")],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    assert drive.returncode == 0, drive.stdout + drive.stderr
+    result = json.loads(drive.stdout)
+    (tmp_path / "seen.json").write_text(json.dumps(result, indent=1))
+    for step, seen in zip(session_steps, result["seen"], strict=False):
+        assert seen["see"] == step["see"], (
+            f"step {step['name']!r}: the page showed {seen['see']}\n(screenshot in {tmp_path}; "
+            f"page errors: {result['errors']})"
+        )
+    assert result["failed"] is None and len(result["seen"]) == len(session_steps)
+
+    with fr.session(library) as session:
+        books = session.execute(select(Book.id, Book.title, Book.pages, Book.author_id)).all()
+        authors = session.execute(select(Author.id, Author.name)).all()
+    assert sorted(books) == [
+        (1, RENAMED, 387, 1),
+        (3, "The Left Hand of Darkness", 304, 1),
+        (6, "Use of Weapons", 411, 2),
+        (8, "Parable of the Sower", 345, 3),
+        (9, "The Word for World Is Forest", 189, 1),
+    ]
+    assert sorted(authors) == list(enumerate(AUTHORS, start=1))
