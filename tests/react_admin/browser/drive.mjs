@@ -5,8 +5,9 @@
 // The scenario (written by tests/test_react_admin_browser.py) is
 //   {"url": "<the admin's page>", "api": "<the API's base URL>", "chromium": "/usr/bin/chromium",
 //    "shots": "<folder for a screenshot of a failed step>", "steps": [...]}
-// and each step is {"name", "do": [action, ...], "see": {what: expected}}. The actions run in
-// order; then the page is read until it shows what "see" expects, for up to 10 s. Prints one
+// and each step is {"name", "do": [action, ...], "see": {what: expected}, "timeout": ms}. The
+// actions run in order; then the page is read until it shows what "see" expects, for up to
+// "timeout" ms (10 s by default). Prints one
 // JSON object on stdout: {"seen": [{"name", "see": <what the page showed>}, ...], "failed":
 // null or the step's name, "errors": [page errors and refused requests]}. It stops at the first
 // step whose page never matched: that step's "see" is the last thing read, and the test
@@ -105,7 +106,8 @@ try {
                 } else if (key === 'notification') {
                     shown.notification = text(document.querySelector('.MuiSnackbarContent-message'));
                 } else if (key === 'empty') {
-                    shown.empty = text(document.querySelector('.RaEmpty-message, .RaList-noResults'));
+                    const empty = '.RaEmpty-message, .RaList-content > .MuiCardContent-root';
+                    shown.empty = text(document.querySelector(empty));
                 } else if (key === 'route') {
                     shown.route = window.location.hash.split('?')[0];
                 } else if (key === 'invalid') {
@@ -139,7 +141,7 @@ try {
                 const kind = Object.keys(actions).find(name => name in action);
                 await actions[kind](action);
             }
-            const deadline = Date.now() + STEP_TIMEOUT;
+            const deadline = Date.now() + (step.timeout ?? STEP_TIMEOUT);
             const want = canon(step.see ?? {});
             for (;;) {
                 shown = await readAll(step.see ?? {});

@@ -38,7 +38,7 @@ const bookFilters = [
 ];
 
 const BookList = () => (
-    <List filters={bookFilters} sort={{ field: 'id', order: 'ASC' }}>
+    <List filters={bookFilters} sort={{ field: 'id', order: 'ASC' }} debounce={100}>
         <Datagrid rowClick="edit" bulkActionButtons={bulkActions}>
             <TextField source="id" />
             <TextField source="title" />
