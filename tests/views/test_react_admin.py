@@ -901,6 +901,12 @@ async def test_every_json_error_carries_a_message(posts: httpx.AsyncClient) -> N
         "title: String should have at most 100 characters; "
         "views: Input should be a valid integer, unable to parse string as an integer"
     )
+    # react-admin's form shows each under its input, and the message as the notification.
+    assert body["errors"] == {
+        "title": "String should have at most 100 characters",
+        "views": "Input should be a valid integer, unable to parse string as an integer",
+        "root": {"serverError": body["message"]},
+    }
     missing_author = await posts.post("/posts", json={"title": "Orphan", "author_id": 999})
     assert missing_author.status_code == 409
     detail = missing_author.json()["detail"]
@@ -909,8 +915,78 @@ async def test_every_json_error_carries_a_message(posts: httpx.AsyncClient) -> N
     assert (await posts.get("/posts/1")).json()["title"] == "Hello react-admin"  # no message
 
 
+class Extra(fr.BaseSchema):
+    tags: list[str]
+    score: int
+
+
+class PostWithExtra(fr.IDSchema):
+    title: str
+    author_id: int
+    extra: Extra | None = None
+
+
+async def test_field_errors_name_nested_inputs_and_only_body_fields(
+    view_base: type, ra_globals: fr.FRGlobals, make_client: Any
+) -> None:
+    client = make_client(post_view(view_base, ra_globals, schema=PostWithExtra))
+    nested = await client.post(
+        "/posts", json={"title": "t", "author_id": 1, "extra": {"tags": ["a", 5], "score": "x"}}
+    )
+    assert nested.status_code == 422, nested.text
+    # Paths joined with dots, as react-hook-form names inputs (ArrayInput: "extra.tags.1").
+    message = (
+        "extra.tags.1: Input should be a valid string; "
+        "extra.score: Input should be a valid integer, unable to parse string as an integer"
+    )
+    assert nested.json()["message"] == message
+    assert nested.json()["errors"] == {
+        "extra.tags.1": "Input should be a valid string",
+        "extra.score": "Input should be a valid integer, unable to parse string as an integer",
+        "root": {"serverError": message},
+    }
+    # Errors of the body as a whole, or outside it, name no input: the notification alone.
+    not_an_object = (await client.post("/posts", json=[1])).json()
+    assert not_an_object["errors"] == {"root": {"serverError": not_an_object["message"]}}
+    assert "valid dictionary" in not_an_object["message"]
+    bad_id = await client.get("/posts/abc")
+    assert bad_id.status_code == 422
+    message = "id: Input should be a valid integer, unable to parse string as an integer"
+    assert bad_id.json()["message"] == message
+    assert bad_id.json()["errors"] == {"root": {"serverError": message}}
+    # A 4xx other than 422 has no field errors.
+    assert "errors" not in (await client.get("/posts/999")).json()
+
+
+class RootField(fr.IDSchema):
+    """A public field named ``root``, the name react-hook-form keeps for the form's errors."""
+
+    title: str = Field(alias="root", max_length=3)
+    views: int
+    author_id: int
+
+
+async def test_a_field_named_root_keeps_its_message(
+    view_base: type, ra_globals: fr.FRGlobals, make_client: Any
+) -> None:
+    client = make_client(post_view(view_base, ra_globals, schema=RootField))
+    body = (await client.post("/posts", json={"root": "long", "author_id": 1})).json()
+    assert body["errors"] == {
+        "root": "String should have at most 3 characters",
+        "views": "Field required",
+    }
+    assert body["message"] == "root: String should have at most 3 characters; views: Field required"
+
+
 async def test_other_views_answer_errors_without_a_message(
     ra_globals: fr.FRGlobals, make_client: Any
 ) -> None:
     client = make_client(post_view(fr.AsyncRestView, ra_globals))
     assert (await client.get("/posts/999")).json() == {"detail": "Not Found"}
+    # Byte for byte what FastAPI answers: the detail alone, compact JSON.
+    invalid = await client.post("/posts", json={"title": "x" * 101, "author_id": 1})
+    assert invalid.status_code == 422
+    detail = invalid.json()["detail"]
+    assert invalid.content == json.dumps(
+        {"detail": detail}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
