@@ -71,7 +71,8 @@ class RestlyRoute(APIRoute):
       response of every route (14 per REST view, most of mounting time), only to document
       the same `$ref` each time.
     - For views with `__restly_error_messages__` (react-admin's), JSON error answers carry
-      a `message` besides their `detail` (see `restly._messages`).
+      a `message` besides their `detail`, and a 422 its field `errors` (see
+      `restly._messages`).
     - It answers HEAD where it serves GET, OPTIONS (204 with `Allow`), and a method its path
       does not serve with a 405 whose `Allow` lists every method the path does serve
       (see `restly._methods`).

@@ -43,7 +43,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from starlette.staticfiles import StaticFiles
 
 import restly as fr
-from tests.conftest import DatabaseURLs, mysql_urls, postgres_urls, skip_or_fail, sqlite_urls
+from tests.conftest import (
+    DatabaseURLs,
+    mysql_urls,
+    postgres_urls,
+    skip_or_fail,
+    sqlite_urls,
+)
 from tests.live_server import serve_in_thread
 
 APP = Path(__file__).parent / "react_admin" / "browser"
@@ -102,7 +108,7 @@ def chromium_path() -> str:
 def node_modules() -> Path:
     """The app's npm packages, installed into a cache folder named by the package files' hash."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        skip_or_fail("node and npm are needed to build and drive the admin (Debian: apt-get install npm)")
+        skip_or_fail("node (20.19 or later) and npm are needed to build and drive the admin")
     manifests = [APP / "package.json", APP / "package-lock.json"]
     key = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()[:16]
     root = Path(os.environ.get("RESTLY_TEST_NODE_DIR", Path.home() / ".cache/restly-tests/node"))
@@ -246,114 +252,107 @@ def admin_served(
 
 # -- the session -------------------------------------------------------------------------------
 
-LONG_TITLE = "x" * 101
-SAVE = 'role=button[name="Save"]'
-DELETE = 'role=button[name="Delete"]'
+NEW_BOOK = ("The Word for World Is Forest", 189, 1)  # created in the session: id 9
+RENAMED = "The Dispossessed: An Ambiguous Utopia"  # book 1, edited in the session
+TOO_LONG = "title: String should have at most 100 characters"
+TOO_FEW = "pages: Input should be greater than or equal to 1"
+SAVE, DELETE = 'role=button[name="Save"]', 'role=button[name="Delete"]'
 CONFIRM = 'role=dialog >> role=button[name="Confirm"]'
-TITLE, PAGES = 'input[name="title"]', 'input[name="pages"]'
+TITLE, PAGES, NAME = 'input[name="title"]', 'input[name="pages"]', 'input[name="name"]'
+SEARCH = 'input[name="q"]'
+DISMISS = {"dismiss": True}  # close the notification before the next action
 
 
-def rows(*books: tuple[int, str]) -> list[list[str]]:
-    """List rows as shown: id, title, pages, author's name."""
-    by_title = {title: (pages, author) for title, pages, author in BOOKS}
-    by_title["The Word for World Is Forest"] = (189, 1)
-    shown = []
-    for id, title in books:
-        pages, author = by_title[title.split(":")[0]]
-        shown.append([str(id), title, str(pages), AUTHORS[author - 1]])
-    return shown
+def rows(*ids: int, renamed: bool = False) -> list[list[str]]:
+    """The list rows of these books as shown: id, title, pages, author's name."""
+    shelf = {**dict(enumerate(BOOKS, start=1)), 9: NEW_BOOK}
+    if renamed:
+        shelf[1] = (RENAMED, *shelf[1][1:])
+    return [[str(id), shelf[id][0], str(shelf[id][1]), AUTHORS[shelf[id][2] - 1]] for id in ids]
 
 
-ALL = list(enumerate((title for title, _, _ in BOOKS), start=1))
-BY_TITLE = sorted(ALL, key=lambda book: book[1])
-LE_GUIN = [book for book in ALL if BOOKS[book[0] - 1][2] == 1]
-RENAMED = "The Dispossessed: An Ambiguous Utopia"
+def step(name: str, *actions: dict[str, Any], **see: Any) -> dict[str, Any]:
+    return {"name": name, "do": list(actions), "see": see}
 
 
-def steps() -> list[dict[str, Any]]:
-    """The scripted session: what the user does, and what the page must show after each step."""
-    le_guin_desc = sorted([(1, RENAMED), *LE_GUIN[1:]], key=lambda b: b[1], reverse=True)
+def goto(route: str) -> dict[str, Any]:
+    return {"goto": route}
+
+
+def click(selector: str) -> dict[str, Any]:
+    return {"click": selector}
+
+
+def fill(selector: str, value: str) -> dict[str, Any]:
+    return {"fill": selector, "value": value}
+
+
+def choose(selector: str, option: str) -> dict[str, Any]:
+    return {"choose": selector, "option": option}
+
+
+def steps(conflicts: dict[str, str]) -> list[dict[str, Any]]:
+    """The scripted session: what the user does, and what the page shows after each step."""
     return [
-        {"name": "list", "do": [{"goto": "#/books"}], "see": {"rows": rows(*ALL), "total": "1-8 of 8"}},
-        {"name": "sort_by_title", "do": [{"click": "th.column-title >> text=Title"}],
-         "see": {"rows": rows(*BY_TITLE)}},
-        {"name": "sort_by_title_desc", "do": [{"click": "th.column-title >> text=Title"}],
-         "see": {"rows": rows(*BY_TITLE[::-1])}},
-        # q: every word appears in the title, ignoring case
-        {"name": "search", "do": [{"fill": 'input[name="q"]', "value": "OF the"}],
-         "see": {"rows": rows((5, "The Player of Games"), (3, "The Left Hand of Darkness"),
-                              (8, "Parable of the Sower")), "total": "1-3 of 3"}},
-        {"name": "filter_by_author",
-         "do": [{"choose": ".RaFilterForm-filterFormInput [role=combobox]", "option": AUTHORS[0]}],
-         "see": {"rows": rows((3, "The Left Hand of Darkness"))}},
-        {"name": "search_cleared", "do": [{"fill": 'input[name="q"]', "value": ""}],
-         "see": {"rows": rows(*sorted(LE_GUIN, key=lambda b: b[1], reverse=True))}},
-        {"name": "open_edit", "do": [{"click": 'td.column-title >> text="The Dispossessed"'}],
-         "see": {"route": "#/books/1", "values": {"title": "The Dispossessed", "pages": "387"}}},
-        {"name": "edit", "do": [{"fill": TITLE, "value": RENAMED}, {"click": SAVE}],
-         "see": {"notification": "Element updated", "rows": rows(*le_guin_desc)}},
-        {"name": "create_invalid",
-         "do": [{"dismiss": True}, {"goto": "#/books/create"}, {"fill": TITLE, "value": LONG_TITLE},
-                {"fill": PAGES, "value": "0"},
-                {"choose": ".ra-input-author_id [role=combobox]", "option": AUTHORS[0]}, {"click": SAVE}],
-         "see": {
-             "notification": "title: String should have at most 100 characters; "
-                             "pages: Input should be greater than or equal to 1",
-             "helpers": {"title": "String should have at most 100 characters",
-                         "pages": "Input should be greater than or equal to 1"},
-             "invalid": ["title", "pages"],
-         }},
-        {"name": "create",
-         "do": [{"dismiss": True}, {"fill": TITLE, "value": "The Word for World Is Forest"},
-                {"fill": PAGES, "value": "189"}, {"click": SAVE}],
-         "see": {"notification": "Element created", "route": "#/books/9"}},
+        step("list", goto("#/books"), rows=rows(1, 2, 3, 4, 5, 6, 7, 8), total="1-8 of 8"),
+        step("sort_by_title", click("th.column-title >> text=Title"),
+             rows=rows(2, 4, 7, 8, 1, 3, 5, 6)),
+        step("sort_by_title_desc", click("th.column-title >> text=Title"),
+             rows=rows(6, 5, 3, 1, 8, 7, 4, 2)),
+        # q: each word appears in a text field, ignoring case
+        step("search", fill(SEARCH, "OF the"), rows=rows(5, 3, 8), total="1-3 of 3"),
+        step("filter_by_author",
+             choose(".RaFilterForm-filterFormInput [role=combobox]", AUTHORS[0]), rows=rows(3)),
+        step("search_cleared", fill(SEARCH, ""), rows=rows(3, 1, 2)),
+        step("open_edit", click('td.column-title >> text="The Dispossessed"'),
+             route="#/books/1", values={"title": "The Dispossessed", "pages": "387"}),
+        step("edit", fill(TITLE, RENAMED), click(SAVE),
+             notification="Element updated", rows=rows(3, 1, 2, renamed=True)),
+        # the server's 422: the notification, and the message under each input it names
+        step("create_invalid", DISMISS, goto("#/books/create"), fill(TITLE, "x" * 101),
+             fill(PAGES, "0"), choose(".ra-input-author_id [role=combobox]", AUTHORS[0]),
+             click(SAVE),
+             notification=f"{TOO_LONG}; {TOO_FEW}", invalid=["title", "pages"],
+             helpers={"title": TOO_LONG.split(": ")[1], "pages": TOO_FEW.split(": ")[1]}),
+        step("create", DISMISS, fill(TITLE, NEW_BOOK[0]), fill(PAGES, str(NEW_BOOK[1])),
+             click(SAVE), notification="Element created", route="#/books/9"),
         # another user deletes the book while it is open: saving it answers 404
-        {"name": "edit_deleted",
-         "do": [{"dismiss": True}, {"goto": "#/books/7"}, {"fill": PAGES, "value": "265"},
-                {"api": "DELETE", "path": "/books/7"}, {"click": SAVE}],
-         "see": {"notification": "Not Found", "route": "#/books/7"}},
-        {"name": "open_missing", "do": [{"dismiss": True}, {"goto": "#/books/999"}],
-         "see": {"notification": "Element does not exist"}},
-        {"name": "delete",
-         "do": [{"dismiss": True}, {"goto": "#/books/2"}, {"click": DELETE}, {"click": CONFIRM}],
-         "see": {"notification": "Element deleted", "route": "#/books"}},
-        {"name": "bulk_delete",
-         "do": [{"dismiss": True},
-                {"goto": "#/books?filter=%7B%7D&sort=id&order=ASC"},
-                {"check": "Consider Phlebas"}, {"check": "The Player of Games"},
-                {"click": DELETE}, {"click": CONFIRM}],
-         "see": {"notification": "2 elements deleted",
-                 "rows": rows((1, RENAMED), (3, "The Left Hand of Darkness"), (6, "Use of Weapons"),
-                              (8, "Parable of the Sower"), (9, "The Word for World Is Forest")),
-                 "total": "1-5 of 5"}},
-        {"name": "create_duplicate_author",
-         "do": [{"dismiss": True}, {"goto": "#/authors/create"},
-                {"fill": 'input[name="name"]', "value": AUTHORS[1]}, {"click": SAVE}],
-         "see": {"notification": "@409 POST /authors"}},
-        {"name": "delete_referenced_author",
-         "do": [{"dismiss": True}, {"goto": "#/authors/2"}, {"click": DELETE}, {"click": CONFIRM}],
-         "see": {"notification": "@409 DELETE /authors/2", "route": "#/authors/2"}},
-    ]
+        step("edit_deleted", DISMISS, goto("#/books/7"), fill(PAGES, "265"),
+             {"api": "DELETE", "path": "/books/7"}, click(SAVE),
+             notification="Not Found", route="#/books/7"),
+        step("open_missing", DISMISS, goto("#/books/999"), notification="Element does not exist"),
+        step("delete", DISMISS, goto("#/books/2"), click(DELETE), click(CONFIRM),
+             notification="Element deleted", route="#/books"),
+        step("bulk_delete", DISMISS, goto("#/books?filter=%7B%7D&sort=id&order=ASC"),
+             {"check": "Consider Phlebas"}, {"check": "The Player of Games"},
+             click(DELETE), click(CONFIRM),
+             notification="2 elements deleted", rows=rows(1, 3, 6, 8, 9, renamed=True),
+             total="1-5 of 5"),
+        step("create_duplicate_author", DISMISS, goto("#/authors/create"),
+             fill(NAME, AUTHORS[1]), click(SAVE), notification=conflicts["duplicate"]),
+        step("delete_referenced_author", DISMISS, goto("#/authors/2"), click(DELETE),
+             click(CONFIRM), notification=conflicts["referenced"], route="#/authors/2"),
+    ]  # fmt: skip
 
 
-def api_messages(api: str, session_steps: list[dict[str, Any]]) -> None:
-    """Replace each expected ``@409 METHOD PATH`` notification with the ``message`` the API
-    answers that request now (the database refuses it the same way): the user must read
-    restly's own words, not "Conflict"."""
-    for step in session_steps:
-        expected = step["see"].get("notification", "")
-        if not expected.startswith("@"):
-            continue
-        status, method, path = expected[1:].split(" ")
-        body = {"name": AUTHORS[1]} if method == "POST" else None
-        answer = httpx.request(method, api + path, json=body, timeout=10)
-        assert answer.status_code == int(status), answer.text
+def conflict_messages(api: str) -> dict[str, str]:
+    """The ``message`` of the API's 409 to the two refused writes of the session (refused, they
+    change nothing): the user must read restly's words for them, not "Conflict"."""
+    refused = {
+        "duplicate": httpx.post(f"{api}/authors", json={"name": AUTHORS[1]}, timeout=10),
+        "referenced": httpx.delete(f"{api}/authors/2", timeout=10),  # books 4-6 refer to it
+    }
+    for answer in refused.values():
+        assert answer.status_code == 409, answer.text
         assert answer.json()["message"] not in ("", "Conflict"), answer.text
-        step["see"]["notification"] = answer.json()["message"]
+    return {name: answer.json()["message"] for name, answer in refused.items()}
 
 
 def drive(
-    admin_app: tuple[Path, Path, str], page_url: str, api: str, session_steps: list[dict[str, Any]],
+    admin_app: tuple[Path, Path, str],
+    page_url: str,
+    api: str,
+    session_steps: list[dict[str, Any]],
     tmp_path: Path,
 ) -> dict[str, Any]:
     """Run the scripted session in Chromium; assert that each step's page was as expected."""
@@ -371,9 +370,9 @@ def drive(
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     (tmp_path / "seen.json").write_text(json.dumps(result, indent=1))
-    for step, seen in zip(session_steps, result["seen"], strict=False):
-        assert seen["see"] == step["see"], (
-            f"step {step['name']!r}: the page showed {seen['see']}\n(screenshot and seen.json in "
+    for expected, seen in zip(session_steps, result["seen"], strict=False):
+        assert seen["see"] == expected["see"], (
+            f"step {expected['name']!r}: the page showed {seen['see']}\n(screenshot and seen.json in "
             f"{tmp_path}; browser errors: {result['errors']})"
         )
     assert result["failed"] is None and len(result["seen"]) == len(session_steps)
@@ -384,13 +383,11 @@ def drive(
 def test_react_admin_in_a_browser(
     admin_app: tuple[Path, Path, str], setup: str, backend: str, tmp_path: Path
 ) -> None:
-    session_steps = steps()
     with (
         library(backend_urls(backend, tmp_path)) as g,
         admin_served(setup, g, admin_app[1]) as (page_url, api),
     ):
-        api_messages(api, session_steps)
-        drive(admin_app, page_url, api, session_steps, tmp_path)
+        drive(admin_app, page_url, api, steps(conflict_messages(api)), tmp_path)
         with fr.session(g) as session:
             books = session.execute(select(Book.id, Book.title, Book.pages, Book.author_id)).all()
             authors = session.execute(select(Author.id, Author.name)).all()
@@ -411,11 +408,12 @@ def test_without_range_in_allow_headers_lists_are_empty(
     # CORS preflight, and the user sees an empty list and a notification, while the API works.
     # The notification comes once react-query has retried (three times, about 7 s).
     headers = [h for h in recipe_cors_options()["allow_headers"] if h.lower() != "range"]
-    no_books = {"rows": [], "empty": "No Books found", "notification": "Failed to fetch"}
-    step = {"name": "list", "do": [{"goto": "#/books"}], "see": no_books, "timeout": 20_000}
+    empty_list = step("list", goto("#/books"), rows=[], empty="No Books found",
+                      notification="Failed to fetch")  # fmt: skip
+    empty_list["timeout"] = 20_000
     with (
         library(sqlite_urls(tmp_path)) as g,
         admin_served("cross-origin", g, admin_app[1], allow_headers=headers) as (page_url, api),
     ):
-        drive(admin_app, page_url, api, [step], tmp_path)
+        drive(admin_app, page_url, api, [empty_list], tmp_path)
         assert len(httpx.get(f"{api}/books", timeout=10).json()) == len(BOOKS)

@@ -40,7 +40,9 @@ route speaks the ``ra-data-simple-rest`` dialect, and whose writes answer what t
   field or a value that does not fit the field's type is answered ``400 {"detail": "..."}``.
 - Every JSON error answer also has a ``message`` (``{"detail": "Not Found", "message": "Not
   Found"}``; for a 422, each error's field and text), which the client's ``HttpError`` shows
-  in the admin instead of the bare status text (see ``restly._messages``).
+  in the admin instead of the bare status text; a 422 also has ``errors`` (``{"title":
+  "Field required", "root": {"serverError": message}}``), which react-admin's forms show under
+  each input (see ``restly._messages``).
 - ``PUT /posts/{id}`` updates like ``PATCH`` (react-admin sends the whole record; read-only
   fields such as ``id`` are ignored).
 - ``DELETE /posts/{id}`` answers ``200`` with the deleted record (``delete`` and
@@ -170,7 +172,8 @@ class BaseReactAdminView(BaseRestView):
     """What the sync and async react-admin views share: request parsing and statements."""
 
     __abstract__ = True
-    #: JSON error answers carry a ``message`` (react-admin shows it; see restly._messages).
+    #: JSON error answers carry a ``message``, a 422 also ``errors`` (react-admin shows them;
+    #: see restly._messages).
     __restly_error_messages__: ClassVar[bool] = True
 
     # Extended by __restly_prepare__ for each concrete class.
