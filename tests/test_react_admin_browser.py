@@ -317,9 +317,10 @@ def steps(conflicts: dict[str, str]) -> list[dict[str, Any]]:
         step("create", DISMISS, fill(TITLE, NEW_BOOK[0]), fill(PAGES, str(NEW_BOOK[1])),
              click(SAVE), notification="Element created", route="#/books/9"),
         # another user deletes the book while it is open: saving it answers 404
-        step("edit_deleted", DISMISS, goto("#/books/7"), fill(PAGES, "265"),
-             {"api": "DELETE", "path": "/books/7"}, click(SAVE),
-             notification="Not Found", route="#/books/7"),
+        step("open_book_7", DISMISS, goto("#/books/7"),
+             values={"title": "Kindred", "pages": "264"}),
+        step("edit_deleted", fill(PAGES, "265"), {"api": "DELETE", "path": "/books/7"},
+             click(SAVE), notification="Not Found", route="#/books/7"),
         step("open_missing", DISMISS, goto("#/books/999"), notification="Element does not exist"),
         step("delete", DISMISS, goto("#/books/2"), click(DELETE), click(CONFIRM),
              notification="Element deleted", route="#/books"),

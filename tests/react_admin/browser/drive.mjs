@@ -7,11 +7,11 @@
 //    "shots": "<folder for a screenshot of a failed step>", "steps": [...]}
 // and each step is {"name", "do": [action, ...], "see": {what: expected}, "timeout": ms}. The
 // actions run in order; then the page is read until it shows what "see" expects, for up to
-// "timeout" ms (10 s by default). Prints one
-// JSON object on stdout: {"seen": [{"name", "see": <what the page showed>}, ...], "failed":
-// null or the step's name, "errors": [page errors and refused requests]}. It stops at the first
-// step whose page never matched: that step's "see" is the last thing read, and the test
-// compares it with what was expected. The expectations live in the test, not here.
+// "timeout" ms (10 s by default). Prints one JSON object on stdout: {"seen": [{"name", "see":
+// <what the page showed>}, ...], "failed": null or the step's name, "errors": [page errors,
+// failed requests, console errors], "ms": {"launch" or a step's name: milliseconds}}. It stops
+// at the first step whose page never matched: that step's "see" is the last thing read, and
+// the test compares it with what was expected. The expectations live in the test, not here.
 //
 // Actions:
 //   {"goto": "#/books"}                      the admin page with this hash route
@@ -41,11 +41,11 @@ const canon = value =>
             : item
     );
 
+const started = Date.now();
 const browser = await chromium.launch({
     executablePath: scenario.chromium,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
-const started = Date.now();
 const result = { seen: [], failed: null, errors: [], ms: {} };
 try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -90,11 +90,11 @@ try {
     };
 
     // Read, in the page, what the step's "see" asks about.
-    const read = (keys, see) =>
-        page.evaluate(([keys, see]) => {
+    const read = see =>
+        page.evaluate(see => {
             const text = element => (element?.textContent ?? '').replace(/\u200b/g, '').trim();
             const shown = {};
-            for (const key of keys) {
+            for (const key of Object.keys(see)) {
                 if (key === 'rows') {
                     shown.rows = [...document.querySelectorAll('.RaDatagrid-tbody tr')].map(row =>
                         [...row.querySelectorAll('td')]
@@ -128,9 +128,7 @@ try {
                 }
             }
             return shown;
-        }, [keys, see]);
-
-    const readAll = see => read(Object.keys(see), see);
+        }, see);
 
     result.ms.launch = Date.now() - started;
     for (const step of scenario.steps) {
@@ -144,7 +142,7 @@ try {
             const deadline = Date.now() + (step.timeout ?? STEP_TIMEOUT);
             const want = canon(step.see ?? {});
             for (;;) {
-                shown = await readAll(step.see ?? {});
+                shown = await read(step.see ?? {});
                 if (canon(shown) === want || Date.now() > deadline) break;
                 await page.waitForTimeout(50);
             }
