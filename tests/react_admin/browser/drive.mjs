@@ -7,7 +7,7 @@
 //    "shots": "<folder for a screenshot of a failed step>", "steps": [...]}
 // and each step is {"name", "do": [action, ...], "see": {what: expected}, "timeout": ms}. The
 // actions run in order; then the page is read until it shows what "see" expects, for up to
-// "timeout" ms (10 s by default). Prints one JSON object on stdout: {"seen": [{"name", "see":
+// "timeout" ms (15 s by default). Prints one JSON object on stdout: {"seen": [{"name", "see":
 // <what the page showed>}, ...], "failed": null or the step's name, "errors": [page errors,
 // failed requests, console errors], "ms": {"launch" or a step's name: milliseconds}}. It stops
 // at the first step whose page never matched: that step's "see" is the last thing read, and
@@ -31,7 +31,7 @@ import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const scenario = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const STEP_TIMEOUT = 10_000;
+const STEP_TIMEOUT = 15_000;
 
 // JSON with object keys sorted, to compare what was seen with what was expected.
 const canon = value =>
