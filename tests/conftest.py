@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,67 @@ from restly import FRGlobals, configure, use_fr_globals
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+
+
+def worker_database_name(name: str) -> str:
+    """``name`` for this pytest-xdist worker: ``test`` is ``test_gw0`` in worker ``gw0``.
+
+    The suite runs in parallel worker processes (``-n`` in pyproject's ``addopts``); each
+    worker has databases of its own, so tests that create, empty or drop tables, or count
+    the server's connections, never meet another worker's. Unchanged outside xdist.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or name.endswith(f"_{worker}"):
+        return name
+    return f"{name}_{worker}"
+
+
+def _use_worker_databases() -> None:
+    """Point ``RESTLY_TEST_POSTGRES_URL`` / ``RESTLY_TEST_MYSQL_URL`` at this worker's own
+    databases, creating them when missing. Processes the tests start inherit the URLs. A
+    server that cannot be reached is left alone: its tests skip (or fail in CI) with the
+    reason, as without xdist."""
+    from sqlalchemy.engine import make_url
+
+    for variable, default, create in (
+        ("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL, _create_postgres_database),
+        ("RESTLY_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, _create_mysql_database),
+    ):
+        url = make_url(os.environ.get(variable, default))
+        name = worker_database_name(url.database or "")
+        if name == url.database:
+            continue
+        try:
+            create(url, name)
+        except Exception:  # noqa: BLE001, S112 - unreachable: *_unavailable_reason says why
+            continue
+        os.environ[variable] = url.set(database=name).render_as_string(hide_password=False)
+
+
+def _create_postgres_database(url: Any, name: str) -> None:
+    import psycopg
+
+    server = url.render_as_string(hide_password=False)
+    with psycopg.connect(server, connect_timeout=3, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def _create_mysql_database(url: Any, name: str) -> None:
+    import pymysql
+
+    connection = pymysql.connect(
+        host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
+        password=url.password or "", connect_timeout=3,
+    )  # fmt: skip
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    finally:
+        connection.close()
+
+
+_use_worker_databases()
 
 
 @pytest.fixture

@@ -16,7 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DEFAULT_POSTGRES_URL, postgres_unavailable_reason, skip_or_fail
+from tests.conftest import (
+    DEFAULT_POSTGRES_URL,
+    postgres_unavailable_reason,
+    skip_or_fail,
+    worker_database_name,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -206,7 +211,8 @@ def _demo_postgres_url() -> str:
     if reason is not None:
         skip_or_fail(reason)
     server = os.environ.get("RESTLY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    url = os.environ.get("RESTLY_TEST_DEMO_POSTGRES_URL", server.rsplit("/", 1)[0] + "/restly_docs")
+    own = worker_database_name("restly_docs")
+    url = os.environ.get("RESTLY_TEST_DEMO_POSTGRES_URL", server.rsplit("/", 1)[0] + f"/{own}")
     import psycopg
 
     try:
