@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .. import __version__
+
 __all__ = ["Variant", "add_arguments", "check_name", "render", "run", "template_values", "write"]
 
 Database = Literal["sqlite", "postgres"]
@@ -101,8 +103,6 @@ def check_name(name: str) -> str | None:
 
 def template_values(name: str, variant: Variant) -> dict[str, str]:
     """The value of each ``{{key}}`` of the templates, for project ``name``."""
-    from .. import __version__
-
     postgres = variant.database == "postgres"
     is_async = variant.style == "async"
     drivers = ['"psycopg[binary]>=3.1"'] if postgres else []
