@@ -82,11 +82,10 @@ def fresh_venv(path: Path) -> Path:
     is a real distribution, installed here at a version it accepts.
     """
     run(sys.executable, "-m", "venv", "--without-pip", path, cwd=path.parent)
-    python = path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=path)
-    ours = sysconfig.get_paths()["purelib"]
-    Path(purelib.strip(), "_restly_test_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-    return python
+    purelib = sysconfig.get_path("purelib", vars={"base": str(path), "platbase": str(path)})
+    ours = sysconfig.get_path("purelib")
+    Path(purelib, "_restly_test_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def assert_dependencies_satisfied(pyproject: Path) -> list[str]:
@@ -304,6 +303,13 @@ def test_every_template_is_filled_in_and_every_python_file_compiles(database: st
     views = files["shop/notes/views.py"]
     assert (f"class NoteView(fr.{'AsyncRestView' if style == 'async' else 'RestView'}):" in views)
     assert ("async def authorize" in views) == (style == "async")
+
+
+def test_the_docs_show_the_view_restly_new_writes() -> None:
+    page = (ROOT / "docs" / "new-project.md").read_text()
+    shown = re.search(r"```python\n(class NoteView.*?)```", page, flags=re.DOTALL)
+    assert shown is not None
+    assert shown.group(1) in _new.render("shop", _new.Variant())["shop/notes/views.py"]
 
 
 def test_the_wheel_ships_the_templates(tmp_path: Path) -> None:
