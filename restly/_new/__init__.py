@@ -44,6 +44,19 @@ _TAKEN = frozenset(
 )  # fmt: skip
 
 
+# The options choosing a variant: destination -> (flag and value, help), the default first.
+_CHOICES = {
+    "database": (
+        ("sqlite", "SQLite, a file next to the project (default)"),
+        ("postgres", "PostgreSQL (psycopg for Alembic and sync views, asyncpg for async views)"),
+    ),
+    "style": (
+        ("async", "fr.AsyncRestView and async sessions (default)"),
+        ("sync", "fr.RestView, run in FastAPI's threadpool, and sync sessions"),
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Variant:
     """Which database and which kind of views a new project uses."""
@@ -57,24 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "name", help="the project's Python package name, e.g. shop or pet_clinic"
     )
-    database = parser.add_mutually_exclusive_group()
-    database.add_argument(
-        "--sqlite", dest="database", action="store_const", const="sqlite",
-        help="SQLite, a file next to the project (default)",
-    )  # fmt: skip
-    database.add_argument(
-        "--postgres", dest="database", action="store_const", const="postgres",
-        help="PostgreSQL (psycopg for Alembic and sync views, asyncpg for async views)",
-    )  # fmt: skip
-    style = parser.add_mutually_exclusive_group()
-    style.add_argument(
-        "--async", dest="style", action="store_const", const="async",
-        help="fr.AsyncRestView and async sessions (default)",
-    )  # fmt: skip
-    style.add_argument(
-        "--sync", dest="style", action="store_const", const="sync",
-        help="fr.RestView, run in FastAPI's threadpool, and sync sessions",
-    )  # fmt: skip
+    for dest, choices in _CHOICES.items():
+        group = parser.add_mutually_exclusive_group()
+        for const, help_text in choices:
+            group.add_argument(
+                f"--{const}", dest=dest, action="store_const", const=const, help=help_text
+            )
     parser.add_argument(
         "--dir", type=Path, default=None,
         help="folder to write the project into; must not exist or be empty (default: ./NAME)",
