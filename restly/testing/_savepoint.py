@@ -135,8 +135,13 @@ def savepoint_connection(engine: Engine) -> Iterator[Connection]:
     On SQLite the driver's own transaction handling is turned off for this connection and
     ``BEGIN`` is emitted explicitly, so SAVEPOINTs nest inside the outer transaction; the
     driver setting is restored before the connection returns to the pool.
+
+    When the engine is disposed inside the block (an app's lifespan closing its pools as the
+    test client stops it), the connection is closed at the end instead: the pool it came
+    from is no longer the engine's, and would leave it open until garbage collection.
     """
     with engine.connect() as connection:
+        pool = engine.pool
         transaction = connection.begin()
         restore = _begin_outer_transaction(connection)
         try:
@@ -146,6 +151,8 @@ def savepoint_connection(engine: Engine) -> Iterator[Connection]:
                 transaction.rollback()
             finally:
                 restore(connection)  # never pool a connection left in autocommit mode
+                if engine.pool is not pool:
+                    connection.invalidate()  # closes the driver's connection now
 
 
 @asynccontextmanager

@@ -160,6 +160,23 @@ async def test_async_commit_only_releases_a_savepoint(
     assert count(engine) == 0
 
 
+def test_a_connection_whose_engine_was_disposed_is_closed_at_the_end(engine: Engine) -> None:
+    """An app whose lifespan disposes the pools (as docs/deploying.md shows) runs under the
+    test client: the engine is disposed while the test holds its connection. Handed back to
+    the pool it came from, which the engine no longer has, the driver's connection stayed open
+    until garbage collection (psycopg: a ResourceWarning, an error in a suite with warnings as
+    errors; the PostgreSQL sync project of `restly new` failed so)."""
+    with savepoint_connection(engine) as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        connection.execute(select(func.count()).select_from(Row))
+        engine.dispose()
+    with pytest.raises(engine.dialect.loaded_dbapi.Error):
+        raw.cursor().execute("SELECT 1")
+    with savepoint_connection(engine) as connection:  # the engine's new pool serves on
+        assert connection.scalar(select(func.count()).select_from(Row)) == 0
+
+
 def test_sqlite_needs_the_begin_that_savepoint_connection_emits(tmp_path: Any) -> None:
     # Without it, pysqlite sends SAVEPOINT outside any transaction: RELEASE commits for good.
     engine = build_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
