@@ -236,6 +236,12 @@ class IDMixin(_ColumnMixin):
 
     _leading_columns = {"id": (Mapped[int], _id_column)}
 
+    if TYPE_CHECKING:
+        # The column is written into each model when it is mapped (see `_ColumnMixin`): this
+        # tells type checkers it is there. `Any`, so a model may declare a key of another
+        # type (`id: Mapped[uuid.UUID]`) without an incompatible override.
+        id: Mapped[Any]
+
 
 class TimestampsMixin(_ColumnMixin):
     """Adds ``created_at`` and ``updated_at``: timezone-aware UTC datetimes set by Python.
@@ -248,6 +254,10 @@ class TimestampsMixin(_ColumnMixin):
         "created_at": (Mapped[datetime], _created_at_column),
         "updated_at": (Mapped[datetime], _updated_at_column),
     }
+
+    if TYPE_CHECKING:  # written into each model when it is mapped, as `IDMixin.id`
+        created_at: Mapped[datetime]
+        updated_at: Mapped[datetime]
 
 
 # --- ready-made bases --------------------------------------------------------------------------
