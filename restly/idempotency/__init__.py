@@ -38,6 +38,13 @@ from ._store import (
 from ._table import IDEMPOTENCY_TABLE, idempotency_keys, idempotency_metadata
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
+from ._store import UNCLAIMED as UNCLAIMED
+from ._store import async_store as async_store
+from ._store import async_stored_answer as async_stored_answer
+from ._store import claim_parameters as claim_parameters
+from ._store import in_flight_instead as in_flight_instead
+from ._store import store as store
+from ._store import stored_answer as stored_answer
 from ._keys import guard_handler as guard_handler
 from ._openapi import REPLAYED_HEADER_DOC as REPLAYED_HEADER_DOC
 from ._openapi import REUSED_DOC as REUSED_DOC

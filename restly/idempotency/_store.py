@@ -25,6 +25,15 @@ claim with its write: a retry runs again.
   `connect_timeout`), then finds the first request's committed answer and replays it; if the
   lock does not come in time, 409.
 
+**SQLite, a write of one statement** (a create by `INSERT … RETURNING`, see
+`restly.resource._single`): the claim rides on the write. The write is guarded by `UNCLAIMED`
+(`INSERT … SELECT … WHERE NOT EXISTS (a live row of the key)`), so it inserts nothing when the
+key has an answer, and the key's row is inserted complete with the answer (`store`) before
+the commit: two statements instead of three. SQLite takes its write lock when the guarded
+statement starts, before it reads the key, so no other writer can claim the key between the
+check and the commit; a duplicate waits for the lock as above, then finds the committed
+answer (`stored_answer`).
+
 A stored answer is replayed when the fingerprint matches (422 when it does not); a row past
 its `expires_at` is claimed anew, in the same statement. Every 409 carries `Retry-After`.
 """
@@ -38,7 +47,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, String, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, String, bindparam, cast, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -53,13 +62,20 @@ from ._table import IDEMPOTENCY_TABLE, idempotency_keys
 __all__ = [
     "REPLAYED_HEADER",
     "RETRY_AFTER_SECONDS",
+    "UNCLAIMED",
     "Claim",
     "async_claim",
     "async_purge_expired",
     "async_record",
+    "async_store",
+    "async_stored_answer",
     "claim",
+    "claim_parameters",
+    "in_flight_instead",
     "purge_expired",
     "record",
+    "store",
+    "stored_answer",
 ]
 
 logger = logging.getLogger("restly")
@@ -130,6 +146,29 @@ _RECORD = (
 )
 
 
+#: True while the key (`p_lookup`) has no live row at `p_now`: what guards a write that
+#: claims its key by being written (SQLite; see the module docstring).
+UNCLAIMED = ~exists().where(_c.lookup == bindparam("p_lookup"), _c.expires_at > bindparam("p_now"))
+_ANSWER: dict[str, Any] = {
+    "status": bindparam("p_status"),
+    "headers": bindparam("p_headers"),
+    "body": bindparam("p_body"),
+}
+# The key's row with its answer, written by a guarded write; an expired row is taken over.
+_SQLITE_STORE = (
+    sqlite_insert(_table)
+    .values({**_NEW, **_ANSWER})
+    .on_conflict_do_update(
+        index_elements=[_c.lookup],
+        set_={
+            name: getattr(sqlite_insert(_table).excluded, name)
+            for name in ("fingerprint", "created_at", "expires_at", "status", "headers", "body")
+        },
+        where=_c.expires_at <= bindparam("p_now"),
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A key this request claimed: its answer is to be recorded before the commit."""
@@ -144,13 +183,8 @@ def claim(session: Session, lookup: str, fingerprint: str, ttl: float) -> Claim 
     `IdempotencyKeyInFlight` (409, `Retry-After`) while another request holds the key, and
     `IdempotencyKeyReused` (422) when the key was used for another request.
     """
-    now = int(time.time())
-    parameters = {
-        "p_lookup": lookup,
-        "p_fingerprint": fingerprint,
-        "p_now": now,
-        "p_expires": now + max(1, math.ceil(ttl)),
-    }
+    parameters = claim_parameters(lookup, fingerprint, ttl)
+    now = parameters["p_now"]
     connection = session.connection()
     try:
         stored = _claim(connection, parameters)
@@ -168,6 +202,55 @@ def claim(session: Session, lookup: str, fingerprint: str, ttl: float) -> Claim 
     if stored is None:
         return Claim(lookup)
     return _answer(stored, fingerprint, now)
+
+
+def claim_parameters(lookup: str, fingerprint: str, ttl: float) -> dict[str, Any]:
+    """The bound parameters of a claim of `lookup` now (those of `UNCLAIMED` among them)."""
+    now = int(time.time())
+    return {
+        "p_lookup": lookup,
+        "p_fingerprint": fingerprint,
+        "p_now": now,
+        "p_expires": now + max(1, math.ceil(ttl)),
+    }
+
+
+_CLAIM_PARAMETERS = ("p_lookup", "p_fingerprint", "p_now", "p_expires")
+
+
+def in_flight_instead(error: DBAPIError) -> IdempotencyKeyInFlight | None:
+    """What a guarded write that failed with `error` answers instead: 409 when it waited
+    for the database's write lock in vain (another request holds it: maybe the key's first
+    one); `None` to let the error be answered as it is."""
+    return _in_flight() if is_lock_wait(error) else None
+
+
+def stored_answer(session: Session, parameters: dict[str, Any]) -> Response:
+    """The answer to send when a write guarded by `UNCLAIMED` wrote nothing: the key's
+    stored answer (422 for another request, 409 while it is being claimed)."""
+    stored = session.connection().execute(_STORED, {"p_lookup": parameters["p_lookup"]}).first() or ()
+    return _answer(stored, parameters["p_fingerprint"], parameters["p_now"])
+
+
+def store(session: Session, parameters: dict[str, Any], response: Response) -> None:
+    """Insert the key's row complete with `response`, after the write guarded by
+    `UNCLAIMED` (SQLite), in the transaction about to commit the write."""
+    values = {name: parameters[name] for name in _CLAIM_PARAMETERS}
+    result = session.connection().execute(_SQLITE_STORE, {**values, **_answer_values(response)})
+    if result.rowcount != 1:  # the guard ran under the write lock: it cannot be taken
+        raise _in_flight()
+
+
+def _answer_values(response: Response) -> dict[str, Any]:
+    """`response` as the columns of a stored answer: the status, the body and every header
+    (but `Content-Length`, which a replay computes again)."""
+    headers = {name: value for name, value in response.headers.items() if name != "content-length"}
+    body = bytes(response.body)
+    return {
+        "p_status": response.status_code,
+        "p_headers": json.dumps(headers, separators=(",", ":")),
+        "p_body": body.decode() if body else None,
+    }
 
 
 def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
@@ -215,17 +298,7 @@ def record(session: Session, claimed: Claim, response: Response) -> None:
     """Store `response`, the answer of the claimed key's request, in the transaction about
     to commit its write: the status, the body and every header (but `Content-Length`,
     which a replay computes again)."""
-    headers = {name: value for name, value in response.headers.items() if name != "content-length"}
-    body = bytes(response.body)
-    session.connection().execute(
-        _RECORD,
-        {
-            "p_lookup": claimed.lookup,
-            "p_status": response.status_code,
-            "p_headers": json.dumps(headers, separators=(",", ":")),
-            "p_body": body.decode() if body else None,
-        },
-    )
+    session.connection().execute(_RECORD, {"p_lookup": claimed.lookup, **_answer_values(response)})
 
 
 def purge_expired(session: Session, *, now: float | None = None) -> int:
@@ -254,6 +327,16 @@ async def async_claim(
 async def async_record(session: AsyncSession, claimed: Claim, response: Response) -> None:
     """`record` on an async session."""
     await session.run_sync(record, claimed, response)
+
+
+async def async_stored_answer(session: AsyncSession, parameters: dict[str, Any]) -> Response:
+    """`stored_answer` on an async session."""
+    return await session.run_sync(stored_answer, parameters)
+
+
+async def async_store(session: AsyncSession, parameters: dict[str, Any], response: Response) -> None:
+    """`store` on an async session."""
+    await session.run_sync(store, parameters, response)
 
 
 async def async_purge_expired(session: AsyncSession, *, now: float | None = None) -> int:

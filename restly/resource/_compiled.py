@@ -188,7 +188,6 @@ def compile_view(cls: Any) -> list[str]:
             lifecycle,
             flat if plain_reads else None,
             by_id,
-            conditional=conditional is not None,
             default_query=default_query,
         ),
         shapes=shapes,

@@ -2,7 +2,7 @@
 
 A generated ``PATCH`` reads the row, changes the object, flushes its ``UPDATE`` and answers
 the object: two round trips. When nothing between the read and the write looks at the old
-row — no ``authorize``, no commit hook, no ETag, no reference to resolve, restly's own
+row — no ``authorize``, no commit hook, no reference to resolve, restly's own
 persistence seams, a flat response — one ``UPDATE … RETURNING`` does the same work and
 answers the same body. ``DELETE`` likewise becomes one ``DELETE … RETURNING`` instead of a
 locked read and a delete, and ``POST`` one ``INSERT … RETURNING`` without an ORM object and
@@ -13,7 +13,14 @@ its unit of work::
     writes.update      # UPDATE book SET … WHERE book.id = :restly_id RETURNING book.id, …
     writes.deletes     # DELETE FROM book WHERE book.id = :restly_id RETURNING book.id
 
-Both are ORM-enabled statements, so row scopes (``with_loader_criteria``) and the read
+A view with ETags digesting its answers (``etag = True`` on a model without a version
+counter) has them too: a write sent without a precondition header needs no old row, and the
+tag is the digest of the returned row's JSON, which is what ``GET`` digests. Whether a request
+may take them is its header check alone (the precondition guard read nothing, so
+``_locked`` is unset); a write with ``If-Match`` or ``If-None-Match`` reads the row locked
+first and takes the ORM path.
+
+The update and delete are ORM-enabled statements, so row scopes (``with_loader_criteria``) and the read
 replica routing see them as they see the flush. What the ORM would do on its own beside the
 statement rules a model out, at class creation:
 
@@ -33,21 +40,26 @@ database (MariaDB has no ``UPDATE … RETURNING``). Either sends the write down 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, update
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.interfaces import MANYTOMANY, ONETOMANY
 
+from ..idempotency import UNCLAIMED
 from ..schemas import references_in
 from ._lifecycle import Lifecycle
 from ._options import uses_default
 
 __all__ = ["SingleWrites", "compile_single_writes"]
 
+#: Most keyed inserts (one per set of columns a create sets) kept per view.
+MAX_KEYED_INSERTS = 64
+#: Prefix of the bound parameters of a keyed insert's values (never ``p_``: the key's).
+_KEYED = "restly_v_"
 #: Session events a flush fires; a single statement fires none of them.
 _FLUSH_EVENTS = ("before_flush", "after_flush", "after_flush_postexec")
 _INSERT_EVENTS = ("before_insert", "after_insert")
@@ -72,6 +84,11 @@ class SingleWrites:
     insert_keys: dict[str, str]
     update: ReturningUpdate[Any] | None
     deletes: ReturningDelete[Any] | None
+    #: What ``insert`` returns: the response's columns, then the primary key.
+    insert_returning: tuple[Any, ...] = ()
+    #: ``insert`` guarded by an unclaimed ``Idempotency-Key``, by the columns it sets
+    #: (see ``keyed_insert_for``); filled on first use, bounded by ``MAX_KEYED_INSERTS``.
+    keyed_inserts: dict[frozenset[str], ReturningInsert[Any]] = field(default_factory=dict)
 
     def insert_for(
         self, session: Session | AsyncSession, values: dict[str, Any]
@@ -84,6 +101,30 @@ class SingleWrites:
             return None
         keys = self.insert_keys
         return {keys[name]: value for name, value in values.items()}
+
+    def keyed_insert_for(self, parameters: dict[str, Any]) -> tuple[ReturningInsert[Any], dict[str, Any]]:
+        """``insert`` for the column ``parameters`` of ``insert_for`` as an
+        ``INSERT … SELECT … WHERE`` the request's ``Idempotency-Key`` is unclaimed
+        (``restly.idempotency.UNCLAIMED``, whose parameters the caller adds), and its
+        parameters: SQLite claims a key by writing (see ``restly.idempotency._store``).
+        Columns not set get their defaults, as in ``insert``."""
+        names = frozenset(parameters)
+        statement = self.keyed_inserts.get(names)
+        if statement is None:
+            assert self.insert is not None  # only asked for views with a single insert
+            table: Any = self.mapper.local_table
+            order = sorted(names)
+            values = select(
+                *(bindparam(_KEYED + name, type_=table.c[name].type) for name in order)
+            ).where(UNCLAIMED)
+            statement = (
+                insert(table)
+                .from_select(order, values)
+                .returning(*self.insert_returning)
+            )
+            if len(self.keyed_inserts) < MAX_KEYED_INSERTS:
+                self.keyed_inserts[names] = statement
+        return statement, {_KEYED + name: value for name, value in parameters.items()}
 
     def update_for(self, session: Session | AsyncSession, values: dict[str, Any]) -> ReturningUpdate[Any] | None:
         """``update`` setting ``values``, or ``None`` when this write needs the ORM path
@@ -118,13 +159,13 @@ def compile_single_writes(
     flat_columns: tuple[Any, ...] | None,
     by_id: ColumnElement[bool],
     *,
-    conditional: bool,
     default_query: bool,
 ) -> SingleWrites:
-    """The single-statement writes view class ``cls`` may use (see the module docstring)."""
+    """The single-statement writes view class ``cls`` may use (see the module docstring).
+    A version counter rules them out (its tags, and the ORM's check of the version read);
+    digest tags do not."""
     plain = (
         flat_columns is not None
-        and not conditional
         and not lifecycle.before_commit
         and not lifecycle.after_commit
         and mapper.version_id_col is None
@@ -137,6 +178,7 @@ def compile_single_writes(
     pk_columns = mapper.primary_key
     insert_statement = None
     insert_keys: dict[str, str] = {}
+    returned: list[Any] = []
     if plain and _creates_plainly(cls, mapper):
         assert flat_columns is not None  # plain
         returned = [attribute.property.columns[0] for attribute in flat_columns]
@@ -162,7 +204,14 @@ def compile_single_writes(
             .returning(*pk_columns)
             .execution_options(synchronize_session=False)
         )
-    return SingleWrites(mapper, insert_statement, insert_keys, update_statement, delete_statement)
+    return SingleWrites(
+        mapper,
+        insert_statement,
+        insert_keys,
+        update_statement,
+        delete_statement,
+        insert_returning=(*returned, *pk_columns) if insert_statement is not None else (),
+    )
 
 
 def _creates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:

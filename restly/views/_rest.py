@@ -41,7 +41,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy import Select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
@@ -101,6 +101,9 @@ class AsyncRestView(BaseRestView):
 
     @route("", methods=("POST",), **CREATE)
     async def post(self, schema_obj: CreationBody, http_request: Request = None) -> Response:  # type: ignore[assignment]
+        keyed = self._keyed_insert(schema_obj)
+        if keyed is not None:  # the claim of the key rides on the INSERT
+            return await self._create_keyed(*keyed, http_request)
         replay = await self._claim_key(http_request)
         if replay is not None:
             return replay
@@ -180,7 +183,8 @@ class AsyncRestView(BaseRestView):
         ETag)."""
         compiled = self.__restly_compiled__
         lifecycle = compiled.lifecycle
-        if compiled.single_writes.update is not None:  # nothing needs the row before
+        if compiled.single_writes.update is not None and self._locked is None:
+            # nothing needs the row before (no precondition header made the guard read it)
             values = persistence.schema_values(schema_obj, include_defaults=False)
             statement = compiled.single_writes.update_for(self.session, values)
             if statement is not None:
@@ -221,7 +225,7 @@ class AsyncRestView(BaseRestView):
     async def _delete_row(self, id: Any) -> bytes | None:
         compiled = self.__restly_compiled__
         lifecycle = compiled.lifecycle
-        if compiled.single_writes.deletes is not None:  # nothing needs the row before
+        if compiled.single_writes.deletes is not None and self._locked is None:
             statement = compiled.single_writes.delete_for(self.session)
             if statement is not None:
                 self._require((await self.session.execute(statement, {ID_PARAMETER: id})).first())
@@ -256,14 +260,44 @@ class AsyncRestView(BaseRestView):
     ) -> Written:
         """``POST`` or ``PATCH`` as one ``INSERT``/``UPDATE … RETURNING`` (see
         ``restly.resource._single``): the row as written is the answer; an update that
-        matches no row is a 404, as a read is. A created row's key follows its columns."""
+        matches no row is a 404, as a read is. A created row's key follows its columns. On a
+        view with ETags (digests: a version counter rules these statements out) the tag is
+        the digest of the answer, as ``GET`` computes it from the same columns."""
+        compiled = self.__restly_compiled__
         row = self._require((await self.session.execute(statement, parameters)).first())
-        identity = row[len(self.__restly_compiled__.flat_columns or ())] if id is None else id
-        written = Written(self._dump_row(row), identity, None)
+        identity = row[len(compiled.flat_columns or ())] if id is None else id
+        body = self._dump_row(row)
+        tag = representation_tag(body) if compiled.conditional is not None else None
+        written = Written(body, identity, tag)
         if self._claimed_key is not None:
             await self._record_answer(written, status)
         await self._commit()
         return written
+
+    async def _create_keyed(
+        self, statement: Any, parameters: dict[str, Any], http_request: Request | None
+    ) -> Response:
+        """``POST`` with an ``Idempotency-Key`` as one ``INSERT … SELECT … RETURNING`` that
+        writes only while the key is unclaimed, then the key's row with the answer, then
+        the commit (SQLite; see ``_keyed_insert``). Nothing inserted: the key's stored
+        answer is replayed (422 for another request)."""
+        try:
+            row = (await self.session.execute(statement, parameters)).first()
+        except DBAPIError as error:
+            instead = idempotency.in_flight_instead(error)
+            if instead is None:
+                raise
+            raise instead from None
+        if row is None:
+            return await idempotency.async_stored_answer(self.session, parameters)
+        compiled = self.__restly_compiled__
+        body = self._dump_row(row)
+        tag = representation_tag(body) if compiled.conditional is not None else None
+        written = Written(body, row[len(compiled.flat_columns or ())], tag)
+        answer = self._write_response(written, 201, http_request)
+        await idempotency.async_store(self.session, parameters, answer)
+        await self._commit()
+        return answer
 
     # -- Idempotency-Key (see restly.idempotency) -----------------------------------------
 

@@ -27,7 +27,7 @@ from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
-from ..idempotency import Claim, current_request
+from ..idempotency import Claim, claim_parameters, current_request
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
 from .._faults import parse_integrity_error
@@ -37,6 +37,7 @@ from ..query import PreparedList, apply_list_params, list_count_query, prepared_
 from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
 from starlette.datastructures import Headers
 
+from . import _persistence as persistence
 from ._base import View
 from ._list_pages import ListPages
 from ._shaping import Shaping
@@ -259,6 +260,28 @@ class BaseRestView(Shaping, ListPages, View):
             return None
         lookup = keyed.lookup(str(self.idempotency_scope()))
         return lookup, keyed.fingerprint, self.__restly_globals__.idempotency_ttl
+
+    def _keyed_insert(self, schema_obj: BaseModel) -> tuple[Any, dict[str, Any]] | None:
+        """The create of this ``POST`` claiming its ``Idempotency-Key`` in the same statement
+        (``INSERT … SELECT … WHERE`` the key is unclaimed), and its parameters; ``None`` when
+        the request sent no key, or the create or the database is not one for it: that
+        takes a single ``INSERT`` (``restly.resource._single``), no ``authorize`` (which a
+        replay must not run), and SQLite, whose write lock the statement takes before it
+        reads the key (see ``restly.idempotency._store``)."""
+        compiled = self.__restly_compiled__
+        writes = compiled.single_writes
+        if writes.insert is None or compiled.lifecycle.authorize:
+            return None
+        claiming = self._key_to_claim()
+        if claiming is None or self.session.get_bind().dialect.name != "sqlite":
+            return None
+        values = persistence.schema_values(schema_obj, include_defaults=True)
+        parameters = writes.insert_for(self.session, values)
+        if not parameters:  # a flush listener, or nothing to insert: the claim comes first
+            return None
+        statement, parameters = writes.keyed_insert_for(parameters)
+        parameters.update(claim_parameters(*claiming))
+        return statement, parameters
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         """The column values of ``obj`` before a write changes it: the hooks' ``old``.
