@@ -354,3 +354,52 @@ async def test_deleting_a_row_others_still_reference_is_409_naming_them(
     assert response.json()["detail"] == f"Cannot delete: rows of {child.__tablename__} still reference it"
     assert rows(fr_globals, select(parent.id)) == [(row["id"],)]
     assert rows(fr_globals, select(getattr(child, key))) == [(row["id"],)]
+
+
+async def test_an_etag_view_writes_in_one_statement_without_preconditions(
+    view_base: type, client_for: Any, statements: list[str], fr_globals: fr.FRGlobals, database: Any
+) -> None:
+    """Digest tags (``etag = True``, no version counter): a create, a PATCH and a DELETE sent
+    without ``If-Match``/``If-None-Match`` need no old row; each answers the tag ``GET``
+    answers for the row written."""
+    client = client_for(app_for(view_base, Note, "/notes", etag=True))
+    created = await client.post("/notes", json={"title": "a", "stars": 1})
+    assert created.status_code == 201 and statements == ["INSERT"]
+    path = f"/notes/{created.json()['id']}"
+    assert (await client.get(path)).headers["ETag"] == created.headers["ETag"]
+    statements.clear()
+    patched = await client.patch(path, json={"stars": 5})
+    assert patched.status_code == 200 and patched.json()["stars"] == 5
+    single = database.dialect != "mariadb"  # MariaDB has no UPDATE ... RETURNING
+    assert statements == (["UPDATE"] if single else ["SELECT", "UPDATE"])
+    assert patched.headers["ETag"] not in (None, created.headers["ETag"])
+    assert (await client.get(path)).headers["ETag"] == patched.headers["ETag"]
+    assert (await client.patch(path, json={"stars": 6}, headers={"If-Match": patched.headers["ETag"]})).status_code == 200
+    assert (await client.patch(path, json={"stars": 7}, headers={"If-Match": patched.headers["ETag"]})).status_code == 412
+    statements.clear()
+    assert (await client.delete(path)).status_code == 204
+    assert statements == ["DELETE"]
+    assert (await client.patch(path, json={"stars": 1})).status_code == 404
+    assert rows(fr_globals, select(Note.id)) == []
+
+
+async def test_an_etag_view_reads_the_row_locked_first_when_a_precondition_is_sent(
+    view_base: type, client_for: Any, statements: list[str], database: Any
+) -> None:
+    """With ``If-Match`` or ``If-None-Match`` (or ``require_if_match``) the row is read,
+    locked, before the write: the tag to compare is the current row's."""
+    client = client_for(app_for(view_base, Note, "/notes", etag=True))
+    created = await client.post("/notes", json={"title": "a"})
+    path, tag = f"/notes/{created.json()['id']}", created.headers["ETag"]
+    locked_read = ["BEGIN", "SELECT"] if database.dialect == "sqlite" else ["SELECT"]  # IMMEDIATE
+    for stars, headers in ((2, {"If-Match": tag}), (3, {"If-None-Match": '"other"'})):
+        statements.clear()
+        answer = await client.patch(path, json={"stars": stars}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert statements == [*locked_read, "UPDATE"]
+        tag = answer.headers["ETag"]
+    strict = client_for(app_for(view_base, Note, "/strict", etag=True, require_if_match=True))
+    assert (await strict.patch(path.replace("/notes", "/strict"), json={"stars": 9})).status_code == 428
+    statements.clear()
+    assert (await client.delete(path, headers={"If-Match": tag})).status_code == 204
+    assert statements == [*locked_read, "DELETE"]
