@@ -23,6 +23,7 @@ import itertools
 import os
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,7 +80,9 @@ async def drive(app: Any, order: Iterator[Request], total: int, concurrency: int
 
     async def worker() -> None:
         while next(remaining) > 0:
-            status = await call_asgi(app, next(order))
+            request = next(order)
+            keyed = {"Idempotency-Key": f'"{uuid.uuid4()}"'} if request.keyed else None
+            status = await call_asgi(app, request, keyed)
             statuses[status] = statuses.get(status, 0) + 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))

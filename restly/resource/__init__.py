@@ -65,6 +65,7 @@ from ._routes import class_dependencies as class_dependencies
 from ._routes import collect_routes as collect_routes
 from ._routes import join_path as join_path
 from ._rows import RowSerializer as RowSerializer
+from ._single import VERSION_PARAMETER as VERSION_PARAMETER
 from ._rows import RowTypeMismatch as RowTypeMismatch
 from ._scopes import reached_models as reached_models
 from ._shape import MAX_SHAPES as MAX_SHAPES

@@ -20,6 +20,15 @@ may take them is its header check alone (the precondition guard read nothing, so
 ``_locked`` is unset); a write with ``If-Match`` or ``If-None-Match`` reads the row locked
 first and takes the ORM path.
 
+A row with a version counter has one more: a ``PATCH`` whose ``If-Match`` names the version
+read checks it in the statement (``UPDATE … WHERE id = :id AND version = :v RETURNING …``,
+the version advanced by the model's own generator) instead of reading the row locked first.
+The precondition guard still reads the version, without a lock, because a stale tag must
+answer 412 before the body is validated (412 beats 422) and a missing row 404; of two writes
+that both passed that check, the database lets the second's ``UPDATE`` match nothing (it
+waits for the first's row lock, then finds another version), and a read of the version then
+tells 412 from 404.
+
 The update and delete are ORM-enabled statements, so row scopes (``with_loader_criteria``) and the read
 replica routing see them as they see the flush. What the ORM would do on its own beside the
 statement rules a model out, at class creation:
@@ -40,10 +49,11 @@ database (MariaDB has no ``UPDATE … RETURNING``). Either sends the write down 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
@@ -54,8 +64,10 @@ from ..schemas import references_in
 from ._lifecycle import Lifecycle
 from ._options import uses_default
 
-__all__ = ["SingleWrites", "compile_single_writes"]
+__all__ = ["VERSION_PARAMETER", "SingleWrites", "compile_single_writes"]
 
+#: The bound parameter of the version ``If-Match`` named, in ``versioned_update``.
+VERSION_PARAMETER = "restly_version"
 #: Most keyed inserts (one per set of columns a create sets) kept per view.
 MAX_KEYED_INSERTS = 64
 #: Prefix of the bound parameters of a keyed insert's values (never ``p_``: the key's).
@@ -84,6 +96,15 @@ class SingleWrites:
     insert_keys: dict[str, str]
     update: ReturningUpdate[Any] | None
     deletes: ReturningDelete[Any] | None
+    #: ``PATCH`` of a row with a version counter whose ``If-Match`` named the version read
+    #: (see ``versioned_update_for``): ``UPDATE … WHERE id = :restly_id AND version =
+    #: :restly_version RETURNING`` the response's columns, then the version.
+    versioned_update: ReturningUpdate[Any] | None = None
+    #: The version of the row (``SELECT version … WHERE id``, through the row scopes).
+    version_read: Select[Any] | None = None
+    #: The version counter's attribute and generator (``None`` without a versioned update).
+    version_key: str | None = None
+    version_generator: Callable[[Any], Any] | None = None
     #: What ``insert`` returns: the response's columns, then the primary key.
     insert_returning: tuple[Any, ...] = ()
     #: ``insert`` guarded by an unclaimed ``Idempotency-Key``, by the columns it sets
@@ -134,6 +155,24 @@ class SingleWrites:
         if not session.get_bind().dialect.update_returning:
             return None
         return self.update.values(values)
+
+    def versioned_ready(self, session: Session | AsyncSession) -> bool:
+        """Whether a ``PATCH`` sending ``If-Match`` may check the version without a lock and
+        write with ``versioned_update``: the view has one, nothing listens to the flush it
+        replaces, and the database has ``UPDATE … RETURNING``."""
+        if self.versioned_update is None or self._listened(session, _UPDATE_EVENTS):
+            return False
+        return bool(session.get_bind().dialect.update_returning)
+
+    def versioned_update_for(self, values: dict[str, Any], version: Any) -> ReturningUpdate[Any] | None:
+        """``versioned_update`` setting ``values`` and the version after ``version`` (the
+        one ``If-Match`` named); ``None`` when nothing is to be set."""
+        if self.versioned_update is None or not values:
+            return None
+        assert self.version_key is not None and self.version_generator is not None
+        return self.versioned_update.values(
+            {**values, self.version_key: self.version_generator(version)}
+        )
 
     def delete_for(self, session: Session | AsyncSession) -> ReturningDelete[Any] | None:
         """``deletes``, or ``None`` when this delete needs the ORM path."""
@@ -204,6 +243,7 @@ def compile_single_writes(
             .returning(*pk_columns)
             .execution_options(synchronize_session=False)
         )
+    versioned = _versioned_update(cls, mapper, lifecycle, flat_columns, by_id, default_query)
     return SingleWrites(
         mapper,
         insert_statement,
@@ -211,7 +251,56 @@ def compile_single_writes(
         update_statement,
         delete_statement,
         insert_returning=(*returned, *pk_columns) if insert_statement is not None else (),
+        **versioned,
     )
+
+
+def _versioned_update(
+    cls: Any,
+    mapper: Mapper[Any],
+    lifecycle: Lifecycle,
+    flat_columns: tuple[Any, ...] | None,
+    by_id: ColumnElement[bool],
+    default_query: bool,
+) -> dict[str, Any]:
+    """The fields of ``SingleWrites`` for a ``PATCH`` with ``If-Match`` on a row with a
+    version counter, when nothing but the version is needed before the write: the same
+    rules as ``update`` (no hooks, restly's seams, columns only, a flat response), and a
+    counter that SQLAlchemy advances itself (not ``version_id_generator=False``) and the
+    body cannot set."""
+    column = mapper.version_id_col
+    generator = mapper.version_id_generator
+    if (
+        column is None
+        or not callable(generator)
+        or flat_columns is None
+        or not default_query
+        or lifecycle.before_commit
+        or lifecycle.after_commit
+        or lifecycle.authorize
+        or mapper.inherits is not None
+        or mapper.polymorphic_on is not None
+        or len(mapper.tables) != 1
+        or mapper.validators
+        or not _updates_plainly(cls, mapper)
+    ):
+        return {}
+    key = mapper.get_property_by_column(column).key
+    if key in cls.update_schema.model_fields:
+        return {}
+    attribute = getattr(mapper.class_, key)
+    statement = (
+        update(mapper.class_)
+        .where(by_id, attribute == bindparam(VERSION_PARAMETER, type_=column.type))
+        .returning(*flat_columns, attribute)
+        .execution_options(synchronize_session=False)
+    )
+    return {
+        "versioned_update": statement,
+        "version_read": select(attribute).where(by_id),
+        "version_key": key,
+        "version_generator": generator,
+    }
 
 
 def _creates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:

@@ -137,6 +137,9 @@ class BaseRestView(Shaping, ListPages, View):
     #: Per request: the object read with a row lock (for a delete, or by the precondition
     #: check), so the write uses it and ``delete_object`` need not lock it again.
     _locked: Any = None
+    #: Per request: the version ``If-Match`` named, checked without a lock by the
+    #: precondition check, for the ``UPDATE`` to check again (``(version,)``), or ``None``.
+    _checked_version: tuple[Any] | None = None
     #: Per request: what the list request decided and found (see ``_start_listing``).
     _listing: Listing | None = None
     #: Per request: the ``Idempotency-Key`` this request claimed (its answer is recorded

@@ -20,9 +20,9 @@ from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
 from ..db import SessionDep, commit
-from ..exc import PreconditionFailed, PreconditionRequired
+from ..exc import NotFound, PreconditionFailed, PreconditionRequired
 from ..query import PreparedList, planned_rows
-from ..resource import ID_PARAMETER, Shape, restly_default
+from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
 from . import _persistence as persistence
 from ._actions import Action, WriteAction
 from ._responses import (
@@ -156,6 +156,13 @@ class RestView(BaseRestView):
         ETag)."""
         compiled = self.__restly_compiled__
         lifecycle = compiled.lifecycle
+        if self._checked_version is not None:  # If-Match named the version read: no lock
+            values = persistence.schema_values(schema_obj, include_defaults=False)
+            version = self._checked_version[0]
+            statement = compiled.single_writes.versioned_update_for(values, version)
+            if statement is not None:  # else nothing to set: answered as read, below
+                parameters = {ID_PARAMETER: id, VERSION_PARAMETER: version}
+                return self._write_returning(statement, parameters, 200, id)
         if compiled.single_writes.update is not None and self._locked is None:
             # nothing needs the row before (no precondition header made the guard read it)
             values = persistence.schema_values(schema_obj, include_defaults=False)
@@ -237,15 +244,31 @@ class RestView(BaseRestView):
         view with ETags (digests: a version counter rules these statements out) the tag is
         the digest of the answer, as ``GET`` computes it from the same columns."""
         compiled = self.__restly_compiled__
-        row = self._require(self.session.execute(statement, parameters).first())
+        row = self.session.execute(statement, parameters).first()
+        if row is None:
+            raise self._not_written(parameters)
         identity = row[len(compiled.flat_columns or ())] if id is None else id
         body = self._dump_row(row)
-        tag = representation_tag(body) if compiled.conditional is not None else None
+        tag = None
+        if compiled.conditional is not None:  # a version follows the response's columns
+            versioned = compiled.conditional.version_key is not None
+            tag = version_tag(row[-1]) if versioned else representation_tag(body)
         written = Written(body, identity, tag)
         if self._claimed_key is not None:
             self._record_answer(written, status)
         self._commit()
         return written
+
+    def _not_written(self, parameters: dict[str, Any]) -> Exception:
+        """What a single-statement write that matched no row answers: 404, or 412 when it
+        was guarded by the version ``If-Match`` named and the row is still there (another
+        write changed it since the precondition was checked)."""
+        if VERSION_PARAMETER not in parameters:
+            return NotFound()
+        read = self.__restly_compiled__.single_writes.version_read
+        assert read is not None  # a versioned update has its read
+        found = self.session.execute(read, {ID_PARAMETER: parameters[ID_PARAMETER]}).first()
+        return NotFound() if found is None else PreconditionFailed()
 
     def _create_keyed(
         self, statement: Any, parameters: dict[str, Any], http_request: Request | None
@@ -318,6 +341,20 @@ class RestView(BaseRestView):
             if conditional.require_if_match:
                 self.handle_get(id)  # 404 before 428
                 raise PreconditionRequired()
+            return
+        writes = self.__restly_compiled__.single_writes
+        if (
+            if_none_match is None
+            and if_match is not None
+            and http_request.method in ("PATCH", "PUT")
+            and writes.versioned_ready(self.session)
+        ):  # the version is checked again by the UPDATE itself (see _update)
+            read = writes.version_read
+            assert read is not None  # versioned_ready: the view has a versioned update
+            row = self._require(self.session.execute(read, {ID_PARAMETER: id}).first())
+            if not strong_match(if_match, version_tag(row[0])):
+                raise PreconditionFailed()
+            self._checked_version = (row[0],)
             return
         tag = self._tag(self._read_current(id))
         if if_match is None and conditional.require_if_match:

@@ -64,6 +64,17 @@ class Slugged(Base):
         super().__init__(**values)
 
 
+class Counted(Base):
+    """A version counter: a PATCH with If-Match checks the version in its UPDATE."""
+
+    __tablename__ = "sw_counted"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50))
+    stars: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__ = {"version_id_col": version}
+
+
 class Customer(Base):
     __tablename__ = "sw_customer"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -403,3 +414,84 @@ async def test_an_etag_view_reads_the_row_locked_first_when_a_precondition_is_se
     statements.clear()
     assert (await client.delete(path, headers={"If-Match": tag})).status_code == 204
     assert statements == [*locked_read, "DELETE"]
+
+
+@pytest.fixture
+def sql(fr_globals: fr.FRGlobals) -> Iterator[list[str]]:
+    """The statements sent while the test runs, whole (whitespace collapsed)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(" ".join(args[2].split()))
+
+    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_if_match_on_a_versioned_row_is_checked_again_by_the_update(
+    view_base: type, client_for: Any, sql: list[str], fr_globals: fr.FRGlobals, database: Any
+) -> None:
+    """The guard reads the version without a lock (404 and 412 before the body's 422); the
+    UPDATE carries the version in its WHERE and returns the row. MariaDB (no UPDATE …
+    RETURNING) reads the row locked, then writes."""
+    client = client_for(app_for(view_base, Counted, "/counted"))
+    created = await client.post("/counted", json={"title": "a"})
+    path, tag = f"/counted/{created.json()['id']}", created.headers["ETag"]
+    assert tag == '"1"'
+    sql.clear()
+    patched = await client.patch(path, json={"stars": 4}, headers={"If-Match": tag})
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == {**created.json(), "stars": 4, "version": 2}
+    if database.dialect == "mariadb":
+        assert "FOR UPDATE" in sql[0] and sql[-1].startswith("UPDATE")
+    else:
+        assert [statement.split()[0] for statement in sql] == ["SELECT", "UPDATE"]
+        assert "FOR UPDATE" not in sql[0]
+        assert "sw_counted.version = " in sql[1] and "RETURNING" in sql[1]
+    assert patched.headers["ETag"] == '"2"' == (await client.get(path)).headers["ETag"]
+    assert (await client.patch(path, json={"stars": 5}, headers={"If-Match": tag})).status_code == 412
+    assert (await client.patch(path, json={"stars": "x"}, headers={"If-Match": tag})).status_code == 412
+    assert (await client.patch("/counted/999", json={"stars": 5}, headers={"If-Match": tag})).status_code == 404
+    same = await client.patch(path, json={}, headers={"If-Match": '"2"'})  # nothing to set
+    assert same.status_code == 200 and same.headers["ETag"] == '"2"'
+    assert rows(fr_globals, select(Counted.stars, Counted.version)) == [(4, 2)]
+
+
+@pytest.mark.parametrize("db_urls", ["sqlite", "postgresql"], indirect=True)  # MariaDB: locked read
+@pytest.mark.parametrize("meanwhile", ["changed", "deleted"])
+async def test_a_write_between_the_check_and_the_update_answers_412_or_404(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals, meanwhile: str
+) -> None:
+    """Another transaction commits after the guard checked the version and before the
+    UPDATE runs: the UPDATE matches nothing, and the row read then decides (412: it is
+    there with another version; 404: it is gone). Nothing of this request is written."""
+    client = client_for(app_for(view_base, Counted, "/counted"))
+    created = (await client.post("/counted", json={"title": "a"})).json()
+    pending = [created["id"]]
+
+    def interfere(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if pending and statement.startswith("UPDATE sw_counted"):
+            with Session(fr_globals.get_engine()) as other:
+                row = other.get(Counted, pending.pop())
+                if meanwhile == "changed":
+                    row.title = "theirs"
+                else:
+                    other.delete(row)
+                other.commit()
+
+    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", interfere)
+    try:
+        answer = await client.patch(f"/counted/{created['id']}", json={"title": "mine"}, headers={"If-Match": '"1"'})
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", interfere)
+    assert not pending  # it did run in between
+    assert answer.status_code == (412 if meanwhile == "changed" else 404), answer.text
+    expected = [("theirs", 2)] if meanwhile == "changed" else []
+    assert rows(fr_globals, select(Counted.title, Counted.version)) == expected
