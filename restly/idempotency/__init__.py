@@ -38,7 +38,10 @@ from ._store import (
 from ._table import IDEMPOTENCY_TABLE, idempotency_keys, idempotency_metadata
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
+from ._store import GUARDED_DIALECTS as GUARDED_DIALECTS
 from ._store import UNCLAIMED as UNCLAIMED
+from ._store import claiming_guard as claiming_guard
+from ._store import guarded_insert as guarded_insert
 from ._store import async_store as async_store
 from ._store import async_stored_answer as async_stored_answer
 from ._store import claim_parameters as claim_parameters

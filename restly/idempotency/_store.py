@@ -25,14 +25,20 @@ claim with its write: a retry runs again.
   `connect_timeout`), then finds the first request's committed answer and replays it; if the
   lock does not come in time, 409.
 
-**SQLite, a write of one statement** (a create by `INSERT … RETURNING`, see
-`restly.resource._single`): the claim rides on the write. The write is guarded by `UNCLAIMED`
-(`INSERT … SELECT … WHERE NOT EXISTS (a live row of the key)`), so it inserts nothing when the
-key has an answer, and the key's row is inserted complete with the answer (`store`) before
-the commit: two statements instead of three. SQLite takes its write lock when the guarded
-statement starts, before it reads the key, so no other writer can claim the key between the
-check and the commit; a duplicate waits for the lock as above, then finds the committed
-answer (`stored_answer`).
+**A write of one statement** (a create by `INSERT … RETURNING`, see
+`restly.resource._single`) carries the claim, on SQLite and PostgreSQL (`claiming_guard`):
+two statements instead of three.
+
+- SQLite: the write is guarded by `UNCLAIMED` (`INSERT … SELECT … WHERE NOT EXISTS (a live
+  row of the key)`), so it inserts nothing when the key has an answer, and the key's row is
+  inserted complete with the answer (`store`) before the commit. SQLite takes its write lock
+  when the guarded statement starts, before it reads the key, so no other writer can claim
+  the key between the check and the commit; a duplicate waits for the lock as above, then
+  finds the committed answer (`stored_answer`).
+- PostgreSQL: the claim above is a CTE of the write (`WITH claim AS (INSERT … RETURNING)
+  INSERT INTO … SELECT … WHERE EXISTS (SELECT FROM claim)`): the write inserts only when
+  the claim did, the advisory lock is taken as before, and the answer is stored by `store`
+  with the same `UPDATE` as `record`.
 
 A stored answer is replayed when the fingerprint matches (422 when it does not); a row past
 its `expires_at` is claimed anew, in the same statement. Every 409 carries `Retry-After`.
@@ -62,6 +68,7 @@ from ._table import IDEMPOTENCY_TABLE, idempotency_keys
 __all__ = [
     "REPLAYED_HEADER",
     "RETRY_AFTER_SECONDS",
+    "GUARDED_DIALECTS",
     "UNCLAIMED",
     "Claim",
     "async_claim",
@@ -71,6 +78,8 @@ __all__ = [
     "async_stored_answer",
     "claim",
     "claim_parameters",
+    "claiming_guard",
+    "guarded_insert",
     "in_flight_instead",
     "purge_expired",
     "record",
@@ -149,6 +158,10 @@ _RECORD = (
 #: True while the key (`p_lookup`) has no live row at `p_now`: what guards a write that
 #: claims its key by being written (SQLite; see the module docstring).
 UNCLAIMED = ~exists().where(_c.lookup == bindparam("p_lookup"), _c.expires_at > bindparam("p_now"))
+#: PostgreSQL's claim as a CTE of the write it guards.
+_POSTGRESQL_CLAIM_CTE = _POSTGRESQL_CLAIM.cte("restly_claim")
+#: The dialects whose single-statement writes carry their claim (see `claiming_guard`).
+GUARDED_DIALECTS = frozenset({"sqlite", "postgresql"})
 _ANSWER: dict[str, Any] = {
     "status": bindparam("p_status"),
     "headers": bindparam("p_headers"),
@@ -192,27 +205,61 @@ def claim(session: Session, lookup: str, fingerprint: str, ttl: float) -> Claim 
         if is_lock_wait(error) or classify(error) == "conflict":
             raise _in_flight() from None
         if is_missing_table(error):
-            logger.error(
-                "restly's table %s does not exist: create it with fr.db.create_all(...) "
-                "or fr.idempotency_metadata.create_all(engine), or add fr.idempotency_metadata "
-                "to your Alembic target_metadata",
-                IDEMPOTENCY_TABLE,
-            )
+            _log_missing_table()
         raise
     if stored is None:
         return Claim(lookup)
     return _answer(stored, fingerprint, now)
 
 
-def claim_parameters(lookup: str, fingerprint: str, ttl: float) -> dict[str, Any]:
-    """The bound parameters of a claim of `lookup` now (those of `UNCLAIMED` among them)."""
+def _log_missing_table() -> None:
+    logger.error(
+        "restly's table %s does not exist: create it with fr.db.create_all(...) "
+        "or fr.idempotency_metadata.create_all(engine), or add fr.idempotency_metadata "
+        "to your Alembic target_metadata",
+        IDEMPOTENCY_TABLE,
+    )
+
+
+def claim_parameters(
+    lookup: str, fingerprint: str, ttl: float, dialect: str | None = None
+) -> dict[str, Any]:
+    """The bound parameters of a claim of `lookup` now (those of `claiming_guard` among
+    them, for `dialect`)."""
     now = int(time.time())
-    return {
+    parameters = {
         "p_lookup": lookup,
         "p_fingerprint": fingerprint,
         "p_now": now,
         "p_expires": now + max(1, math.ceil(ttl)),
     }
+    if dialect == "postgresql":
+        parameters["p_lock"] = _advisory_lock(lookup)
+    return parameters
+
+
+def _advisory_lock(lookup: str) -> int:
+    """The PostgreSQL advisory lock of the key `lookup` (64 bits of its hash)."""
+    return int.from_bytes(bytes.fromhex(lookup[:16]), "big", signed=True)
+
+
+def claiming_guard(dialect: str, values: Any) -> Any:
+    """`values` (the `SELECT` of an `INSERT … SELECT` writing one row) made to claim the
+    request's key as it writes: nothing is written when the key is claimed or answered
+    (see the module docstring). Only for `GUARDED_DIALECTS`."""
+    if dialect == "sqlite":
+        return values.where(UNCLAIMED)
+    assert dialect == "postgresql"
+    claimed = _POSTGRESQL_CLAIM_CTE
+    return values.where(exists(select(claimed.c.lookup)))
+
+
+def guarded_insert(dialect: str, insert_statement: Any) -> Any:
+    """`insert_statement` (an `INSERT … SELECT` guarded by `claiming_guard`) with what its
+    guard needs at its top: PostgreSQL's claim CTE."""
+    if dialect == "postgresql":
+        return insert_statement.add_cte(_POSTGRESQL_CLAIM_CTE)
+    return insert_statement
 
 
 _CLAIM_PARAMETERS = ("p_lookup", "p_fingerprint", "p_now", "p_expires")
@@ -221,22 +268,32 @@ _CLAIM_PARAMETERS = ("p_lookup", "p_fingerprint", "p_now", "p_expires")
 def in_flight_instead(error: DBAPIError) -> IdempotencyKeyInFlight | None:
     """What a guarded write that failed with `error` answers instead: 409 when it waited
     for the database's write lock in vain (another request holds it: maybe the key's first
-    one); `None` to let the error be answered as it is."""
-    return _in_flight() if is_lock_wait(error) else None
+    one); `None` to let the error be answered as it is (restly's table missing is logged,
+    as by `claim`)."""
+    if is_lock_wait(error):
+        return _in_flight()
+    if is_missing_table(error):
+        _log_missing_table()
+    return None
 
 
 def stored_answer(session: Session, parameters: dict[str, Any]) -> Response:
-    """The answer to send when a write guarded by `UNCLAIMED` wrote nothing: the key's
-    stored answer (422 for another request, 409 while it is being claimed)."""
+    """The answer to send when a write guarded by `claiming_guard` wrote nothing: the key's
+    stored answer (422 for another request, 409 while another request holds the key)."""
     stored = session.connection().execute(_STORED, {"p_lookup": parameters["p_lookup"]}).first() or ()
     return _answer(stored, parameters["p_fingerprint"], parameters["p_now"])
 
 
 def store(session: Session, parameters: dict[str, Any], response: Response) -> None:
-    """Insert the key's row complete with `response`, after the write guarded by
-    `UNCLAIMED` (SQLite), in the transaction about to commit the write."""
+    """Store `response` under the key its write claimed (`claiming_guard`), in the
+    transaction about to commit the write: SQLite inserts the key's row with it; PostgreSQL
+    completes the row its claim inserted, as `record` does."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(_RECORD, {"p_lookup": parameters["p_lookup"], **_answer_values(response)})
+        return
     values = {name: parameters[name] for name in _CLAIM_PARAMETERS}
-    result = session.connection().execute(_SQLITE_STORE, {**values, **_answer_values(response)})
+    result = connection.execute(_SQLITE_STORE, {**values, **_answer_values(response)})
     if result.rowcount != 1:  # the guard ran under the write lock: it cannot be taken
         raise _in_flight()
 
@@ -258,7 +315,7 @@ def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
     dialect = connection.dialect.name
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
-            lock = int.from_bytes(bytes.fromhex(parameters["p_lookup"][:16]), "big", signed=True)
+            lock = _advisory_lock(parameters["p_lookup"])
             if connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock}).first():
                 return None
         elif connection.execute(_SQLITE_CLAIM, parameters).rowcount == 1:

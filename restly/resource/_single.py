@@ -59,7 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.interfaces import MANYTOMANY, ONETOMANY
 
-from ..idempotency import UNCLAIMED
+from ..idempotency import claiming_guard, guarded_insert
 from ..schemas import references_in
 from ._lifecycle import Lifecycle
 from ._options import uses_default
@@ -109,7 +109,7 @@ class SingleWrites:
     insert_returning: tuple[Any, ...] = ()
     #: ``insert`` guarded by an unclaimed ``Idempotency-Key``, by the columns it sets
     #: (see ``keyed_insert_for``); filled on first use, bounded by ``MAX_KEYED_INSERTS``.
-    keyed_inserts: dict[frozenset[str], ReturningInsert[Any]] = field(default_factory=dict)
+    keyed_inserts: dict[tuple[str, frozenset[str]], ReturningInsert[Any]] = field(default_factory=dict)
 
     def insert_for(
         self, session: Session | AsyncSession, values: dict[str, Any]
@@ -123,25 +123,28 @@ class SingleWrites:
         keys = self.insert_keys
         return {keys[name]: value for name, value in values.items()}
 
-    def keyed_insert_for(self, parameters: dict[str, Any]) -> tuple[ReturningInsert[Any], dict[str, Any]]:
+    def keyed_insert_for(
+        self, dialect: str, parameters: dict[str, Any]
+    ) -> tuple[ReturningInsert[Any], dict[str, Any]]:
         """``insert`` for the column ``parameters`` of ``insert_for`` as an
-        ``INSERT … SELECT … WHERE`` the request's ``Idempotency-Key`` is unclaimed
-        (``restly.idempotency.UNCLAIMED``, whose parameters the caller adds), and its
-        parameters: SQLite claims a key by writing (see ``restly.idempotency._store``).
-        Columns not set get their defaults, as in ``insert``."""
-        names = frozenset(parameters)
+        ``INSERT … SELECT`` that claims the request's ``Idempotency-Key`` as it writes
+        (``restly.idempotency.claiming_guard``, whose parameters the caller adds; one of
+        ``GUARDED_DIALECTS``), and its parameters. Columns not set get their defaults, as in
+        ``insert``."""
+        names = (dialect, frozenset(parameters))
         statement = self.keyed_inserts.get(names)
         if statement is None:
             assert self.insert is not None  # only asked for views with a single insert
             table: Any = self.mapper.local_table
-            order = sorted(names)
+            order = sorted(parameters)
             values = select(
                 *(bindparam(_KEYED + name, type_=table.c[name].type) for name in order)
-            ).where(UNCLAIMED)
-            statement = (
+            )
+            statement = guarded_insert(
+                dialect,
                 insert(table)
-                .from_select(order, values)
-                .returning(*self.insert_returning)
+                .from_select(order, claiming_guard(dialect, values))
+                .returning(*self.insert_returning),
             )
             if len(self.keyed_inserts) < MAX_KEYED_INSERTS:
                 self.keyed_inserts[names] = statement
@@ -203,16 +206,7 @@ def compile_single_writes(
     """The single-statement writes view class ``cls`` may use (see the module docstring).
     A version counter rules them out (its tags, and the ORM's check of the version read);
     digest tags do not."""
-    plain = (
-        flat_columns is not None
-        and not lifecycle.before_commit
-        and not lifecycle.after_commit
-        and mapper.version_id_col is None
-        and mapper.inherits is None
-        and mapper.polymorphic_on is None
-        and len(mapper.tables) == 1
-        and not mapper.validators
-    )
+    plain = flat_columns is not None and mapper.version_id_col is None and _statement_will_do(mapper, lifecycle)
     model = mapper.class_
     pk_columns = mapper.primary_key
     insert_statement = None
@@ -270,20 +264,11 @@ def _versioned_update(
     body cannot set."""
     column = mapper.version_id_col
     generator = mapper.version_id_generator
-    if (
-        column is None
-        or not callable(generator)
-        or flat_columns is None
-        or not default_query
-        or lifecycle.before_commit
-        or lifecycle.after_commit
-        or lifecycle.authorize
-        or mapper.inherits is not None
-        or mapper.polymorphic_on is not None
-        or len(mapper.tables) != 1
-        or mapper.validators
-        or not _updates_plainly(cls, mapper)
-    ):
+    if column is None or not callable(generator) or flat_columns is None:
+        return {}
+    if not default_query or lifecycle.authorize or not _statement_will_do(mapper, lifecycle):
+        return {}
+    if not _updates_plainly(cls, mapper):
         return {}
     key = mapper.get_property_by_column(column).key
     if key in cls.update_schema.model_fields:
@@ -301,6 +286,19 @@ def _versioned_update(
         "version_key": key,
         "version_generator": generator,
     }
+
+
+def _statement_will_do(mapper: Mapper[Any], lifecycle: Lifecycle) -> bool:
+    """Whether no commit hook needs the ORM object and the ORM does nothing of its own for
+    the model beside the one statement (no inheritance, one table, no ``@validates``)."""
+    return (
+        not lifecycle.before_commit
+        and not lifecycle.after_commit
+        and mapper.inherits is None
+        and mapper.polymorphic_on is None
+        and len(mapper.tables) == 1
+        and not mapper.validators
+    )
 
 
 def _creates_plainly(cls: Any, mapper: Mapper[Any]) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy import Select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
-from ..idempotency import Claim, claim_parameters, current_request
+from ..idempotency import GUARDED_DIALECTS, Claim, claim_parameters, current_request
 from .._etags import Tags, parse_tags, representation_tag, strong_match, version_tag, weak_match
 from .._prefer import parse_prefer, preference_applied
 from .._faults import parse_integrity_error
@@ -269,21 +269,25 @@ class BaseRestView(Shaping, ListPages, View):
         (``INSERT … SELECT … WHERE`` the key is unclaimed), and its parameters; ``None`` when
         the request sent no key, or the create or the database is not one for it: that
         takes a single ``INSERT`` (``restly.resource._single``), no ``authorize`` (which a
-        replay must not run), and SQLite, whose write lock the statement takes before it
-        reads the key (see ``restly.idempotency._store``)."""
+        replay must not run), and SQLite (whose write lock the statement takes before it
+        reads the key) or PostgreSQL (whose claim becomes a CTE of the statement; see
+        ``restly.idempotency._store``)."""
         compiled = self.__restly_compiled__
         writes = compiled.single_writes
         if writes.insert is None or compiled.lifecycle.authorize:
             return None
         claiming = self._key_to_claim()
-        if claiming is None or self.session.get_bind().dialect.name != "sqlite":
+        if claiming is None:
+            return None
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in GUARDED_DIALECTS:
             return None
         values = persistence.schema_values(schema_obj, include_defaults=True)
         parameters = writes.insert_for(self.session, values)
         if not parameters:  # a flush listener, or nothing to insert: the claim comes first
             return None
-        statement, parameters = writes.keyed_insert_for(parameters)
-        parameters.update(claim_parameters(*claiming))
+        statement, parameters = writes.keyed_insert_for(dialect, parameters)
+        parameters.update(claim_parameters(*claiming, dialect))
         return statement, parameters
 
     def snapshot(self, obj: Any) -> dict[str, Any]:

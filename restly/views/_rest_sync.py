@@ -240,9 +240,10 @@ class RestView(BaseRestView):
     ) -> Written:
         """``POST`` or ``PATCH`` as one ``INSERT``/``UPDATE … RETURNING`` (see
         ``restly.resource._single``): the row as written is the answer; an update that
-        matches no row is a 404, as a read is. A created row's key follows its columns. On a
-        view with ETags (digests: a version counter rules these statements out) the tag is
-        the digest of the answer, as ``GET`` computes it from the same columns."""
+        matches no row is a 404, as a read is (or a 412, see ``_not_written``). A created
+        row's key follows its columns. On a view with ETags the tag is the returned version
+        (the last column of a versioned update), or the digest of the answer, as ``GET``
+        computes it from the same columns."""
         compiled = self.__restly_compiled__
         row = self.session.execute(statement, parameters).first()
         if row is None:
@@ -275,8 +276,8 @@ class RestView(BaseRestView):
     ) -> Response:
         """``POST`` with an ``Idempotency-Key`` as one ``INSERT … SELECT … RETURNING`` that
         writes only while the key is unclaimed, then the key's row with the answer, then
-        the commit (SQLite; see ``_keyed_insert``). Nothing inserted: the key's stored
-        answer is replayed (422 for another request)."""
+        the commit (see ``_keyed_insert``). Nothing inserted: the key's stored answer is
+        replayed (422 for another request, 409 while another request holds the key)."""
         try:
             row = self.session.execute(statement, parameters).first()
         except DBAPIError as error:
@@ -345,7 +346,8 @@ class RestView(BaseRestView):
         writes = self.__restly_compiled__.single_writes
         if (
             if_none_match is None
-            and if_match is not None
+            and isinstance(if_match, tuple)
+            and len(if_match) == 1  # one tag: `*` or a list hold at other versions too
             and http_request.method in ("PATCH", "PUT")
             and writes.versioned_ready(self.session)
         ):  # the version is checked again by the UPDATE itself (see _update)

@@ -3,8 +3,9 @@
 PostgreSQL and MariaDB — and that the cheaper path keeps every rule of the header.
 
 On SQLite the claim rides on the create: ``INSERT … SELECT … WHERE`` the key is unclaimed,
-then the key's row with its answer (two statements; a plain create is one). PostgreSQL
-claims with its advisory lock first and MariaDB reads the key locked first (three and four).
+then the key's row with its answer (two statements; a plain create is one). On PostgreSQL
+the claim (with its advisory lock) is a CTE of the create, then the answer is stored (two
+too). MariaDB reads the key locked, inserts it, creates, stores the answer (four).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import text, update
 
 import restly as fr
+from tests.statements_support import recording
 
 from .models import Base, Item, count_items, stored_keys
 
@@ -32,11 +34,11 @@ KEY = {"Idempotency-Key": '"statements"'}
 #: The statements of a keyed create, by backend (first words).
 KEYED_CREATE = {
     "sqlite": ["INSERT", "INSERT"],
-    "postgresql": ["INSERT", "INSERT", "UPDATE"],
+    "postgresql": ["WITH", "UPDATE"],
     "mariadb": ["SELECT", "INSERT", "INSERT", "UPDATE"],
 }
 #: ... and of its replay: the claim fails, the stored answer is read.
-REPLAY = {"sqlite": ["INSERT", "SELECT"], "postgresql": ["INSERT", "SELECT"], "mariadb": ["SELECT"]}
+REPLAY = {"sqlite": ["INSERT", "SELECT"], "postgresql": ["WITH", "SELECT"], "mariadb": ["SELECT"]}
 
 
 @pytest.fixture(params=["async", "sync"])
@@ -54,17 +56,8 @@ def plain_view(kind: str, **namespace: Any) -> type:
 @pytest.fixture
 def statements(fr_globals: fr.FRGlobals, keyed: Any) -> Iterator[list[str]]:
     """The statements sent to the database while the test runs, as their first word."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2].split()[0].upper())
-
-    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", record)
+    with recording(fr_globals) as sent:
+        yield sent
 
 
 async def test_a_keyed_create_and_its_replay_cost_these_statements(
@@ -197,3 +190,24 @@ async def test_a_keyed_create_that_cannot_take_sqlite_s_write_lock_is_409(
         holder.close()
     assert count_items(fr_globals) == 0 and stored_keys(fr_globals) == []
     assert (await client.post("/items", json={"name": "a"}, headers=KEY)).status_code == 201
+
+
+@pytest.mark.parametrize("db_urls", ["postgresql"], indirect=True)  # SQLite: the test above
+async def test_a_keyed_create_whose_key_another_transaction_holds_is_409_at_once(
+    serve: Serve, kind: str, keyed: Any, fr_globals: fr.FRGlobals
+) -> None:
+    """The key's advisory lock is held by another transaction (the key's first request, in
+    flight): the create answers 409 with Retry-After without waiting, and writes nothing."""
+    client = serve(plain_view(kind))
+    lookup = fr.idempotency.IdempotentRequest("statements", "").lookup("")
+    lock = int.from_bytes(bytes.fromhex(lookup[:16]), "big", signed=True)
+    with fr_globals.get_engine().connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
+        with anyio.fail_after(10):
+            refused = await client.post("/items", json={"name": "a"}, headers=KEY)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["retry-after"] == "1"
+        holder.rollback()
+    assert count_items(fr_globals) == 0 and stored_keys(fr_globals) == []
+    created = await client.post("/items", json={"name": "a"}, headers=KEY)
+    assert created.status_code == 201 and "idempotent-replayed" not in created.headers

@@ -17,6 +17,7 @@ from sqlalchemy import ForeignKey, String, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
 
 import restly as fr
+from tests.statements_support import recording, whole
 
 pytestmark = pytest.mark.anyio
 
@@ -130,17 +131,8 @@ def client_for(database: Any, client_for: Callable[..., httpx.AsyncClient]) -> A
 @pytest.fixture
 def statements(fr_globals: fr.FRGlobals) -> Iterator[list[str]]:
     """The statements sent to the database while the test runs, as their first word."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2].split()[0].upper())
-
-    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", record)
+    with recording(fr_globals) as sent:
+        yield sent
 
 
 def app_for(view_base: type, model: type, prefix: str, **options: Any) -> FastAPI:
@@ -419,17 +411,8 @@ async def test_an_etag_view_reads_the_row_locked_first_when_a_precondition_is_se
 @pytest.fixture
 def sql(fr_globals: fr.FRGlobals) -> Iterator[list[str]]:
     """The statements sent while the test runs, whole (whitespace collapsed)."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(args[2].split()))
-
-    engines = [fr_globals.get_engine(), fr_globals.get_async_engine().sync_engine]
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", record)
+    with recording(fr_globals, whole) as sent:
+        yield sent
 
 
 async def test_if_match_on_a_versioned_row_is_checked_again_by_the_update(
@@ -458,7 +441,13 @@ async def test_if_match_on_a_versioned_row_is_checked_again_by_the_update(
     assert (await client.patch("/counted/999", json={"stars": 5}, headers={"If-Match": tag})).status_code == 404
     same = await client.patch(path, json={}, headers={"If-Match": '"2"'})  # nothing to set
     assert same.status_code == 200 and same.headers["ETag"] == '"2"'
-    assert rows(fr_globals, select(Counted.stars, Counted.version)) == [(4, 2)]
+    for stars, header in ((6, "*"), (7, '"x", "3"')):  # these hold at other versions too
+        sql.clear()
+        answer = await client.patch(path, json={"stars": stars}, headers={"If-Match": header})
+        assert answer.status_code == 200, answer.text
+        locked = sql[0] == "BEGIN IMMEDIATE" if database.dialect == "sqlite" else "FOR UPDATE" in sql[0]
+        assert locked, sql  # read locked first, then written
+    assert rows(fr_globals, select(Counted.stars, Counted.version)) == [(7, 4)]
 
 
 @pytest.mark.parametrize("db_urls", ["sqlite", "postgresql"], indirect=True)  # MariaDB: locked read
