@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, literal, select, update
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
@@ -107,6 +107,10 @@ class SingleWrites:
     version_generator: Callable[[Any], Any] | None = None
     #: What ``insert`` returns: the response's columns, then the primary key.
     insert_returning: tuple[Any, ...] = ()
+    #: The SQL of the defaults of the columns a keyed insert may leave out (scalars and SQL
+    #: expressions), or ``None``: a default computed in Python per row (a callable, a
+    #: sequence) keeps the claim before the insert.
+    keyed_defaults: tuple[tuple[str, Any], ...] | None = None
     #: ``insert`` guarded by an unclaimed ``Idempotency-Key``, by the columns it sets
     #: (see ``keyed_insert_for``); filled on first use, bounded by ``MAX_KEYED_INSERTS``.
     keyed_inserts: dict[tuple[str, frozenset[str]], ReturningInsert[Any]] = field(default_factory=dict)
@@ -134,16 +138,22 @@ class SingleWrites:
         names = (dialect, frozenset(parameters))
         statement = self.keyed_inserts.get(names)
         if statement is None:
-            assert self.insert is not None  # only asked for views with a single insert
+            assert self.insert is not None and self.keyed_defaults is not None  # callers check
             table: Any = self.mapper.local_table
             order = sorted(parameters)
+            defaults = [(name, sql) for name, sql in self.keyed_defaults if name not in parameters]
             values = select(
-                *(bindparam(_KEYED + name, type_=table.c[name].type) for name in order)
+                *(bindparam(_KEYED + name, type_=table.c[name].type) for name in order),
+                *(sql for _, sql in defaults),
             )
             statement = guarded_insert(
                 dialect,
                 insert(table)
-                .from_select(order, claiming_guard(dialect, values))
+                .from_select(
+                    [*order, *(name for name, _ in defaults)],
+                    claiming_guard(dialect, values),
+                    include_defaults=False,  # given above: a CTE beside it loses them
+                )
                 .returning(*self.insert_returning),
             )
             if len(self.keyed_inserts) < MAX_KEYED_INSERTS:
@@ -245,6 +255,7 @@ def compile_single_writes(
         update_statement,
         delete_statement,
         insert_returning=(*returned, *pk_columns) if insert_statement is not None else (),
+        keyed_defaults=_insert_defaults(mapper) if insert_statement is not None else None,
         **versioned,
     )
 
@@ -286,6 +297,23 @@ def _versioned_update(
         "version_key": key,
         "version_generator": generator,
     }
+
+
+def _insert_defaults(mapper: Mapper[Any]) -> tuple[tuple[str, Any], ...] | None:
+    """``(column key, SQL)`` of each column default an ``INSERT … SELECT`` must give itself,
+    or ``None`` when one is computed in Python per row (see ``SingleWrites.keyed_defaults``)."""
+    found = []
+    for column in mapper.local_table.columns:
+        default: Any = column.default
+        if default is None:
+            continue
+        if default.is_scalar:
+            found.append((column.key, literal(default.arg, type_=column.type)))
+        elif default.is_clause_element:
+            found.append((column.key, default.arg))
+        else:
+            return None
+    return tuple(found)
 
 
 def _statement_will_do(mapper: Mapper[Any], lifecycle: Lifecycle) -> bool:

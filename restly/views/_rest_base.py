@@ -274,7 +274,7 @@ class BaseRestView(Shaping, ListPages, View):
         ``restly.idempotency._store``)."""
         compiled = self.__restly_compiled__
         writes = compiled.single_writes
-        if writes.insert is None or compiled.lifecycle.authorize:
+        if writes.keyed_defaults is None or compiled.lifecycle.authorize:
             return None
         claiming = self._key_to_claim()
         if claiming is None:

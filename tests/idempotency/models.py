@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header
@@ -32,6 +33,15 @@ class Versioned(Base):
     count: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(nullable=False)
     __mapper_args__ = {"version_id_col": version}
+
+
+class Dated(Base):
+    """A default computed in Python per row: a keyed create claims its key first."""
+
+    __tablename__ = "idem_dated"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    day: Mapped[date] = mapped_column(default=lambda: date(2020, 1, 2))
 
 
 BASES = {
