@@ -1,3 +1,5 @@
+import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,10 +51,16 @@ async def update(
     client: httpx.AsyncClient,
     url: str,
     change: Callable[[dict[str, Any]], dict[str, Any]],
-    attempts: int = 5,
+    attempts: int = 20,
 ) -> dict[str, Any]:
-    """Read, change and write back `url`, without losing a concurrent write."""
-    for _ in range(attempts):
+    """Read, change and write back `url`, without losing a concurrent write.
+
+    Of writers racing on one tag, one wins each round: a loser waits a random, growing
+    moment before it reads again, so that the writers spread out instead of colliding again.
+    """
+    for attempt in range(attempts):
+        if attempt:
+            await asyncio.sleep(random.uniform(0, min(1.0, 0.01 * 2**attempt)))
         current = await client.get(url)
         current.raise_for_status()
         answer = await client.patch(
