@@ -51,11 +51,10 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, String, bindparam, cast, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -123,20 +122,33 @@ def _upsert(statement: Any) -> Any:
     )
 
 
-# PostgreSQL drivers do not all report a row count for INSERT ... SELECT (psycopg: -1):
-# RETURNING costs no round trip there.
-_POSTGRESQL_CLAIM = _upsert(
-    postgresql_insert(_table).from_select(
-        ["lookup", "fingerprint", "created_at", "expires_at"],
-        select(
-            cast(bindparam("p_lookup"), String),
-            cast(bindparam("p_fingerprint"), String),
-            cast(bindparam("p_now"), BigInteger),
-            cast(bindparam("p_expires"), BigInteger),
-        ).where(func.pg_try_advisory_xact_lock(cast(bindparam("p_lock"), BigInteger))),
-    )
-).returning(_c.lookup)
-_SQLITE_CLAIM = _upsert(sqlite_insert(_table).values(_NEW))
+# The dialect-specific statements are built on first use: importing a dialect's package
+# costs memory (PostgreSQL's ~2.4 MB) in every process, whichever database it uses.
+
+
+@cache
+def _postgresql_claim() -> Any:
+    """The claim on PostgreSQL. Its drivers do not all report a row count for
+    INSERT ... SELECT (psycopg: -1): RETURNING costs no round trip there."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    claimed = select(
+        cast(bindparam("p_lookup"), String),
+        cast(bindparam("p_fingerprint"), String),
+        cast(bindparam("p_now"), BigInteger),
+        cast(bindparam("p_expires"), BigInteger),
+    ).where(func.pg_try_advisory_xact_lock(cast(bindparam("p_lock"), BigInteger)))
+    columns = ["lookup", "fingerprint", "created_at", "expires_at"]
+    return _upsert(postgresql_insert(_table).from_select(columns, claimed)).returning(_c.lookup)
+
+
+@cache
+def _sqlite_claim() -> Any:
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return _upsert(sqlite_insert(_table).values(_NEW))
+
+
 _INSERT = insert(_table).values(_NEW)
 _RENEW = (
     update(_table)
@@ -158,8 +170,14 @@ _RECORD = (
 #: True while the key (`p_lookup`) has no live row at `p_now`: what guards a write that
 #: claims its key by being written (SQLite; see the module docstring).
 UNCLAIMED = ~exists().where(_c.lookup == bindparam("p_lookup"), _c.expires_at > bindparam("p_now"))
-#: PostgreSQL's claim as a CTE of the write it guards.
-_POSTGRESQL_CLAIM_CTE = _POSTGRESQL_CLAIM.cte("restly_claim")
+
+
+@cache
+def _postgresql_claim_cte() -> Any:
+    """PostgreSQL's claim as a CTE of the write it guards."""
+    return _postgresql_claim().cte("restly_claim")
+
+
 #: The dialects whose single-statement writes carry their claim (see `claiming_guard`).
 GUARDED_DIALECTS = frozenset({"sqlite", "postgresql"})
 _ANSWER: dict[str, Any] = {
@@ -167,19 +185,23 @@ _ANSWER: dict[str, Any] = {
     "headers": bindparam("p_headers"),
     "body": bindparam("p_body"),
 }
-# The key's row with its answer, written by a guarded write; an expired row is taken over.
-_SQLITE_STORE = (
-    sqlite_insert(_table)
-    .values({**_NEW, **_ANSWER})
-    .on_conflict_do_update(
+
+
+@cache
+def _sqlite_store() -> Any:
+    """The key's row with its answer, written by a guarded write on SQLite; an expired row
+    is taken over."""
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    statement = sqlite_insert(_table)
+    return statement.values({**_NEW, **_ANSWER}).on_conflict_do_update(
         index_elements=[_c.lookup],
         set_={
-            name: getattr(sqlite_insert(_table).excluded, name)
+            name: getattr(statement.excluded, name)
             for name in ("fingerprint", "created_at", "expires_at", "status", "headers", "body")
         },
         where=_c.expires_at <= bindparam("p_now"),
     )
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +272,7 @@ def claiming_guard(dialect: str, values: Any) -> Any:
     if dialect == "sqlite":
         return values.where(UNCLAIMED)
     assert dialect == "postgresql"
-    claimed = _POSTGRESQL_CLAIM_CTE
+    claimed = _postgresql_claim_cte()
     return values.where(exists(select(claimed.c.lookup)))
 
 
@@ -258,7 +280,7 @@ def guarded_insert(dialect: str, insert_statement: Any) -> Any:
     """`insert_statement` (an `INSERT … SELECT` guarded by `claiming_guard`) with what its
     guard needs at its top: PostgreSQL's claim CTE."""
     if dialect == "postgresql":
-        return insert_statement.add_cte(_POSTGRESQL_CLAIM_CTE)
+        return insert_statement.add_cte(_postgresql_claim_cte())
     return insert_statement
 
 
@@ -293,7 +315,7 @@ def store(session: Session, parameters: dict[str, Any], response: Response) -> N
         connection.execute(_RECORD, {"p_lookup": parameters["p_lookup"], **_answer_values(response)})
         return
     values = {name: parameters[name] for name in _CLAIM_PARAMETERS}
-    result = connection.execute(_SQLITE_STORE, {**values, **_answer_values(response)})
+    result = connection.execute(_sqlite_store(), {**values, **_answer_values(response)})
     if result.rowcount != 1:  # the guard ran under the write lock: it cannot be taken
         raise _in_flight()
 
@@ -316,9 +338,9 @@ def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             lock = _advisory_lock(parameters["p_lookup"])
-            if connection.execute(_POSTGRESQL_CLAIM, {**parameters, "p_lock": lock}).first():
+            if connection.execute(_postgresql_claim(), {**parameters, "p_lock": lock}).first():
                 return None
-        elif connection.execute(_SQLITE_CLAIM, parameters).rowcount == 1:
+        elif connection.execute(_sqlite_claim(), parameters).rowcount == 1:
             return None
         return connection.execute(_STORED, parameters).first() or ()
     # MySQL/MariaDB (and others): read the row locked, without waiting for a holder.
