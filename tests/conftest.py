@@ -263,3 +263,44 @@ async def client_for() -> AsyncIterator[Callable[[FastAPI], httpx.AsyncClient]]:
     yield make
     for client in clients:
         await client.aclose()
+
+
+#: Files that take minutes, run first. The suite gives whole files to its workers
+#: (`--dist loadfile`, pyproject), in collection order: a long file reached last would keep
+#: one worker busy while the others have nothing left. Rough order of cost, measured.
+SLOW_FILES = (
+    "tests/reliability/test_schemathesis.py",
+    "tests/views/test_relationships.py",
+    "tests/testing/test_plugin.py",
+    "tests/testing/test_configure_tests.py",
+    "tests/test_new.py",
+    "tests/db/test_network.py",
+    "tests/test_react_admin_browser.py",
+    "tests/deploy/test_workers.py",
+    "tests/deploy/test_shutdown.py",
+    "tests/deploy/test_cold_start.py",
+    "tests/deploy/test_soak.py",
+    "tests/test_typing.py",
+    "tests/test_clients.py",
+    "tests/test_migrations.py",
+    "tests/db/test_replicas.py",
+    "tests/views/test_row_scopes.py",
+    "tests/views/test_list_cursor.py",
+    "tests/query/test_list_references.py",
+    "tests/views/test_react_admin.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move the tests of `SLOW_FILES` to the front (stable: each file keeps its order)."""
+    rank = {name: index for index, name in enumerate(SLOW_FILES)}
+    root = config.rootpath
+
+    def key(item: pytest.Item) -> int:
+        try:
+            name = item.path.relative_to(root).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=key)
