@@ -42,7 +42,9 @@ from ._scopes import WRITTEN as WRITTEN
 from ._scopes import scope_criteria as scope_criteria
 from ._scopes import session_scopes as session_scopes
 from ._session import async_commit as async_commit
+from ._session import async_read_and_commit as async_read_and_commit
 from ._session import commit as commit
+from ._session import read_and_commit as read_and_commit
 
 __all__ = [
     "AsyncPrimarySessionDep",

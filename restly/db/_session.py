@@ -24,9 +24,9 @@ A configured `session_generator` / `sync_session_generator` owns its session's l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -39,6 +39,8 @@ from ..exc import CommitOutcomeUnknown
 from ._globals import FRGlobals, get_fr_globals
 from ._liveness import closed_before_commit
 from ._replicas import READ_METHODS, RoutingSession
+
+T = TypeVar("T")
 
 __all__ = [
     "AsyncPrimarySessionDep",
@@ -125,6 +127,39 @@ async def async_commit(session: AsyncSession) -> None:
     """
     if session.in_transaction():  # no greenlet switch when there is nothing to commit
         await session.run_sync(commit)
+
+
+def read_and_commit(
+    session: Session,
+    statement: Any,
+    parameters: dict[str, Any] | None,
+    answer: Callable[[Any], T],
+) -> T | None:
+    """The first row of ``statement`` handed to ``answer``, then :func:`commit`; what
+    ``answer`` returned. No row: None, and nothing is committed (the caller answers 404,
+    and the request's session rolls back, as after any failed read).
+
+    For a route whose whole work is one statement: the read, the answer and the commit in
+    one step, so an async session switches into SQLAlchemy's greenlet once, not twice
+    (see :func:`async_read_and_commit`).
+    """
+    row = session.execute(statement, parameters).first()
+    if row is None:
+        return None
+    result = answer(row)
+    commit(session)
+    return result
+
+
+async def async_read_and_commit(
+    session: AsyncSession,
+    statement: Any,
+    parameters: dict[str, Any] | None,
+    answer: Callable[[Any], T],
+) -> T | None:
+    """:func:`read_and_commit` for an async session, in one ``run_sync``: ``answer`` must
+    not do I/O (it runs in SQLAlchemy's greenlet)."""
+    return await session.run_sync(read_and_commit, statement, parameters, answer)
 
 
 @contextmanager

@@ -351,6 +351,18 @@ class BaseRestView(Shaping, ListPages, View):
                 pass  # a value of another type than its field's: validate it, as for objects
         return self._dump_one(row)
 
+    def _returned(self, row: Any, id: Any) -> Written:
+        """The answer of a single-statement write from the row it returned (see
+        ``_write_returning``)."""
+        compiled = self.__restly_compiled__
+        identity = row[len(compiled.flat_columns or ())] if id is None else id
+        body = self._dump_row(row)
+        tag = None
+        if compiled.conditional is not None:  # a version follows the response's columns
+            versioned = compiled.conditional.version_key is not None
+            tag = version_tag(row[-1]) if versioned else representation_tag(body)
+        return Written(body, identity, tag)
+
     def _dump_list(
         self, objects: Sequence[Any], query_params: BaseModel, listing: Listing | None
     ) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
-from ..db import SessionDep, commit
+from ..db import SessionDep, commit, read_and_commit
 from ..exc import NotFound, PreconditionFailed, PreconditionRequired
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
@@ -96,11 +96,10 @@ class RestView(BaseRestView):
             body = self._dump_one(obj)
         else:
             rows, parameters = self._get_rows_statement(id)
-            if rows is not None:
-                row = self._require(self.session.execute(rows, parameters).first())
-                body = self._dump_row(row)
-            else:
-                body = self._dump_one(self.handle_get(id))
+            if rows is not None:  # no code of the view's runs: read, dump, commit in one step
+                read = read_and_commit(self.session, rows, parameters, self._dump_row)
+                return json_response(self._require(read), 200)
+            body = self._dump_one(self.handle_get(id))
         self._commit()
         return json_response(body, 200)
 
@@ -244,19 +243,18 @@ class RestView(BaseRestView):
         row's key follows its columns. On a view with ETags the tag is the returned version
         (the last column of a versioned update), or the digest of the answer, as ``GET``
         computes it from the same columns."""
-        compiled = self.__restly_compiled__
+        if self._claimed_key is None:  # nothing to store: write, answer, commit in one step
+            written = read_and_commit(
+                self.session, statement, parameters, lambda row: self._returned(row, id)
+            )
+            if written is None:
+                raise self._not_written(parameters)
+            return written
         row = self.session.execute(statement, parameters).first()
         if row is None:
             raise self._not_written(parameters)
-        identity = row[len(compiled.flat_columns or ())] if id is None else id
-        body = self._dump_row(row)
-        tag = None
-        if compiled.conditional is not None:  # a version follows the response's columns
-            versioned = compiled.conditional.version_key is not None
-            tag = version_tag(row[-1]) if versioned else representation_tag(body)
-        written = Written(body, identity, tag)
-        if self._claimed_key is not None:
-            self._record_answer(written, status)
+        written = self._returned(row, id)
+        self._record_answer(written, status)
         self._commit()
         return written
 

@@ -38,6 +38,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\basynccontextmanager\b", "contextmanager"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\basync_commit\b", "commit"),
+    (r"\basync_read_and_commit\b", "read_and_commit"),
     (r"\bpersistence\.async_", "persistence."),
     (r"\bidempotency\.async_", "idempotency."),
 )
