@@ -42,6 +42,7 @@ from starlette.routing import compile_path
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ._direct import direct_handler
 from ._docs_ui import serve_docs_offline
 from ._handlers import install_exception_handlers
 from ._limits import harden_handler
@@ -89,6 +90,9 @@ class RestlyRoute(APIRoute):
     view_path: str = ""
     #: Never None on an `APIRoute` (FastAPI's default is `{"GET"}`).
     methods: set[str]
+    #: Whether the route solves its parameters itself rather than through FastAPI,
+    #: decided when it is built (see `restly._direct`).
+    direct: bool = False
 
     def __init__(
         self,
@@ -168,6 +172,10 @@ class RestlyRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         fr_globals = self.fr_globals
         handle = super().get_route_handler()
+        direct = direct_handler(self, handle)
+        self.direct = direct is not None
+        if direct is not None:
+            handle = direct
         body = self.body_field
         secrets = write_only_tree(body.field_info.annotation) if body is not None else {}
         if secrets:

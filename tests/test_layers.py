@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent / "restly"
 # the model mixins); exc is at the bottom.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"restly", "__main__", "_demo", "_new", "testing"}),
-    frozenset({"mount", "views"}),
+    frozenset({"mount", "_direct", "views"}),
     frozenset({"resource"}),
     frozenset({"query"}),
     frozenset({"schemas"}),

@@ -1,0 +1,263 @@
+"""Generated routes answered without FastAPI's per-request dependency solving.
+
+FastAPI solves a route's parameters anew on every request: it walks the dependency tree,
+builds a sub-response, reads the query, header and cookie parameters the route does not
+have, and parses the ``Content-Type`` again. A route restly generates knows, when it is
+built, everything it takes: its path parameters, the request, the request's session
+(``restly.db.get_async_session`` / ``get_session``) and, for a write, its JSON body. For such
+a route :func:`direct_handler` builds a handler that solves exactly those, with FastAPI's own
+pieces (the fields FastAPI built, ``request_params_to_args``, ``request_body_to_args``, the
+session entered as FastAPI enters a dependency with ``yield``), so answers, 422 bodies and
+the session's commit, rollback and close stay the same.
+
+A route with anything else (a dependency of the user's, security, query parameters, a
+``Response`` or ``BackgroundTasks`` parameter, a response model, a stream) keeps FastAPI's
+handler: decided once, when the route is built. Per request, FastAPI's handler answers instead
+when the app has ``dependency_overrides`` (tests replacing the session) or FastAPI's telemetry
+follows the request.
+"""
+
+from __future__ import annotations
+
+import email.message
+import functools
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import params
+from fastapi._compat import Undefined
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import (
+    _solve_generator,
+    request_body_to_args,
+    request_params_to_args,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.routing import (
+    APIRoute,
+    _effective_route_context_var,
+    _extract_endpoint_context,
+    serialize_response,
+)
+from fastapi.utils import is_body_allowed_for_status_code
+from fastapi.telemetry._api import _get_request_telemetry, _run_sync_endpoint
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .db import get_async_session, get_session
+
+__all__ = ["Handler", "direct_handler"]
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+#: The dependencies a direct handler opens itself: restly's request sessions.
+_SESSIONS = (get_async_session, get_session)
+
+
+def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
+    """The direct handler of ``route``, or None when FastAPI must solve its parameters
+    (see the module docstring). ``fastapi_handler`` answers instead while the app has
+    dependency overrides or telemetry."""
+    dependant = route.dependant
+    call = dependant.call
+    sessions = _session_dependencies(dependant)
+    if (
+        call is None
+        or sessions is None
+        or not _strict_content_type(route)
+        or not _only_known_parameters(dependant)
+        or not _answers_response(call)
+        or route.stream_item_field is not None
+        or route.is_json_stream
+        or (route.body_field is not None and isinstance(route.body_field.field_info, params.Form))
+    ):
+        return None
+    effective = _effective_route_context_var.get()
+    if effective is not None and effective.original_route is route:
+        return None  # an included router's context (its own dependencies): FastAPI's
+    is_coroutine = inspect.iscoroutinefunction(call)
+    if not is_coroutine and (inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)):
+        return None
+    overrides = route.dependency_overrides_provider
+    path_params = dependant.path_params
+    body_params = dependant.body_params
+    embed = route._embed_body_fields
+    request_name = dependant.request_param_name
+    reads_body = route.body_field is not None
+    session = sessions[0] if sessions else None
+    session_name = session.name if session is not None else None
+    session_request = session.request_param_name if session is not None else None
+    session_stack = (
+        "fastapi_function_astack"
+        if session is not None and session.scope == "function"
+        else "fastapi_inner_astack"
+    )
+
+    async def direct(request: Request) -> Response:
+        if (overrides is not None and overrides.dependency_overrides) or (
+            _get_request_telemetry() is not None
+        ):
+            return await fastapi_handler(request)
+        body: Any = Undefined
+        if reads_body:
+            try:
+                body = await _read_body(request)
+            except Exception:  # noqa: BLE001 - FastAPI answers it, as it would have
+                return await fastapi_handler(request)
+        values: dict[str, Any] = {}
+        if session is not None:  # opened, and closed, as FastAPI runs a dependency with yield
+            values[session_name] = await _solve_generator(  # type: ignore[index]
+                request=request,
+                dependant=session,
+                stack=request.scope[session_stack],
+                sub_values={session_request: request},  # type: ignore[dict-item]
+            )
+        values_, errors = request_params_to_args(path_params, request.path_params)
+        values.update(values_)
+        if body_params:
+            values_, body_errors = await request_body_to_args(
+                body_fields=body_params, received_body=body, embed_body_fields=embed
+            )
+            values.update(values_)
+            errors.extend(body_errors)
+        if request_name:
+            values[request_name] = request
+        if errors:
+            raise RequestValidationError(
+                errors,
+                body=None if body is Undefined else body,
+                endpoint_ctx=_context(request, dependant),
+            )
+        if is_coroutine:
+            answer = await call(**values)
+        else:
+            answer = await run_in_threadpool(_run_sync_endpoint, function=call, arguments=values)
+        if isinstance(answer, Response):  # restly's routes: sent as it is
+            return answer
+        return await _serialized(route, answer, is_coroutine, _context(request, dependant))
+
+    return direct
+
+
+def _session_dependencies(dependant: Dependant) -> list[Dependant] | None:
+    """The route's session dependency (at most one), None when it has any other
+    dependency (or the session twice)."""
+    found: list[Dependant] = []
+    for sub in dependant.dependencies:
+        if (
+            found
+            or sub.call not in _SESSIONS
+            or sub.name is None
+            or sub.concurrency is not None
+            or sub.dependencies
+            or sub.request_param_name is None
+            or not _only_known_parameters(sub, path=False)
+        ):
+            return None
+        found.append(sub)
+    return found
+
+
+def _only_known_parameters(dependant: Dependant, *, path: bool = True) -> bool:
+    """Whether ``dependant`` takes nothing but path parameters (when ``path``), a body and
+    the request."""
+    return not (
+        dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or (dependant.path_params and not path)
+        or (dependant.body_params and not path)
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+    )
+
+
+def _answers_response(call: Callable[..., Any]) -> bool:
+    """Whether the endpoint is declared to return a `Response` (restly's generated routes
+    are): FastAPI then sends it as it is, with nothing to serialize."""
+    try:
+        returned = inspect.signature(call).return_annotation
+    except (TypeError, ValueError):
+        return False
+    return isinstance(returned, type) and issubclass(returned, Response)
+
+
+async def _read_body(request: Request) -> Any:
+    """The body as FastAPI hands it to validation: parsed JSON for a JSON media type
+    (already parsed, strictly, by `restly._limits`), else the bytes; `Undefined` if empty."""
+    raw = await request.body()
+    if not raw:
+        return Undefined
+    content_type = request.headers.get("content-type")
+    if content_type and _json_media_type(content_type):
+        return await request.json()
+    return raw  # FastAPI's strict content type: no Content-Type is not JSON
+
+
+@functools.lru_cache(maxsize=64)
+def _json_media_type(content_type: str) -> bool:
+    """FastAPI's reading of a `Content-Type` as JSON (`application/json`, `…+json`)."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def _strict_content_type(route: APIRoute) -> bool:
+    """Whether the route reads a body without `Content-Type` as bytes (FastAPI's default)."""
+    strict = route.strict_content_type
+    return (strict.value if isinstance(strict, DefaultPlaceholder) else strict) is True
+
+
+async def _serialized(route: APIRoute, answer: Any, is_coroutine: bool, context: Any) -> Response:
+    """What FastAPI answers for an endpoint declared to return a `Response` that returned
+    something else: the value serialized as the route's response model, if any, into the
+    route's response class."""
+    field = route.response_field
+    response_class = route.response_class
+    dump_json = field is not None and isinstance(response_class, DefaultPlaceholder)
+    content = await serialize_response(
+        field=field,
+        response_content=answer,
+        include=route.response_model_include,
+        exclude=route.response_model_exclude,
+        by_alias=route.response_model_by_alias,
+        exclude_unset=route.response_model_exclude_unset,
+        exclude_defaults=route.response_model_exclude_defaults,
+        exclude_none=route.response_model_exclude_none,
+        is_coroutine=is_coroutine,
+        endpoint_ctx=context,
+        dump_json=dump_json,
+    )
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    arguments: dict[str, Any] = {"background": None}
+    if route.status_code:
+        arguments["status_code"] = route.status_code
+    response: Response
+    if dump_json:
+        response = Response(content=content, media_type="application/json", **arguments)
+    else:
+        response = response_class(content, **arguments)
+    if not is_body_allowed_for_status_code(response.status_code):
+        response.body = b""
+    return response
+
+
+def _context(request: Request, dependant: Dependant) -> Any:
+    """The endpoint context FastAPI gives a validation error (for its message)."""
+    if dependant.call is None:
+        return {}
+    context = dict(_extract_endpoint_context(dependant.call))
+    if dependant.path:
+        mount_path = request.scope.get("root_path", "").rstrip("/")
+        context["path"] = f"{request.method} {mount_path}{dependant.path}"
+    return context
