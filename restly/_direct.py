@@ -6,9 +6,11 @@ have, and parses the ``Content-Type`` again. A route restly generates knows, whe
 built, everything it takes: its path parameters, the request, the request's session
 (``restly.db.get_async_session`` / ``get_session``) and, for a write, its JSON body. For such
 a route :func:`direct_handler` builds a handler that solves exactly those, with FastAPI's own
-pieces (the fields FastAPI built, ``request_params_to_args``, ``request_body_to_args``, the
-session entered as FastAPI enters a dependency with ``yield``), so answers, 422 bodies and
-the session's commit, rollback and close stay the same.
+pieces (the fields FastAPI built, ``request_params_to_args``, ``request_body_to_args``) and
+the session opened on FastAPI's exit stack of the request as the dependency would be
+(``restly.db._session.enter_async_session``: no generator; a ``session_generator`` of the
+user's still runs as FastAPI runs it), so answers, 422 bodies and the session's commit,
+rollback and close stay the same.
 
 A route with anything else (a dependency of the user's, security, query parameters, a
 ``Response`` or ``BackgroundTasks`` parameter, a response model, a stream) keeps FastAPI's
@@ -48,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .db import get_async_session, get_session
+from .db._session import enter_async_session, enter_session
 
 __all__ = ["Handler", "direct_handler"]
 
@@ -87,6 +90,7 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
     embed = route._embed_body_fields
     request_name = dependant.request_param_name
     reads_body = route.body_field is not None
+    enter = enter_async_session if sessions and sessions[0].call is get_async_session else enter_session
     session = sessions[0] if sessions else None
     session_name = session.name if session is not None else None
     session_request = session.request_param_name if session is not None else None
@@ -108,13 +112,17 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
             except Exception:  # noqa: BLE001 - FastAPI answers it, as it would have
                 return await fastapi_handler(request)
         values: dict[str, Any] = {}
-        if session is not None:  # opened, and closed, as FastAPI runs a dependency with yield
-            values[session_name] = await _solve_generator(  # type: ignore[index]
-                request=request,
-                dependant=session,
-                stack=request.scope[session_stack],
-                sub_values={session_request: request},  # type: ignore[dict-item]
-            )
+        if session is not None:
+            stack = request.scope[session_stack]
+            opened = await enter(request, stack)  # as FastAPI runs the dependency
+            if opened is None:  # the user's session generator: FastAPI runs the dependency
+                opened = await _solve_generator(
+                    request=request,
+                    dependant=session,
+                    stack=stack,
+                    sub_values={session_request: request},  # type: ignore[dict-item]
+                )
+            values[session_name] = opened  # type: ignore[index]
         values_, errors = request_params_to_args(path_params, request.path_params)
         values.update(values_)
         if body_params:

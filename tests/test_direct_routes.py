@@ -217,3 +217,24 @@ async def test_a_failed_write_rolls_back_and_a_missing_row_is_404(
     assert (await client.delete(f"/pens/{created['id']}")).status_code == 204
     with Session(fr_globals.get_engine()) as session:
         assert session.scalars(select(Pen)).all() == []
+
+
+async def test_a_write_that_fails_after_its_flush_leaves_nothing(
+    view_base: type, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    if view_base is fr.AsyncRestView:
+
+        async def before_action_commit(self: Any, action: str, new: Any, old: Any = None) -> None:
+            raise fr.exc.Conflict("refused")
+
+    else:
+
+        def before_action_commit(self: Any, action: str, new: Any, old: Any = None) -> None:  # type: ignore[misc]
+            raise fr.exc.Conflict("refused")
+
+    app = pen_app(view_base, before_action_commit=before_action_commit)
+    assert ("POST", "/pens") in direct_routes(app)
+    refused = await client_for(app).post("/pens", json={"color": "red"})
+    assert refused.status_code == 409
+    with Session(fr_globals.get_engine()) as session:  # flushed, then rolled back
+        assert session.scalars(select(Pen)).all() == []

@@ -24,10 +24,14 @@ A configured `session_generator` / `sync_session_generator` owns its session's l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanager, contextmanager
+from types import TracebackType
 from typing import Annotated, Any, TypeVar
 
+from anyio import CancelScope
+from anyio.lowlevel import checkpoint_if_cancelled
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -209,7 +213,8 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
                 raise
             raise _cannot_connect(error) from error
         return
-    # The common case, written out flat: this runs on every request.
+    # The common case, written out flat: this runs on every request (and its twin without a
+    # generator, `enter_async_session`, on the routes of `restly._direct`).
     opened = g.get_async_sessionmaker()()
     try:
         if g.read_replica_urls and request.method in READ_METHODS:
@@ -222,6 +227,84 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
         await async_commit(opened)
     finally:
         await opened.close()
+
+
+async def enter_async_session(request: Request, stack: AsyncExitStack) -> AsyncSession | None:
+    """``get_async_session`` opened for a request and closed by ``stack`` (the request's exit
+    stack of dependencies), as FastAPI runs the dependency, without its generator: rolled
+    back when the handler raised, else committed; closed; a cancellation waits until that
+    is done, as FastAPI shields a dependency's exit. None with a ``session_generator`` (the
+    caller runs the dependency itself). The same steps as ``get_async_session``'s common
+    case: change both together (``restly._direct`` uses this one)."""
+    g = get_fr_globals()
+    if g.session_generator is not None:
+        return None
+    opened = g.get_async_sessionmaker()()
+    if g.read_replica_urls and request.method in READ_METHODS:
+        try:
+            await _read_from_replica(g, opened)
+        except BaseException:
+            try:
+                await opened.rollback()
+            finally:
+                await opened.close()
+            raise
+    stack.push_async_exit(functools.partial(_end_async_session, opened))
+    return opened
+
+
+async def _end_async_session(
+    opened: AsyncSession,
+    error_type: type[BaseException] | None,
+    error: BaseException | None,
+    traceback: TracebackType | None,
+) -> bool:
+    with CancelScope(shield=True):
+        try:
+            if error_type is not None:
+                await opened.rollback()
+            else:
+                await async_commit(opened)
+        finally:
+            await opened.close()
+    if error_type is None:
+        await checkpoint_if_cancelled()
+    return False
+
+
+async def enter_session(request: Request, stack: AsyncExitStack) -> Session | None:
+    """:func:`enter_async_session` for ``get_session``: the sync session, its commit and
+    close in the threadpool. None with a ``sync_session_generator``."""
+    g = get_fr_globals()
+    if g.sync_session_generator is not None:
+        return None
+    opened = g.get_sessionmaker()()
+    if g.read_replica_urls and request.method in READ_METHODS:
+        try:
+            await run_in_threadpool(_read_from_replica_sync, g, opened)
+        except BaseException:
+            await run_in_threadpool(opened.close)  # closing rolls back
+            raise
+    stack.push_async_exit(functools.partial(_end_session, opened))
+    return opened
+
+
+async def _end_session(
+    opened: Session,
+    error_type: type[BaseException] | None,
+    error: BaseException | None,
+    traceback: TracebackType | None,
+) -> bool:
+    with CancelScope(shield=True):
+        if error_type is not None:
+            await run_in_threadpool(opened.close)  # closing rolls back
+        elif opened.in_transaction():
+            await run_in_threadpool(_commit_and_close, opened)
+        else:
+            opened.close()  # holds no connection: no I/O
+    if error_type is None:
+        await checkpoint_if_cancelled()
+    return False
 
 
 async def _read_from_replica(g: FRGlobals, opened: AsyncSession) -> None:
