@@ -49,8 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .db import get_async_session, get_session
-from .db._session import enter_async_session, enter_session
+from .db import enter_async_session, enter_session, get_async_session, get_session
 
 __all__ = ["Handler", "direct_handler"]
 
