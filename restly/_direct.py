@@ -29,22 +29,21 @@ from typing import Any
 
 from fastapi import params
 from fastapi._compat import Undefined
-from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import (
-    _solve_generator,
-    request_body_to_args,
-    request_params_to_args,
-)
-from fastapi.exceptions import RequestValidationError
 from fastapi.datastructures import DefaultPlaceholder
-from fastapi.routing import (
-    APIRoute,
-    _effective_route_context_var,
-    _extract_endpoint_context,
-    serialize_response,
-)
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
-from fastapi.telemetry._api import _get_request_telemetry, _run_sync_endpoint
+
+try:  # FastAPI's own steps, private: with another FastAPI than these, its handler answers
+    from fastapi.dependencies.utils import _solve_generator
+    from fastapi.routing import _effective_route_context_var, _extract_endpoint_context
+    from fastapi.telemetry._api import _get_request_telemetry, _run_sync_endpoint
+except ImportError:  # pragma: no cover - depends on the installed FastAPI
+    _FASTAPI_STEPS = False
+else:
+    _FASTAPI_STEPS = True
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,6 +62,8 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
     """The direct handler of ``route``, or None when FastAPI must solve its parameters
     (see the module docstring). ``fastapi_handler`` answers instead while the app has
     dependency overrides or telemetry."""
+    if not _FASTAPI_STEPS:
+        return None
     dependant = route.dependant
     call = dependant.call
     sessions = _session_dependencies(dependant)
@@ -72,8 +73,8 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
         or not _strict_content_type(route)
         or not _only_known_parameters(dependant)
         or not _answers_response(call)
-        or route.stream_item_field is not None
-        or route.is_json_stream
+        or getattr(route, "stream_item_field", None) is not None
+        or getattr(route, "is_json_stream", False)
         or (route.body_field is not None and isinstance(route.body_field.field_info, params.Form))
     ):
         return None
@@ -220,7 +221,7 @@ def _json_media_type(content_type: str) -> bool:
 
 def _strict_content_type(route: APIRoute) -> bool:
     """Whether the route reads a body without `Content-Type` as bytes (FastAPI's default)."""
-    strict = route.strict_content_type
+    strict = getattr(route, "strict_content_type", True)
     return (strict.value if isinstance(strict, DefaultPlaceholder) else strict) is True
 
 
