@@ -213,20 +213,12 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
                 raise
             raise _cannot_connect(error) from error
         return
-    # The common case, written out flat: this runs on every request (and its twin without a
-    # generator, `enter_async_session`, on the routes of `restly._direct`).
-    opened = g.get_async_sessionmaker()()
-    try:
-        if g.read_replica_urls and request.method in READ_METHODS:
-            await _read_from_replica(g, opened)
+    # The common case: the same steps as the routes of `restly._direct` take, on a stack of
+    # the dependency's own (an error thrown in at the yield reaches it: rollback).
+    async with AsyncExitStack() as stack:
+        opened = await enter_async_session(request, stack)
+        assert opened is not None  # None only with a session_generator, handled above
         yield opened
-    except BaseException:
-        await opened.rollback()
-        raise
-    else:
-        await async_commit(opened)
-    finally:
-        await opened.close()
 
 
 async def enter_async_session(request: Request, stack: AsyncExitStack) -> AsyncSession | None:
@@ -235,7 +227,7 @@ async def enter_async_session(request: Request, stack: AsyncExitStack) -> AsyncS
     back when the handler raised, else committed; closed; a cancellation waits until that
     is done, as FastAPI shields a dependency's exit. None with a ``session_generator`` (the
     caller runs the dependency itself). The same steps as ``get_async_session``'s common
-    case: change both together (``restly._direct`` uses this one)."""
+    case, which opens its session with it (``restly._direct`` uses it directly)."""
     g = get_fr_globals()
     if g.session_generator is not None:
         return None
@@ -351,18 +343,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             raise
         await run_in_threadpool(_commit_and_exit, opened, manager)
         return
-    opened = g.get_sessionmaker()()
-    try:
-        if g.read_replica_urls and request.method in READ_METHODS:
-            await run_in_threadpool(_read_from_replica_sync, g, opened)
-        yield opened
-    except BaseException:
-        await run_in_threadpool(opened.close)  # closing rolls back
-        raise
-    if opened.in_transaction():
-        await run_in_threadpool(_commit_and_close, opened)
-    else:
-        opened.close()  # holds no connection: no I/O
+    async with AsyncExitStack() as stack:  # the common case, as in `get_async_session`
+        opened_sync = await enter_session(request, stack)
+        assert opened_sync is not None  # None only with a sync_session_generator, handled above
+        yield opened_sync
 
 
 def _cannot_connect(error: OSError) -> ConnectionError:
