@@ -43,10 +43,12 @@ from ._scopes import scope_criteria as scope_criteria
 from ._scopes import session_scopes as session_scopes
 from ._session import async_commit as async_commit
 from ._session import async_read_and_commit as async_read_and_commit
+from ._session import async_read_rows as async_read_rows
 from ._session import commit as commit
 from ._session import enter_async_session as enter_async_session
 from ._session import enter_session as enter_session
 from ._session import read_and_commit as read_and_commit
+from ._session import read_rows as read_rows
 
 __all__ = [
     "AsyncPrimarySessionDep",

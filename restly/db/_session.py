@@ -25,7 +25,7 @@ A configured `session_generator` / `sync_session_generator` owns its session's l
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Annotated, Any, TypeVar
@@ -145,13 +145,24 @@ def read_and_commit(
 
     For a route whose whole work is one statement: the read, the answer and the commit in
     one step, so an async session switches into SQLAlchemy's greenlet once, not twice
-    (see :func:`async_read_and_commit`).
+    (see :func:`async_read_and_commit`). When ``statement`` opens the session's transaction
+    it runs as the session's only statement (see :func:`execute_rows`), and a ``SELECT``
+    commits without the checks a write needs (nothing was written whose outcome could be
+    unknown, nothing is pending to flush).
     """
-    row = session.execute(statement, parameters).first()
+    opens = not session.in_transaction()
+    row = execute_rows(session, statement, parameters).first()
     if row is None:
         return None
     result = answer(row)
-    commit(session)
+    if opens and statement.is_select:
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    else:
+        commit(session)
     return result
 
 
@@ -164,6 +175,41 @@ async def async_read_and_commit(
     """:func:`read_and_commit` for an async session, in one ``run_sync``: ``answer`` must
     not do I/O (it runs in SQLAlchemy's greenlet)."""
     return await session.run_sync(read_and_commit, statement, parameters, answer)
+
+
+def execute_rows(session: Session, statement: Any, parameters: dict[str, Any] | None) -> Any:
+    """The result of ``statement`` (a statement of columns, or a write ``… RETURNING``
+    columns), run in ``session``'s transaction.
+
+    ``Session.execute`` runs a statement as the ORM would: it flushes pending objects
+    first, fires ``do_orm_execute`` listeners (row scopes are one) and sets the rows up for
+    ORM loading. When the session holds no object and has no such listener, none of that
+    can change the rows, and the statement runs on the session's connection instead: the
+    same transaction, the same bind (replica routing and per-model binds see the statement
+    and its mapper, as ``Session.execute`` shows them), the rows as the database sent them,
+    for about half the CPU time of a small read.
+    """
+    if session.new or session.identity_map or session.dispatch.do_orm_execute:
+        return session.execute(statement, parameters)
+    subject = statement._propagate_attrs.get("plugin_subject")
+    connection = session.connection(
+        bind_arguments={"clause": statement, "mapper": getattr(subject, "mapper", None)}
+    )
+    return connection.execute(statement, parameters)
+
+
+def read_rows(
+    session: Session, statement: Any, parameters: dict[str, Any] | None
+) -> Sequence[Any]:
+    """Every row of ``statement`` (see :func:`execute_rows`)."""
+    return execute_rows(session, statement, parameters).all()  # type: ignore[no-any-return]
+
+
+async def async_read_rows(
+    session: AsyncSession, statement: Any, parameters: dict[str, Any] | None
+) -> Sequence[Any]:
+    """:func:`read_rows` for an async session."""
+    return await session.run_sync(read_rows, statement, parameters)
 
 
 @contextmanager
@@ -258,7 +304,10 @@ async def _end_async_session(
             else:
                 await async_commit(opened)
         finally:
-            await opened.close()
+            if opened.in_transaction():
+                await opened.close()
+            else:  # holds no connection: no I/O, no switch into SQLAlchemy's greenlet
+                opened.sync_session.close()
     if error_type is None:
         await checkpoint_if_cancelled()
     return False

@@ -46,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
-from ..db import AsyncSessionDep, async_commit, async_read_and_commit
+from ..db import AsyncSessionDep, async_commit, async_read_and_commit, async_read_rows
 from ..exc import NotFound, PreconditionFailed, PreconditionRequired
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
@@ -90,7 +90,10 @@ class AsyncRestView(BaseRestView):
         if shape is not None:
             body = await self._shaped_list(query_params, listing, shape)
         elif prepared is not None:
-            found = (await self.session.execute(prepared.page, prepared.parameters)).all()
+            if self.__restly_compiled__.list_rows is not None:  # columns: no ORM loading
+                found = await async_read_rows(self.session, prepared.page, prepared.parameters)
+            else:
+                found = (await self.session.execute(prepared.page, prepared.parameters)).all()
             rows = self._read_page(found, listing, prepared.keys, prepared.total)
             await self._count(listing, len(rows), query_params, prepared)
             body = self._dump_found(rows, query_params)

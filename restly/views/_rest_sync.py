@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import idempotency
 from .._etags import representation_tag, strong_match, version_tag, weak_match
 from .._routing import route
-from ..db import SessionDep, commit, read_and_commit
+from ..db import SessionDep, commit, read_and_commit, read_rows
 from ..exc import NotFound, PreconditionFailed, PreconditionRequired
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
@@ -63,7 +63,10 @@ class RestView(BaseRestView):
         if shape is not None:
             body = self._shaped_list(query_params, listing, shape)
         elif prepared is not None:
-            found = self.session.execute(prepared.page, prepared.parameters).all()
+            if self.__restly_compiled__.list_rows is not None:  # columns: no ORM loading
+                found = read_rows(self.session, prepared.page, prepared.parameters)
+            else:
+                found = self.session.execute(prepared.page, prepared.parameters).all()
             rows = self._read_page(found, listing, prepared.keys, prepared.total)
             self._count(listing, len(rows), query_params, prepared)
             body = self._dump_found(rows, query_params)
