@@ -1,9 +1,12 @@
 """Ratios of one run, steadier than over HTTP on a busy machine: ``restly_etag`` against
-``restly_async`` on ``get`` and ``patch``, and ``create_keyed`` against ``create``.
+``restly_async`` on ``get`` and ``patch``, and ``create_keyed`` against ``create`` (``--set
+etag``, the default), or restly's views against the ``fastest`` contender on the five
+scenarios (``--set fastest``).
 
 ```bash
 python -m benchmarks.paired                          # SQLite, 6 rounds of 300 requests each
 python -m benchmarks.paired --backend postgresql --rounds 4
+python -m benchmarks.paired --set fastest --backend postgresql
 ```
 
 Both apps are imported into one process and driven over ASGI (no sockets; the driver of
@@ -34,7 +37,7 @@ from .dataset import BACKENDS, Database
 from .profile import call_asgi
 from .scenarios import SCENARIOS
 
-__all__ = ["RATIOS", "main"]
+__all__ = ["RATIOS", "RATIO_SETS", "main"]
 
 #: (name, numerator, denominator): each a (contender, scenario).
 RATIOS = (
@@ -43,6 +46,13 @@ RATIOS = (
     ("create_keyed ÷ create, plain view", ("restly_async", "create_keyed"), ("restly_async", "create")),
     ("create_keyed ÷ create, etag view", ("restly_etag", "create_keyed"), ("restly_etag", "create")),
 )
+#: restly's views against the practical limit of the stack (issue 17's targets).
+FASTEST = tuple(
+    (f"{contender} ÷ fastest, {scenario}", (contender, scenario), ("fastest", scenario))
+    for scenario in ("list50", "get", "create", "patch", "list1000")
+    for contender in ("restly_async", "restly_sync")
+)
+RATIO_SETS = {"etag": RATIOS, "fastest": FASTEST}
 
 
 async def _rate(app: Any, order: Any, total: int, concurrency: int) -> float:
@@ -66,9 +76,11 @@ async def _rate(app: Any, order: Any, total: int, concurrency: int) -> float:
     return total / seconds
 
 
-async def measure(apps: dict[str, Any], rounds: int, requests: int, concurrency: int) -> dict[Any, list[float]]:
-    """Req/s of every measurement of ``RATIOS``, per round."""
-    pairs = list(dict.fromkeys(side for _, *sides in RATIOS for side in sides))
+async def measure(
+    apps: dict[str, Any], ratios: Any, rounds: int, requests: int, concurrency: int
+) -> dict[Any, list[float]]:
+    """Req/s of every measurement of ``ratios``, per round."""
+    pairs = list(dict.fromkeys(side for _, *sides in ratios for side in sides))
     orders = {scenario: itertools.cycle(SCENARIOS[scenario].requests()) for _, scenario in pairs}
     rates: dict[Any, list[float]] = {pair: [] for pair in pairs}
     first = next(iter(apps.values()))
@@ -88,18 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per measurement")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument("--set", choices=list(RATIO_SETS), default="etag", help="which ratios")
     args = parser.parse_args(argv)
+    ratios = RATIO_SETS[args.set]
     with tempfile.TemporaryDirectory(prefix="restly-paired-") as workdir:
         database = Database.create(args.backend, Path(workdir))
         database.seed()
         os.environ.update(database.environ())
-        apps = {name: importlib.import_module(CONTENDERS[name]).app for name in ("restly_async", "restly_etag")}
-        rates = asyncio.run(measure(apps, args.rounds, args.requests, args.concurrency))
+        names = dict.fromkeys(side[0] for _, *sides in ratios for side in sides)
+        apps = {name: importlib.import_module(CONTENDERS[name]).app for name in names}
+        rates = asyncio.run(measure(apps, ratios, args.rounds, args.requests, args.concurrency))
     for (contender, scenario), values in rates.items():
         print(f"{contender:13} {scenario:13} {statistics.median(values):7.0f} req/s  {[round(v) for v in values]}")
-    for name, top, bottom in RATIOS:
-        ratios = [a / b for a, b in zip(rates[top], rates[bottom])]
-        print(f"{name:36} {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})")
+    for name, top, bottom in ratios:
+        values = [a / b for a, b in zip(rates[top], rates[bottom])]
+        print(f"{name:36} {statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})")
     return 0
 
 
