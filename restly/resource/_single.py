@@ -70,8 +70,12 @@ __all__ = ["VERSION_PARAMETER", "SingleWrites", "compile_single_writes"]
 VERSION_PARAMETER = "restly_version"
 #: Most keyed inserts (one per set of columns a create sets) kept per view.
 MAX_KEYED_INSERTS = 64
+#: Most updates (one per set of attributes a PATCH sets) kept per view.
+MAX_UPDATES = 64
 #: Prefix of the bound parameters of a keyed insert's values (never ``p_``: the key's).
 _KEYED = "restly_v_"
+#: Prefix of the bound parameters of an update's values.
+_SET = "restly_set_"
 #: Session events a flush fires; a single statement fires none of them.
 _FLUSH_EVENTS = ("before_flush", "after_flush", "after_flush_postexec")
 _INSERT_EVENTS = ("before_insert", "after_insert")
@@ -114,6 +118,9 @@ class SingleWrites:
     #: ``insert`` guarded by an unclaimed ``Idempotency-Key``, by the columns it sets
     #: (see ``keyed_insert_for``); filled on first use, bounded by ``MAX_KEYED_INSERTS``.
     keyed_inserts: dict[tuple[str, frozenset[str]], ReturningInsert[Any]] = field(default_factory=dict)
+    #: ``update`` setting bound parameters, by the attributes it sets (see ``update_for``);
+    #: filled on first use, bounded by ``MAX_UPDATES``.
+    updates: dict[frozenset[str], ReturningUpdate[Any]] = field(default_factory=dict)
 
     def insert_for(
         self, session: Session | AsyncSession, values: dict[str, Any]
@@ -122,7 +129,7 @@ class SingleWrites:
         create needs the ORM path."""
         if self.insert is None or self._listened(session, _INSERT_EVENTS):
             return None
-        if not session.get_bind().dialect.insert_returning:
+        if not session.get_bind(self.mapper).dialect.insert_returning:
             return None
         keys = self.insert_keys
         return {keys[name]: value for name, value in values.items()}
@@ -160,14 +167,34 @@ class SingleWrites:
                 self.keyed_inserts[names] = statement
         return statement, {_KEYED + name: value for name, value in parameters.items()}
 
-    def update_for(self, session: Session | AsyncSession, values: dict[str, Any]) -> ReturningUpdate[Any] | None:
-        """``update`` setting ``values``, or ``None`` when this write needs the ORM path
-        (nothing to set, an event listener that a flush would call, no RETURNING)."""
+    def update_for(
+        self, session: Session | AsyncSession, values: dict[str, Any], parameters: dict[str, Any]
+    ) -> tuple[ReturningUpdate[Any], dict[str, Any]] | None:
+        """``update`` setting the attribute ``values``, and ``parameters`` with theirs; or
+        ``None`` when this write needs the ORM path (nothing to set, an event listener that
+        a flush would call, no RETURNING).
+
+        The statement of each set of attributes is built once, with bound parameters: a
+        statement made per request would cost its construction and its SQL cache key every
+        time."""
         if self.update is None or not values or self._listened(session, _UPDATE_EVENTS):
             return None
-        if not session.get_bind().dialect.update_returning:
+        if not session.get_bind(self.mapper).dialect.update_returning:
             return None
-        return self.update.values(values)
+        names = frozenset(values)
+        statement = self.updates.get(names)
+        if statement is None:
+            columns = self.mapper.column_attrs
+            statement = self.update.values(
+                {
+                    name: bindparam(_SET + name, type_=columns[name].columns[0].type)
+                    for name in sorted(names)
+                }
+            )
+            if len(self.updates) < MAX_UPDATES:
+                self.updates[names] = statement
+        bound = {_SET + name: value for name, value in values.items()}
+        return statement, {**parameters, **bound}
 
     def versioned_ready(self, session: Session | AsyncSession) -> bool:
         """Whether a ``PATCH`` sending ``If-Match`` may check the version without a lock and
@@ -175,7 +202,7 @@ class SingleWrites:
         replaces, and the database has ``UPDATE … RETURNING``."""
         if self.versioned_update is None or self._listened(session, _UPDATE_EVENTS):
             return False
-        return bool(session.get_bind().dialect.update_returning)
+        return bool(session.get_bind(self.mapper).dialect.update_returning)
 
     def versioned_update_for(self, values: dict[str, Any], version: Any) -> ReturningUpdate[Any] | None:
         """``versioned_update`` setting ``values`` and the version after ``version`` (the
@@ -191,7 +218,7 @@ class SingleWrites:
         """``deletes``, or ``None`` when this delete needs the ORM path."""
         if self.deletes is None or self._listened(session, _DELETE_EVENTS):
             return None
-        if not session.get_bind().dialect.delete_returning:
+        if not session.get_bind(self.mapper).dialect.delete_returning:
             return None
         return self.deletes
 

@@ -168,9 +168,9 @@ class RestView(BaseRestView):
         if compiled.single_writes.update is not None and self._locked is None:
             # nothing needs the row before (no precondition header made the guard read it)
             values = persistence.schema_values(schema_obj, include_defaults=False)
-            statement = compiled.single_writes.update_for(self.session, values)
-            if statement is not None:
-                return self._write_returning(statement, {ID_PARAMETER: id}, 200, id)
+            update = compiled.single_writes.update_for(self.session, values, {ID_PARAMETER: id})
+            if update is not None:
+                return self._write_returning(*update, 200, id)
         old = None
         obj = self._locked  # read (locked) by the precondition check, if it ran
         if obj is None and not lifecycle.around_row:
