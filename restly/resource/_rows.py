@@ -95,10 +95,12 @@ class RowSerializer:
         config = schema.__pydantic_core_schema__.get("config")
         ordered = {name: fields[name] for name in names}
         row = core_schema.typed_dict_schema(ordered, config=config)
+        # The JSON settings (ser_json_inf_nan, ser_json_temporal, ...) are read from the
+        # serializer's own config, not from the schema's.
         return cls(
             tuple(names),
-            SchemaSerializer(row),
-            SchemaSerializer(core_schema.list_schema(row)),
+            SchemaSerializer(row, config),
+            SchemaSerializer(core_schema.list_schema(row), config),
             _StructRows.for_fields(ordered, config or {}),
         )
 
