@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from itertools import repeat, starmap
+from itertools import repeat
 from operator import contains
 from typing import Any
 from uuid import UUID
@@ -197,14 +197,10 @@ class _StructRows:
         for index in self.floats:  # filter(None, ...): no None, and 0.0 needs no look
             if not max(map(abs, filter(None, columns[index])), default=0.0) < _FLOAT_LIMIT:
                 return None  # NaN first also lands here: pydantic writes it
-        try:
-            if len(columns) == self.width:
-                structs = list(starmap(self.struct, rows))
-            else:
-                structs = [self.struct(*row[: self.width]) for row in rows]
-            return self.encode(structs)
+        try:  # the structs built from the columns: faster than unpacking each row
+            return self.encode(list(map(self.struct, *columns[: self.width])))
         except _ENCODE_ERRORS:
-            return None  # rows of unequal lengths, a lone surrogate in a str: pydantic's turn
+            return None  # e.g. a lone surrogate in a str: pydantic's turn
 
 
 def _struct_types(schema: Mapping[str, Any]) -> frozenset[type] | None:
