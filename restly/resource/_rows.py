@@ -27,7 +27,8 @@ more), sends the whole answer through the pydantic-core serializer, so the bytes
 
 from __future__ import annotations
 
-import enum
+import functools
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -61,7 +62,7 @@ _TRANSFORMING_CONFIG = frozenset({"str_strip_whitespace", "str_to_lower", "str_t
 # does (bytes and timedelta are written otherwise: base64, "P0D" for "PT0S").
 _STRUCT_TYPES: dict[str, type] = {
     "int": int, "float": float, "bool": bool, "str": str, "decimal": Decimal,
-    "date": date, "time": time, "datetime": datetime, "uuid": UUID,
+    "date": date, "time": time, "datetime": datetime,
 }  # fmt: skip
 # JSON settings under which pydantic-core writes those scalars as msgspec does (the defaults).
 _STRUCT_CONFIG = {"ser_json_inf_nan": "null", "ser_json_temporal": "iso8601"}
@@ -222,8 +223,21 @@ def _struct_types(schema: Mapping[str, Any]) -> frozenset[type] | None:
         ):
             return frozenset({schema["cls"]})
         return None
+    if kind == "uuid":
+        return _uuid_types()
     python_type = _STRUCT_TYPES.get(kind)  # type: ignore[arg-type]
     return None if python_type is None else frozenset({python_type})
+
+
+@functools.cache
+def _uuid_types() -> frozenset[type]:
+    """``UUID``, and asyncpg's subclass of it (which it returns for ``uuid`` columns, and
+    which both encoders write as the canonical string), where asyncpg is installed."""
+    try:
+        pgproto = importlib.import_module("asyncpg.pgproto.pgproto")
+    except ImportError:
+        return frozenset({UUID})
+    return frozenset({UUID, pgproto.UUID})
 
 
 def _plain_fields(schema: Mapping[str, Any]) -> dict[str, Any] | None:
