@@ -161,14 +161,14 @@ class _StructRows:
                 return None
             allowed.append(types)
             renamed[name] = field.get("serialization_alias", name)
+        # Never part of a reference cycle (its values are scalars): gc=False spares the
+        # garbage collector a thousand tracked objects per page.
         try:  # msgspec refuses names it would have to escape
             struct = msgspec.defstruct(
                 "Row", [(name, object) for name in fields], rename=renamed, gc=False
             )
         except (TypeError, ValueError):
             return None
-        # Never part of a reference cycle (its values are scalars): gc=False spares the
-        # garbage collector a thousand tracked objects per page.
         floats = tuple(i for i, types in enumerate(allowed) if float in types)
         return cls(len(allowed), struct, tuple(allowed), floats, msgspec.json.Encoder().encode)
 
