@@ -19,6 +19,7 @@ CONTENDERS = {
     "restly_async": "benchmarks.contenders.restly_async",
     "restly_sync": "benchmarks.contenders.restly_sync",
     "restly_etag": "benchmarks.contenders.restly_etag",
+    "restly_hooks": "benchmarks.contenders.restly_hooks",
     "fastest": "benchmarks.contenders.fastest",
 }
 
