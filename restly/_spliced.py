@@ -25,8 +25,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from fastapi.routing import iter_route_contexts
-
 __all__ = ["GeneratedExtra", "generated", "hidden", "splice", "spliced_parameters"]
 
 
@@ -53,18 +51,16 @@ def hidden(route: object) -> bool:
 
 @contextmanager
 def spliced_parameters(routes: list[Any]) -> Iterator[Pending]:
-    """Inside the block, the generated parameters of `routes` (an app's own routes, not
-    those of included routers) are hidden from FastAPI; yields what `splice` adds back."""
+    """Inside the block, the generated parameters of `routes` (an app's own routes; those
+    of routers it includes are left to FastAPI) are hidden from FastAPI; yields what
+    `splice` adds back."""
     pending: Pending = []
     ids = set()
-    for context in iter_route_contexts(routes):
-        route = context.original_route
+    for route in routes:
         extra = getattr(route, "__dict__", {}).get("_restly_openapi_extra")
         if (
             type(extra) is not GeneratedExtra
             or not getattr(route, "include_in_schema", False)
-            or context.route is not route  # reached through an included router
-            or context.path_format is None
             or list(extra) != ["parameters"]
         ):
             continue
@@ -73,7 +69,7 @@ def spliced_parameters(routes: list[Any]) -> Iterator[Pending]:
             continue
         ids.add(id(route))
         for method in sorted(getattr(route, "methods", ())):
-            pending.append((context.path_format, method.lower(), parameters))
+            pending.append((route.path_format, method.lower(), parameters))
     token = _HIDDEN.set(frozenset(ids))
     try:
         yield pending
