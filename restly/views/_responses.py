@@ -19,8 +19,8 @@ from fastapi import Body, Path, Response
 from pydantic import BaseModel
 
 from .._routing import Slot
-from ..idempotency import HEADER, REPLAYED_HEADER_DOC, REUSED_DOC, key_parameter_doc
 from .._spliced import generated
+from ..idempotency import HEADER, REPLAYED_HEADER_DOC, REUSED_DOC, key_parameter_doc
 from ..query import deferred_list_params_openapi
 from ..schemas import find_reference
 
