@@ -48,6 +48,7 @@ from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
 from ._methods import allow_header, path_methods, without_body
+from ._spliced import hidden, splice, spliced_parameters
 from ._operation_ids import operation_id
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
@@ -93,6 +94,19 @@ class RestlyRoute(APIRoute):
     #: Whether the route solves its parameters itself rather than through FastAPI,
     #: decided when it is built (see `restly._direct`).
     direct: bool = False
+
+    @property
+    def openapi_extra(self) -> dict[str, Any] | None:
+        """The route's `openapi_extra`; None while restly's wrapper of `app.openapi` keeps
+        its generated parameters aside (see `restly._spliced`)."""
+        extra: dict[str, Any] | None = self.__dict__.get("_restly_openapi_extra")
+        if extra is not None and hidden(self):
+            return None
+        return extra
+
+    @openapi_extra.setter
+    def openapi_extra(self, value: dict[str, Any] | None) -> None:
+        self.__dict__["_restly_openapi_extra"] = value
 
     def __init__(
         self,
@@ -347,8 +361,10 @@ def _document_references(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:  # FastAPI's own cache: nothing is generated
             return app.openapi_schema
-        with documenting(_mounted_prefixes(app.routes)):
-            return build()
+        with documenting(_mounted_prefixes(app.routes)), spliced_parameters(app.routes) as pending:
+            document = build()
+        splice(document, pending)
+        return document
 
     openapi.__restly_references__ = True  # type: ignore[attr-defined]
     # restly's other wrapper (`restly._handlers`, problem details) must still see its own

@@ -48,6 +48,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "_handlers",
             "_etags",
             "_prefer",
+            "_spliced",
             "_problems",
             "_faults",
             "_integrity",

@@ -23,10 +23,14 @@ has no fields to drop is reused as it is, as is one without write-only fields fo
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from collections.abc import Hashable
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, ForwardRef, Union
+from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -233,14 +237,39 @@ def _documenting(config: Any, ignored: dict[str, FieldInfo]) -> Any:
 
 def _read_only_property(field: FieldInfo) -> dict[str, Any]:
     """The JSON schema of an ignored field: its type when that is self-contained."""
-    try:
-        described = TypeAdapter(Any if field.annotation is None else field.annotation).json_schema()
-    except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
-        described = {}  # a type without a JSON schema: the name alone is documented
-    if "$defs" in described or "$ref" in described:
-        described = {}
-    described.pop("title", None)
+    annotation = Any if field.annotation is None else field.annotation
+    cached = _scalar_schemas.get(annotation) if _is_scalar(annotation) else None
+    described = copy.deepcopy(cached) if cached is not None else None
+    if described is None:
+        try:
+            described = TypeAdapter(annotation).json_schema()
+        except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
+            described = {}  # a type without a JSON schema: the name alone is documented
+        if "$defs" in described or "$ref" in described:
+            described = {}
+        described.pop("title", None)
+        if _is_scalar(annotation):
+            _scalar_schemas[annotation] = copy.deepcopy(described)
     return {**described, "readOnly": True, "description": "Set by the server: ignored when sent."}
+
+
+# The schemas of the usual read-only fields (an integer id, a timestamp), built once: a
+# TypeAdapter per derived input schema was a tenth of a view's class creation. Keyed only
+# by standard scalar types and their optional forms, so the cache is bounded and holds
+# nothing of the user's.
+_SCALARS = frozenset({int, str, float, bool, bytes, datetime, date, time, Decimal, UUID})
+_scalar_schemas: dict[Any, dict[str, Any]] = {}
+
+
+def _is_scalar(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return annotation in _SCALARS
+    if typing.get_origin(annotation) not in (Union, types.UnionType):
+        return False
+    members = typing.get_args(annotation)
+    return len(members) == 2 and type(None) in members and all(
+        member is type(None) or member in _SCALARS for member in members
+    )
 
 
 def _wire_names(name: str, field: FieldInfo) -> set[str]:

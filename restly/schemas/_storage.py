@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import typing
+import weakref
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -118,13 +119,31 @@ def _inner_metadata(annotation: Any) -> list[Any]:
 
 
 def _flattened(item: Any) -> Iterator[Any]:
-    if isinstance(item, FieldInfo):
+    if type(item) in _KINDS:  # a plain limit: the common case, no protocol check needed
+        yield item
+    elif isinstance(item, FieldInfo):
         for inner in item.metadata:
             yield from _flattened(inner)
-    elif isinstance(item, at.GroupedMetadata):
+    elif _is_grouped(type(item), item):
         yield from item  # StringConstraints, Interval, Len
     elif item is not None:
         yield item
+
+
+_grouped_types: weakref.WeakKeyDictionary[type[Any], bool] = weakref.WeakKeyDictionary()
+
+
+def _is_grouped(kind: type[Any], item: Any) -> bool:
+    """``isinstance(item, annotated_types.GroupedMetadata)``, answered once per type.
+
+    The check is a runtime protocol's (a look-up of its members on every call, the larger
+    part of deriving an input schema for a model of a few columns); what it looks up are
+    the class's members, so the answer holds for every instance of the type.
+    """
+    grouped = _grouped_types.get(kind)
+    if grouped is None:
+        grouped = _grouped_types[kind] = isinstance(item, at.GroupedMetadata)
+    return grouped
 
 
 def _covered(limit: Any, own: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from fastapi import Body, Path, Response
 from pydantic import BaseModel
 
 from .._routing import Slot
+from .._spliced import generated
 from ..idempotency import HEADER, REPLAYED_HEADER_DOC, REUSED_DOC, key_parameter_doc
 from ..query import deferred_list_params_openapi
 from ..schemas import find_reference
@@ -341,7 +342,7 @@ def list_openapi(compiled: Any) -> dict[str, Any]:
         extra = {**extra, "parameters": [*extra["parameters"], dict(PREFER_COUNT)]}
     if compiled.shapes is not None:
         extra = {**extra, "parameters": [*extra["parameters"], *compiled.shapes.parameters()]}
-    return extra
+    return generated(extra)
 
 
 def list_responses(counts: bool) -> dict[int | str, dict[str, Any]]:
