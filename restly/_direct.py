@@ -1,22 +1,27 @@
 """Generated routes answered without FastAPI's per-request dependency solving.
 
 FastAPI solves a route's parameters anew on every request: it walks the dependency tree,
-builds a sub-response, reads the query, header and cookie parameters the route does not
-have, and parses the ``Content-Type`` again. A route restly generates knows, when it is
-built, everything it takes: its path parameters, the request, the request's session
-(``restly.db.get_async_session`` / ``get_session``) and, for a write, its JSON body. For such
-a route :func:`direct_handler` builds a handler that solves exactly those, with FastAPI's own
-pieces (the fields FastAPI built, ``request_params_to_args``, ``request_body_to_args``) and
-the session opened on FastAPI's exit stack of the request as the dependency would be
+builds a sub-response, reads the header and cookie parameters the route does not have, and
+parses the ``Content-Type`` again. A route restly generates knows, when it is built,
+everything it takes: its path and query parameters, the request, its list parameters
+(read by restly's own reader, ``restly.query.deferred_list_params_dependency``), the
+request's session (``restly.db.get_async_session`` / ``get_session``) and, for a write, its
+JSON body. For such a route :func:`direct_handler` builds a handler that solves exactly
+those, in FastAPI's order (the dependencies in the order of the signature, then path, query
+and body), with FastAPI's own pieces (the fields FastAPI built, ``request_params_to_args``,
+``request_body_to_args``), the list reader called with the request as FastAPI would call it,
+and the session opened on FastAPI's exit stack of the request as the dependency would be
 (``restly.db._session.enter_async_session``: no generator; a ``session_generator`` of the
 user's still runs as FastAPI runs it), so answers, 422 bodies and the session's commit,
-rollback and close stay the same.
+rollback and close stay the same::
 
-A route with anything else (a dependency of the user's, security, query parameters, a
-``Response`` or ``BackgroundTasks`` parameter, a response model, a stream) keeps FastAPI's
-handler: decided once, when the route is built. Per request, FastAPI's handler answers instead
-when the app has ``dependency_overrides`` (tests replacing the session) or FastAPI's telemetry
-follows the request.
+    GET /books?status=published&page=2   # the list reader, the session, then the endpoint
+
+A route with anything else (a dependency of the user's, security, header or cookie
+parameters, a ``Response`` or ``BackgroundTasks`` parameter, a response model, a stream)
+keeps FastAPI's handler: decided once, when the route is built. Per request, FastAPI's
+handler answers instead when the app has ``dependency_overrides`` (tests replacing the
+session) or FastAPI's telemetry follows the request.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from __future__ import annotations
 import email.message
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, cast
 
 from fastapi import params
 from fastapi._compat import Undefined
@@ -49,10 +54,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .db import enter_async_session, enter_session, get_async_session, get_session
+from .query import is_list_params_reader
 
 __all__ = ["Handler", "direct_handler"]
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+#: A dependency of the request alone (restly's list parameters reader).
+Reader = Callable[[Request], Awaitable[Any]]
 
 #: The dependencies a direct handler opens itself: restly's request sessions.
 _SESSIONS = (get_async_session, get_session)
@@ -66,10 +74,10 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
         return None
     dependant = route.dependant
     call = dependant.call
-    sessions = _session_dependencies(dependant)
+    steps = _dependency_steps(dependant)
     if (
         call is None
-        or sessions is None
+        or steps is None
         or not _strict_content_type(route)
         or not _only_known_parameters(dependant)
         or not _answers_response(call)
@@ -86,13 +94,17 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
         return None
     overrides = route.dependency_overrides_provider
     path_params = dependant.path_params
+    query_params = dependant.query_params
     body_params = dependant.body_params
     embed = route._embed_body_fields
     request_name = dependant.request_param_name
     reads_body = route.body_field is not None
-    enter = enter_async_session if sessions and sessions[0].call is get_async_session else enter_session
-    session = sessions[0] if sessions else None
-    session_name = session.name if session is not None else None
+    session = next((sub for sub in steps if sub.call in _SESSIONS), None)
+    enter = enter_async_session if session is not None and session.call is get_async_session else enter_session
+    # (name, reader) in the signature's order; a None reader is the session's place
+    solved: tuple[tuple[str, Reader | None], ...] = tuple(
+        (cast(str, sub.name), None if sub is session else cast(Reader, sub.call)) for sub in steps
+    )
     session_request = session.request_param_name if session is not None else None
     session_stack = (
         "fastapi_function_astack"
@@ -112,19 +124,26 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
             except Exception:  # noqa: BLE001 - FastAPI answers it, as it would have
                 return await fastapi_handler(request)
         values: dict[str, Any] = {}
-        if session is not None:
+        for name, reader in solved:
+            if reader is not None:  # restly's list parameters; a 422 raised here is FastAPI's
+                values[name] = await reader(request)
+                continue
             stack = request.scope[session_stack]
             opened = await enter(request, stack)  # as FastAPI runs the dependency
             if opened is None:  # the user's session generator: FastAPI runs the dependency
                 opened = await _solve_generator(
                     request=request,
-                    dependant=session,
+                    dependant=cast(Dependant, session),
                     stack=stack,
                     sub_values={session_request: request},  # type: ignore[dict-item]
                 )
-            values[session_name] = opened  # type: ignore[index]
+            values[name] = opened
         values_, errors = request_params_to_args(path_params, request.path_params)
         values.update(values_)
+        if query_params:
+            values_, query_errors = request_params_to_args(query_params, request.query_params)
+            values.update(values_)
+            errors.extend(query_errors)
         if body_params:
             values_, body_errors = await request_body_to_args(
                 body_fields=body_params, received_body=body, embed_body_fields=embed
@@ -150,14 +169,15 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
     return direct
 
 
-def _session_dependencies(dependant: Dependant) -> list[Dependant] | None:
-    """The route's session dependency (at most one), None when it has any other
-    dependency (or the session twice)."""
+def _dependency_steps(dependant: Dependant) -> list[Dependant] | None:
+    """The route's dependencies, in order, when each is restly's session (at most one) or
+    a list parameters reader, all of the request alone; None when it has any other."""
     found: list[Dependant] = []
     for sub in dependant.dependencies:
         if (
-            found
-            or sub.call not in _SESSIONS
+            not (sub.call in _SESSIONS or is_list_params_reader(sub.call))
+            or any(sub.call is seen.call for seen in found)
+            or (sub.call in _SESSIONS and any(seen.call in _SESSIONS for seen in found))
             or sub.name is None
             or sub.concurrency is not None
             or sub.dependencies
@@ -170,10 +190,10 @@ def _session_dependencies(dependant: Dependant) -> list[Dependant] | None:
 
 
 def _only_known_parameters(dependant: Dependant, *, path: bool = True) -> bool:
-    """Whether ``dependant`` takes nothing but path parameters (when ``path``), a body and
-    the request."""
+    """Whether ``dependant`` takes nothing but path and query parameters and a body (when
+    ``path``) and the request."""
     return not (
-        dependant.query_params
+        (dependant.query_params and not path)
         or dependant.header_params
         or dependant.cookie_params
         or (dependant.path_params and not path)

@@ -51,6 +51,7 @@ from ._plan import RESERVED_KEYS, ListPlan, Op
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
 from ._dependency import deferred_list_params_dependency as deferred_list_params_dependency
+from ._dependency import is_list_params_reader as is_list_params_reader
 from ._openapi import deferred_list_params_openapi as deferred_list_params_openapi
 from ._params import DeferredListParams as DeferredListParams
 from ._params import defer_list_params_schema as defer_list_params_schema

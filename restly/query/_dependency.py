@@ -15,6 +15,7 @@ and validates them in one pydantic call, with the same 422 answers; ``list_param
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_origin
 
@@ -25,9 +26,13 @@ from pydantic import BaseModel, ValidationError
 from .._annotations import COLLECTIONS, unwrap
 from ._params import DeferredListParams, ListParams, list_plan
 
-__all__ = ["deferred_list_params_dependency", "list_params_dependency"]
+__all__ = ["deferred_list_params_dependency", "is_list_params_reader", "list_params_dependency"]
 
 P = TypeVar("P", bound=BaseModel)
+
+#: Every reader built here: each takes nothing but the request and has no side effects, so a
+#: route's own handler may call it directly (``restly._direct``) instead of FastAPI solving it.
+_READERS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 def _keys(params_class: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]]:
@@ -97,4 +102,14 @@ def _reader(
                 ]
             ) from None
 
+    _READERS.add(read_list_params)
     return read_list_params
+
+
+def is_list_params_reader(call: object) -> bool:
+    """Whether ``call`` is a dependency built by ``list_params_dependency`` or
+    ``deferred_list_params_dependency`` (an async function of the request alone)."""
+    try:
+        return call in _READERS
+    except TypeError:  # not weak-referenceable: not one of ours
+        return False
