@@ -329,6 +329,8 @@ LIST_QUERIES: list[Any] = [
     [("nothing", "1"), ("nothing", "2"), ("other", "")],
     {"cursor": "!!", "order_by": "stars"},
     {"cursor": "x" * 2000},
+    {"mine": "true", "page_size": "2"},
+    {"mine": "maybe"},
 ]
 
 
@@ -343,7 +345,14 @@ async def answers(client: httpx.AsyncClient, app: FastAPI, path: str, params: An
     return [(answer.status_code, answer.json(), dict(answer.headers)) for answer in (direct, solved)]
 
 
-@pytest.mark.parametrize("options", [{}, {"sparse_fields": True, "include_pagination_metadata": True}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"sparse_fields": True, "include_pagination_metadata": True},
+        {"extra_query_params": {"mine": bool}, "max_page_size": 2},
+    ],
+)
 @pytest.mark.parametrize("params", LIST_QUERIES)
 async def test_list_answers_are_fastapis_own(
     view_base: type, client_for: Any, options: dict[str, Any], params: Any
