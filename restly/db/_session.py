@@ -93,7 +93,7 @@ async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     await async_commit(session)
 
 
-def commit(session: Session) -> None:
+def commit(session: Session, *, read_only: bool = False) -> None:
     """Commit ``session`` if it holds a transaction; roll back explicitly if COMMIT fails.
 
     The explicit rollback matters on SQLite: a COMMIT refused by a deferred constraint leaves
@@ -105,15 +105,19 @@ def commit(session: Session) -> None:
     be lost after COMMIT was sent: that raises
     :class:`~restly.exc.CommitOutcomeUnknown` (from the driver's error), as the write may
     have been applied; a failed flush raises the driver's error (nothing was committed).
+    A ``read_only`` transaction (the caller knows it wrote nothing and holds nothing to
+    flush) skips both: no outcome of it can be unknown.
     """
     if not session.in_transaction():
         return
-    try:
-        session.flush()
-        closed = closed_before_commit(session)
-    except BaseException:
-        session.rollback()
-        raise
+    closed = True  # read only: nothing whose outcome a lost connection would leave unknown
+    if not read_only:
+        try:
+            session.flush()
+            closed = closed_before_commit(session)
+        except BaseException:
+            session.rollback()
+            raise
     try:
         session.commit()
     except BaseException as error:
@@ -145,24 +149,18 @@ def read_and_commit(
 
     For a route whose whole work is one statement: the read, the answer and the commit in
     one step, so an async session switches into SQLAlchemy's greenlet once, not twice
-    (see :func:`async_read_and_commit`). When ``statement`` opens the session's transaction
-    it runs as the session's only statement (see :func:`execute_rows`), and a ``SELECT``
-    commits without the checks a write needs (nothing was written whose outcome could be
-    unknown, nothing is pending to flush).
+    (see :func:`async_read_and_commit`). A ``SELECT`` that opens the session's transaction,
+    with nothing pending to flush, commits without the checks a write needs (nothing was
+    written whose outcome could be unknown).
     """
-    opens = not session.in_transaction()
+    read_only = statement.is_select and not (
+        session.in_transaction() or session.new or session.dirty or session.deleted
+    )
     row = execute_rows(session, statement, parameters).first()
     if row is None:
         return None
     result = answer(row)
-    if opens and statement.is_select:
-        try:
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    else:
-        commit(session)
+    commit(session, read_only=read_only)
     return result
 
 
