@@ -67,6 +67,26 @@ class Database:
             PGBOUNCER_ENV: "1",
         }
 
+    def free_connections(self) -> int | None:
+        """Client connections the database server still accepts (``None``: no such limit).
+
+        PostgreSQL refuses a connection past ``max_connections`` ("sorry, too many clients
+        already"); the runner compares this with what its contenders' pools may open before
+        it starts them, so a run does not fail half-way with 500s.
+        """
+        if self.backend != "postgresql":
+            return None
+        engine = make_sync_engine(self.sync_url)
+        try:
+            with engine.connect() as connection:
+                limit = connection.execute(text("SHOW max_connections")).scalar_one()
+                used = connection.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        return int(limit) - int(used)
+
     def seed(self) -> None:
         """(Re)create the tables and insert the deterministic data set."""
         engine = make_sync_engine(self.sync_url)

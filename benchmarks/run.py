@@ -35,7 +35,7 @@ from .db import POOL_SIZE
 from .dataset import BACKENDS, POSTGRES_URL_ENV, Database
 from .report import render_markdown, summarize, write
 from .scenarios import SCENARIOS
-from .server import REPO_ROOT, ServerError, split_cpus
+from .server import REPO_ROOT, ServerError, connections_per_contender, split_cpus
 from .startup import BUILDERS, SIZES, measure_startup, startup_failures
 from .throughput import BenchmarkError, Settings, run_throughput
 from .wrk import wrk_available
@@ -135,6 +135,28 @@ def describe_environment(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def check_connections(database: Database, args: argparse.Namespace) -> None:
+    """Fail before any server starts when the contenders' pools cannot all connect.
+
+    Every contender's server is up for the whole run, each with its own pool; PostgreSQL
+    refuses connections past ``max_connections``, which would surface mid-run as 500s.
+    Through PgBouncer only its server pool reaches PostgreSQL.
+    """
+    free = database.free_connections()
+    if free is None:
+        return
+    per_contender = connections_per_contender(args.workers)
+    wanted = POOL_SIZE if args.pgbouncer else len(args.contenders) * per_contender
+    wanted += 1  # the runner's own connection (reset between write measurements)
+    if wanted > free:
+        raise BenchmarkError(
+            f"PostgreSQL accepts {free} more connections (max_connections minus those open "
+            f"now), but {len(args.contenders)} contenders × {per_contender} pooled connections "
+            f"+ 1 for the runner need {wanted}. Run fewer contenders at once (--contenders), "
+            "connect through --pgbouncer, close other clients, or raise max_connections."
+        )
+
+
 def _load_average() -> float | None:
     """The 1-minute load average: how busy the machine was before the benchmark began."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -160,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             with ExitStack() as stack:
                 workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="restly-bench-"))
                 database = Database.create(args.backend, Path(workdir))
+                check_connections(database, args)
                 if args.pgbouncer:
                     direct = database.sync_url.split("://", 1)[1]
                     through = stack.enter_context(run_pgbouncer(direct, server_pool=POOL_SIZE))

@@ -22,15 +22,24 @@ from types import TracebackType
 from .contenders import app_path
 from .db import POOL_SIZE, POOL_SIZE_ENV
 
-__all__ = ["REPO_ROOT", "Server", "ServerError", "split_cpus"]
+__all__ = ["REPO_ROOT", "Server", "ServerError", "connections_per_contender", "split_cpus"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
 
 
+def _worker_pool_size(workers: int) -> int:
+    """Each worker's PostgreSQL pool: the whole pool, or its share of it plus two."""
+    return POOL_SIZE if workers == 1 else -(-POOL_SIZE // workers) + 2
+
+
 def _pool_share(workers: int) -> dict[str, str]:
-    """Each worker's PostgreSQL pool: its share of the load's connections, plus two."""
-    return {} if workers == 1 else {POOL_SIZE_ENV: str(-(-POOL_SIZE // workers) + 2)}
+    return {} if workers == 1 else {POOL_SIZE_ENV: str(_worker_pool_size(workers))}
+
+
+def connections_per_contender(workers: int) -> int:
+    """Database connections one contender's server may hold at once (all its workers' pools)."""
+    return workers * _worker_pool_size(workers)
 
 
 def _process_tree(pid: int) -> list[int]:

@@ -158,3 +158,28 @@ def test_a_run_through_pgbouncer_with_two_workers_says_so(fresh_postgres_databas
     # here) and the supervisor; one worker alone stays well under 120 MB.
     assert all(peak > 120 for peak in results["server_peak_rss_mb"].values())
     assert "through PgBouncer (transaction pooling), 2 uvicorn worker(s)" in capsys.readouterr().out
+
+
+@pytest.mark.postgres
+def test_a_run_needing_more_connections_than_postgresql_accepts_fails_before_starting(
+    fresh_postgres_database, tmp_path, monkeypatch, capsys
+):
+    # The pools of every contender's server are open at once; past max_connections a run
+    # used to fail half-way with "too many clients" 500s. Now it stops before any server.
+    import benchmarks.run
+    import benchmarks.server
+    from benchmarks.dataset import Database
+
+    free = Database.create("postgresql", tmp_path).free_connections()
+    assert free is not None and 0 < free <= 10_000
+    monkeypatch.setattr(benchmarks.server, "POOL_SIZE", free)  # two contenders: 2 × free
+    monkeypatch.setattr(benchmarks.run, "run_throughput", pytest.fail)  # nothing may start
+    argv = ["--quick", "--backend", "postgresql", "--scenarios", "get",
+            "--contenders", "handwritten,restly_async", "--results-dir", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 1
+    error = capsys.readouterr().err
+    assert "BENCHMARK FAILED" in error
+    assert f"2 contenders × {free} pooled connections + 1 for the runner need {2 * free + 1}" in error
+    assert "Run fewer contenders at once" in error
+    assert not (tmp_path / "out").exists()
+
