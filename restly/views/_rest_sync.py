@@ -7,24 +7,21 @@ GENERATED from ``_rest.py`` by ``python -m restly.views._unasync``: do not edit;
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy import Select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
-from .. import idempotency
-from .._etags import representation_tag, strong_match, version_tag, weak_match
+from .._etags import representation_tag, version_tag
 from .._routing import route
 from ..db import SessionDep, commit, read_and_commit, read_rows
-from ..exc import NotFound, PreconditionFailed, PreconditionRequired
+from ..exc import NotFound, PreconditionFailed
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
 from . import _persistence as persistence
-from ._actions import Action, WriteAction
+from ._actions import Action
 from ._responses import (
     CREATE,
     DELETE,
@@ -38,14 +35,14 @@ from ._responses import (
     json_response,
 )
 from ._listing import Listing
-from ._rest_base import BaseRestView, Written
+from ._rest_base import Written
+from ._rest_headers_sync import HeaderSteps
+from ._rest_hooks_sync import LifecycleHooks
 
 __all__ = ["RestView"]
 
-logger = logging.getLogger("restly")
 
-
-class RestView(BaseRestView):
+class RestView(HeaderSteps, LifecycleHooks):
     """A CRUD resource over ``model`` with sync handlers and the request's ``Session``."""
 
     __abstract__ = True
@@ -271,227 +268,6 @@ class RestView(BaseRestView):
         assert read is not None  # a versioned update has its read
         found = self.session.execute(read, {ID_PARAMETER: parameters[ID_PARAMETER]}).first()
         return NotFound() if found is None else PreconditionFailed()
-
-    def _create_keyed(
-        self, statement: Any, parameters: dict[str, Any], http_request: Request | None
-    ) -> Response:
-        """``POST`` with an ``Idempotency-Key`` as one ``INSERT … SELECT … RETURNING`` that
-        writes only while the key is unclaimed, then the key's row with the answer, then
-        the commit (see ``_keyed_insert``). Nothing inserted: the key's stored answer is
-        replayed (422 for another request, 409 while another request holds the key)."""
-        try:
-            row = self.session.execute(statement, parameters).first()
-        except DBAPIError as error:
-            instead = idempotency.in_flight_instead(error)
-            if instead is None:
-                raise
-            raise instead from None
-        if row is None:
-            return idempotency.stored_answer(self.session, parameters)
-        compiled = self.__restly_compiled__
-        body = self._dump_row(row)
-        tag = representation_tag(body) if compiled.conditional is not None else None
-        written = Written(body, row[len(compiled.flat_columns or ())], tag)
-        answer = self._write_response(written, 201, http_request)
-        idempotency.store(self.session, parameters, answer)
-        self._commit()
-        return answer
-
-    # -- Idempotency-Key (see restly.idempotency) -----------------------------------------
-
-    def _claim_key(self, http_request: Request | None) -> Response | None:
-        """Claim the ``Idempotency-Key`` the request sent, in its transaction; return the
-        stored answer to replay instead when the key's request already ran (409 while it
-        runs, 422 when the key was used for another request). Once per request: on a view
-        with ETags the precondition check claims first, so a replay is never a 412."""
-        claiming = self._key_to_claim()
-        if claiming is None:
-            return self._replay
-        outcome = idempotency.claim(self.session, *claiming)
-        if isinstance(outcome, Response):
-            self._replay = outcome
-        else:
-            self._claimed_key = (outcome, http_request)
-        return self._replay
-
-    def _record_answer(self, written: Written, status: int) -> None:
-        """Store the answer this write sends, as its route builds it (``Prefer``,
-        ``Location``, ``ETag``), under the claimed key, in the write's transaction."""
-        assert self._claimed_key is not None  # only called once the key is claimed
-        claimed, request = self._claimed_key
-        answer = self._write_response(written, status, request)
-        idempotency.record(self.session, claimed, answer)
-
-    # -- ETags and preconditions (views with ``etag``; see restly.resource._conditional) ----
-
-    def _check_preconditions(self, id: ItemId, http_request: Request) -> None:
-        """The preconditions of a write, checked before its body is validated (the guard of
-        ``PATCH``/``PUT``/``DELETE``), so 404 comes first, then 428 and 412, then 422.
-
-        With ``If-Match`` or ``If-None-Match`` the row is read locked (a concurrent write of
-        it waits until this request ends), so the check and the write are one step: of two
-        writes carrying the same current tag, the second finds the first's new tag and
-        answers 412. ``authorize`` runs after, when the write itself runs. A request whose
-        ``Idempotency-Key`` already has an answer gets it replayed, whatever the tags.
-        """
-        if self._claim_key(http_request) is not None:
-            return  # the route answers the replay
-        if_match, if_none_match = self._precondition_tags(http_request.headers)
-        conditional = self.__restly_compiled__.conditional
-        assert conditional is not None  # guards are set only for views with ETags
-        if if_match is None and if_none_match is None:
-            if conditional.require_if_match:
-                self.handle_get(id)  # 404 before 428
-                raise PreconditionRequired()
-            return
-        writes = self.__restly_compiled__.single_writes
-        if (
-            if_none_match is None
-            and isinstance(if_match, tuple)
-            and len(if_match) == 1  # one tag: `*` or a list hold at other versions too
-            and http_request.method in ("PATCH", "PUT")
-            and writes.versioned_ready(self.session)
-        ):  # the version is checked again by the UPDATE itself (see _update)
-            read = writes.version_read
-            assert read is not None  # versioned_ready: the view has a versioned update
-            row = self._require(self.session.execute(read, {ID_PARAMETER: id}).first())
-            if not strong_match(if_match, version_tag(row[0])):
-                raise PreconditionFailed()
-            self._checked_version = (row[0],)
-            return
-        tag = self._tag(self._read_current(id))
-        if if_match is None and conditional.require_if_match:
-            raise PreconditionRequired()
-        if if_match is not None and not strong_match(if_match, tag):
-            raise PreconditionFailed()
-        if if_none_match is not None and weak_match(if_none_match, tag):
-            raise PreconditionFailed()
-
-    def _read_current(self, id: Any) -> Any:
-        """The object with ``id`` as committed now, locked until this request ends."""
-        persistence.lock_for_write(self.session)  # SQLite: its write lock
-        locked = self._locked_statement(id)
-        if locked is not None:
-            obj = self._require(self.session.scalar(*locked))
-        else:  # the view's own handle_get or scope: read, then lock and re-read the row
-            obj = self.handle_get(id)
-            persistence.refresh_locked(self.session, obj)
-        self._locked = obj
-        return obj
-
-    def _get_tagged(self, id: Any, http_request: Request | None) -> Response:
-        """``GET /{id}`` of a view with ETags: the answer with its tag, 304 when
-        ``If-None-Match`` names the tag (after ``authorize``; no body is dumped for a
-        version tag), 412 when ``If-Match`` does not."""
-        compiled = self.__restly_compiled__
-        conditional = compiled.conditional
-        assert conditional is not None
-        rows = None if compiled.lifecycle.authorize else conditional.get_rows
-        body: bytes | None = None
-        row = obj = None
-        if rows is not None:
-            row = self._require(self.session.execute(rows, {ID_PARAMETER: id}).first())
-            if conditional.version_key is not None:
-                tag = version_tag(row[conditional.version_index])
-            else:
-                body = self._dump_row(row)
-                tag = representation_tag(body)
-        else:
-            obj = self.handle_get(id)
-            if compiled.lifecycle.authorize:
-                self.authorize(Action.GET_ONE, obj, None)
-            if conditional.version_key is None:
-                body = self._dump_one(obj)
-            tag = self._tag(obj, body)
-        if http_request is not None and self._not_modified(http_request.headers, tag):
-            self._commit()
-            return self._tagged(None, tag)
-        if body is None:  # a version tag: dumped only now that it is needed
-            body = self._dump_row(row) if rows is not None else self._dump_one(obj)
-        self._commit()
-        return self._tagged(body, tag)
-
-    @contextmanager
-    def write_action(
-        self, action: str, obj: Any = None, data: Any = None
-    ) -> Iterator[WriteAction]:
-        """Run a custom action (publish, archive, change a password) through the pipeline.
-
-        ::
-
-            @fr.post("/{id}/publish")
-            def publish(self, id: int) -> BookRead:
-                book = self.handle_get(id)
-                with self.write_action("publish", obj=book) as write:
-                    book.published = True
-                return self.to_response_schema(write.obj)
-
-        Entering calls ``authorize(action, obj, data)`` and takes ``old = snapshot(obj)``;
-        leaving the block flushes, runs ``before_action_commit(action, obj, old)``, commits
-        and runs ``after_action_commit``. An exception inside the block (or from
-        ``before_action_commit``) rolls everything back and propagates. Set ``write.obj``
-        in the block when the action creates the row.
-        """
-        self.authorize(action, obj, data)
-        write = WriteAction(action, obj, data, self.snapshot(obj) if obj is not None else None)
-        try:
-            yield write
-            self.session.flush()
-            self.before_action_commit(action, write.obj, write.old)
-        except BaseException:
-            self.session.rollback()
-            raise
-        self._commit()
-        self._after_commit(action, write.obj, write.old)
-
-    def _after_commit(self, action: str, new: Any, old: dict[str, Any] | None) -> None:
-        """``after_action_commit``: the write is durable, so a failure is logged, the work
-        the hook left uncommitted is rolled back, and the client gets its success answer."""
-        try:
-            self.after_action_commit(action, new, old)
-        except Exception:
-            logger.exception(
-                "%s.after_action_commit(%r) failed; the %s is committed and was answered "
-                "as a success",
-                type(self).__name__,
-                action,
-                action,
-            )
-            self.session.rollback()
-
-    # -- hooks: restly's own do nothing (see restly.resource.Lifecycle) ------------------
-
-    @restly_default
-    def authorize(self, action: str, obj: Any = None, data: Any = None) -> None:
-        """Decide whether this request may do ``action``; raise to refuse.
-
-        Called by every generated route before anything is written: ``Action.GET_MANY``
-        before the list query; ``GET_ONE``, ``UPDATE`` and ``DELETE`` with the row read as
-        ``obj``; ``CREATE`` and ``UPDATE`` with the validated body as ``data``; and by
-        ``write_action`` with a custom action's name. Raise
-        :class:`~restly.exc.Forbidden` (403), or :class:`~restly.exc.NotFound` (404) to
-        hide that the row exists. Class-level dependencies (the current user) are set on
-        ``self``. The default allows everything.
-        """
-
-    @restly_default
-    def before_action_commit(self, action: str, new: Any, old: dict[str, Any] | None = None) -> None:
-        """Run inside the transaction, after the write is flushed (audit rows, an outbox).
-
-        ``new`` is the row as written (for a delete, the deleted row); ``old`` its
-        ``snapshot`` before the change (``None`` for a create). Raising rolls back
-        everything, the rows this hook added included; the exception is answered like any
-        other (an ``HTTPException`` keeps its status).
-        """
-
-    @restly_default
-    def after_action_commit(self, action: str, new: Any, old: dict[str, Any] | None = None) -> None:
-        """Run after a successful commit (emails, webhooks, cache invalidation).
-
-        The write is durable: an exception here is logged with its traceback on the
-        ``restly`` logger and the client still gets the success answer, so it does not
-        retry a write that happened.
-        """
 
     # -- list pages and counts: the steps of index -------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +14,11 @@ from restly.views import _unasync
 PAIRS = [(fr.AsyncRestView, fr.RestView), (fr.AsyncReactAdminView, fr.ReactAdminView)]
 
 
-def test_the_sync_rest_view_is_generated_from_the_async_one() -> None:
-    expected = _unasync.generate(_unasync.SOURCE.read_text())
-    assert _unasync.TARGET.read_text() == expected, (
-        "restly/views/_rest_sync.py is stale: run python restly/views/_unasync.py"
+@pytest.mark.parametrize("source", list(_unasync.PAIRS), ids=lambda path: path.name)
+def test_the_sync_rest_view_is_generated_from_the_async_one(source: Path) -> None:
+    target, _ = _unasync.PAIRS[source]
+    assert target.read_text() == _unasync.generate(source), (
+        f"restly/views/{target.name} is stale: run python restly/views/_unasync.py"
     )
 
 
