@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, insert, text, update
+from sqlalchemy import Engine, bindparam, delete, insert, or_, text, update
 
 import restly as fr
 
@@ -113,17 +113,39 @@ class Database:
                 # Fresh planner statistics, so both backends plan the list queries well.
                 connection.execute(text("ANALYZE"))
                 connection.commit()
+            self._vacuum(engine)
         finally:
             engine.dispose()
+
+    def _vacuum(self, engine: Engine) -> None:
+        """PostgreSQL: ``VACUUM ANALYZE`` the tables the write scenarios change.
+
+        Every create leaves a row that ``reset`` deletes, every patch an old row version:
+        dead tuples that autovacuum clears only now and then. Left alone, 24 create and
+        reset cycles grew ``book`` from 300 to 7,721 pages and made list50's two statements
+        13× slower (1.9 → 24 ms), so list throughput fell round after round whatever the
+        contender; a vacuumed table (as autovacuum keeps a production one) reads in 0.5 ms.
+        """
+        if self.backend != "postgresql":
+            return
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE) book, author"))
+            connection.execute(text(f"VACUUM (ANALYZE) {fr.idempotency.idempotency_keys.name}"))
 
     def reset(self) -> None:
         """Back to the seeded state: delete the books a create scenario added and restore
         the columns the patch scenario changes (``price``, ``in_stock``)."""
         _authors, books = generate_rows()
         table = Book.__table__
-        restore = (
+        restore = (  # only the rows a patch changed: no new row version for the others
             update(table)
-            .where(table.c.id == bindparam("row_id"))
+            .where(
+                table.c.id == bindparam("row_id"),
+                or_(
+                    table.c.price.is_distinct_from(bindparam("seed_price")),
+                    table.c.in_stock.is_distinct_from(bindparam("seed_in_stock")),
+                ),
+            )
             .values(price=bindparam("seed_price"), in_stock=bindparam("seed_in_stock"))
         )
         rows = [
@@ -136,6 +158,7 @@ class Database:
                 connection.execute(delete(table).where(table.c.id > BOOKS))
                 connection.execute(delete(fr.idempotency.idempotency_keys))
                 connection.execute(restore, rows)
+            self._vacuum(engine)
         finally:
             engine.dispose()
 

@@ -45,3 +45,23 @@ def http_port() -> Iterator[int]:
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def fresh_postgres_database(monkeypatch):
+    """A PostgreSQL database of its own for one benchmark run (dropped afterwards), named
+    in ``RESTLY_BENCH_POSTGRES_URL``; skipped (failed in CI) without a server."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import postgres_urls
+
+    server = postgres_urls().sync_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = f"restly_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("RESTLY_BENCH_POSTGRES_URL", server.rsplit("/", 1)[0] + f"/{name}")
+    yield
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -114,26 +114,6 @@ def test_startup_probes_load_every_contender_from_compiled_bytecode(tmp_path):
         assert any(path.startswith(f"{root}/{module}.cpython") for path in cached), module
 
 
-@pytest.fixture
-def fresh_postgres_database(monkeypatch):
-    """A PostgreSQL database of its own for one benchmark run (dropped afterwards), named
-    in ``RESTLY_BENCH_POSTGRES_URL``; skipped (failed in CI) without a server."""
-    import uuid
-
-    import psycopg
-
-    from tests.conftest import postgres_urls
-
-    server = postgres_urls().sync_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"restly_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv("RESTLY_BENCH_POSTGRES_URL", server.rsplit("/", 1)[0] + f"/{name}")
-    yield
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 @pytest.mark.postgres
 def test_a_run_through_pgbouncer_with_two_workers_says_so(fresh_postgres_database, tmp_path, capsys):
     from benchmarks.wrk import wrk_available
