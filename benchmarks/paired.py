@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,15 @@ async def _rate(app: Any, order: Any, total: int, concurrency: int) -> float:
 
 
 async def measure(
-    apps: dict[str, Any], ratios: Any, rounds: int, requests: int, concurrency: int
+    apps: dict[str, Any],
+    ratios: Any,
+    rounds: int,
+    requests: int,
+    concurrency: int,
+    reset: Callable[[], None] | None = None,
 ) -> dict[Any, list[float]]:
-    """Req/s of every measurement of ``ratios``, per round."""
+    """Req/s of every measurement of ``ratios``, per round; ``reset`` (the database back to
+    its seeded state) runs after each measurement of a writing scenario, as in the runner."""
     pairs = list(dict.fromkeys(side for _, *sides in ratios for side in sides))
     orders = {scenario: itertools.cycle(SCENARIOS[scenario].requests()) for _, scenario in pairs}
     rates: dict[Any, list[float]] = {pair: [] for pair in pairs}
@@ -87,10 +94,14 @@ async def measure(
     async with first.router.lifespan_context(first):
         for contender, scenario in pairs:  # compiled SQL, connections
             await _rate(apps[contender], orders[scenario], min(100, requests), concurrency)
+            if reset is not None and SCENARIOS[scenario].writes:
+                reset()
         for round_ in range(rounds):
             for pair in pairs if round_ % 2 == 0 else pairs[::-1]:
                 contender, scenario = pair
                 rates[pair].append(await _rate(apps[contender], orders[scenario], requests, concurrency))
+                if reset is not None and SCENARIOS[scenario].writes:
+                    reset()
     return rates
 
 
@@ -109,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(database.environ())
         names = dict.fromkeys(side[0] for _, *sides in ratios for side in sides)
         apps = {name: importlib.import_module(CONTENDERS[name]).app for name in names}
-        rates = asyncio.run(measure(apps, ratios, args.rounds, args.requests, args.concurrency))
+        rates = asyncio.run(
+            measure(apps, ratios, args.rounds, args.requests, args.concurrency, database.reset)
+        )
     for (contender, scenario), values in rates.items():
         print(f"{contender:13} {scenario:13} {statistics.median(values):7.0f} req/s  {[round(v) for v in values]}")
     for name, top, bottom in ratios:
