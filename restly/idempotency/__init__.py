@@ -20,7 +20,8 @@ again, with `Idempotent-Replayed: true`. Keys live in restly's own table
 expire after `fr.configure(idempotency_ttl=...)` seconds (24 hours by default).
 
 `_keys` reads the header and guards the routes; `_store` claims keys and stores answers in
-the request's transaction; `_table` is the table; `_openapi` documents the header.
+the request's transaction, with the statements of `_statements`; `_table` is the table;
+`_openapi` documents the header.
 """
 
 from ._keys import HEADER, MAX_KEY_LENGTH, IdempotentRequest, current_request, fingerprint, parse_key
@@ -38,10 +39,10 @@ from ._store import (
 from ._table import IDEMPOTENCY_TABLE, idempotency_keys, idempotency_metadata
 
 # For the rest of restly (`X as X` marks an intended re-export); not part of the public API.
-from ._store import GUARDED_DIALECTS as GUARDED_DIALECTS
-from ._store import UNCLAIMED as UNCLAIMED
-from ._store import claiming_guard as claiming_guard
-from ._store import guarded_insert as guarded_insert
+from ._statements import GUARDED_DIALECTS as GUARDED_DIALECTS
+from ._statements import UNCLAIMED as UNCLAIMED
+from ._statements import claiming_guard as claiming_guard
+from ._statements import guarded_insert as guarded_insert
 from ._store import async_store as async_store
 from ._store import async_stored_answer as async_stored_answer
 from ._store import claim_parameters as claim_parameters

@@ -51,10 +51,9 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, String, bindparam, cast, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -62,13 +61,21 @@ from starlette.responses import Response
 
 from .._faults import classify, is_lock_wait, is_missing_table
 from ..exc import IdempotencyKeyInFlight, IdempotencyKeyReused
+from ._statements import (
+    INSERT_KEY,
+    RECORD_ANSWER,
+    RENEW_KEY,
+    STORED,
+    STORED_LOCKED,
+    postgresql_claim,
+    sqlite_claim,
+    sqlite_store,
+)
 from ._table import IDEMPOTENCY_TABLE, idempotency_keys
 
 __all__ = [
     "REPLAYED_HEADER",
     "RETRY_AFTER_SECONDS",
-    "GUARDED_DIALECTS",
-    "UNCLAIMED",
     "Claim",
     "async_claim",
     "async_purge_expired",
@@ -77,8 +84,6 @@ __all__ = [
     "async_stored_answer",
     "claim",
     "claim_parameters",
-    "claiming_guard",
-    "guarded_insert",
     "in_flight_instead",
     "purge_expired",
     "record",
@@ -92,116 +97,6 @@ logger = logging.getLogger("restly")
 REPLAYED_HEADER = "Idempotent-Replayed"
 #: What a 409 for a key in flight tells the client to wait, in seconds.
 RETRY_AFTER_SECONDS = 1
-
-
-_table = idempotency_keys
-_c = _table.c
-_NEW: dict[str, Any] = {
-    "lookup": bindparam("p_lookup"),
-    "fingerprint": bindparam("p_fingerprint"),
-    "created_at": bindparam("p_now"),
-    "expires_at": bindparam("p_expires"),
-}
-# What a claim of an expired row resets.
-_RENEWED: dict[str, Any] = {"status": None, "headers": None, "body": None}
-
-
-def _upsert(statement: Any) -> Any:
-    """`statement` (an INSERT) claiming an expired row in place. On SQLite its row count
-    says whether it claimed (no RETURNING: one round trip to aiosqlite's thread less)."""
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[_c.lookup],
-        set_={
-            "fingerprint": excluded.fingerprint,
-            "created_at": excluded.created_at,
-            "expires_at": excluded.expires_at,
-            **_RENEWED,
-        },
-        where=_c.expires_at <= excluded.created_at,
-    )
-
-
-# The dialect-specific statements are built on first use: importing a dialect's package
-# costs memory (PostgreSQL's ~2.4 MB) in every process, whichever database it uses.
-
-
-@cache
-def _postgresql_claim() -> Any:
-    """The claim on PostgreSQL. Its drivers do not all report a row count for
-    INSERT ... SELECT (psycopg: -1): RETURNING costs no round trip there."""
-    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-    claimed = select(
-        cast(bindparam("p_lookup"), String),
-        cast(bindparam("p_fingerprint"), String),
-        cast(bindparam("p_now"), BigInteger),
-        cast(bindparam("p_expires"), BigInteger),
-    ).where(func.pg_try_advisory_xact_lock(cast(bindparam("p_lock"), BigInteger)))
-    columns = ["lookup", "fingerprint", "created_at", "expires_at"]
-    return _upsert(postgresql_insert(_table).from_select(columns, claimed)).returning(_c.lookup)
-
-
-@cache
-def _sqlite_claim() -> Any:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return _upsert(sqlite_insert(_table).values(_NEW))
-
-
-_INSERT = insert(_table).values(_NEW)
-_RENEW = (
-    update(_table)
-    .where(_c.lookup == bindparam("p_lookup"))
-    .values(fingerprint=bindparam("p_fingerprint"), created_at=bindparam("p_now"),
-            expires_at=bindparam("p_expires"), **_RENEWED)
-)
-_STORED = select(_c.fingerprint, _c.status, _c.headers, _c.body, _c.expires_at).where(
-    _c.lookup == bindparam("p_lookup")
-)
-_STORED_LOCKED = _STORED.with_for_update(nowait=True)
-_RECORD = (
-    update(_table)
-    .where(_c.lookup == bindparam("p_lookup"))
-    .values(status=bindparam("p_status"), headers=bindparam("p_headers"), body=bindparam("p_body"))
-)
-
-
-#: True while the key (`p_lookup`) has no live row at `p_now`: what guards a write that
-#: claims its key by being written (SQLite; see the module docstring).
-UNCLAIMED = ~exists().where(_c.lookup == bindparam("p_lookup"), _c.expires_at > bindparam("p_now"))
-
-
-@cache
-def _postgresql_claim_cte() -> Any:
-    """PostgreSQL's claim as a CTE of the write it guards."""
-    return _postgresql_claim().cte("restly_claim")
-
-
-#: The dialects whose single-statement writes carry their claim (see `claiming_guard`).
-GUARDED_DIALECTS = frozenset({"sqlite", "postgresql"})
-_ANSWER: dict[str, Any] = {
-    "status": bindparam("p_status"),
-    "headers": bindparam("p_headers"),
-    "body": bindparam("p_body"),
-}
-
-
-@cache
-def _sqlite_store() -> Any:
-    """The key's row with its answer, written by a guarded write on SQLite; an expired row
-    is taken over."""
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    statement = sqlite_insert(_table)
-    return statement.values({**_NEW, **_ANSWER}).on_conflict_do_update(
-        index_elements=[_c.lookup],
-        set_={
-            name: getattr(statement.excluded, name)
-            for name in ("fingerprint", "created_at", "expires_at", "status", "headers", "body")
-        },
-        where=_c.expires_at <= bindparam("p_now"),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,25 +160,6 @@ def _advisory_lock(lookup: str) -> int:
     return int.from_bytes(bytes.fromhex(lookup[:16]), "big", signed=True)
 
 
-def claiming_guard(dialect: str, values: Any) -> Any:
-    """`values` (the `SELECT` of an `INSERT … SELECT` writing one row) made to claim the
-    request's key as it writes: nothing is written when the key is claimed or answered
-    (see the module docstring). Only for `GUARDED_DIALECTS`."""
-    if dialect == "sqlite":
-        return values.where(UNCLAIMED)
-    assert dialect == "postgresql"
-    claimed = _postgresql_claim_cte()
-    return values.where(exists(select(claimed.c.lookup)))
-
-
-def guarded_insert(dialect: str, insert_statement: Any) -> Any:
-    """`insert_statement` (an `INSERT … SELECT` guarded by `claiming_guard`) with what its
-    guard needs at its top: PostgreSQL's claim CTE."""
-    if dialect == "postgresql":
-        return insert_statement.add_cte(_postgresql_claim_cte())
-    return insert_statement
-
-
 _CLAIM_PARAMETERS = ("p_lookup", "p_fingerprint", "p_now", "p_expires")
 
 
@@ -302,7 +178,7 @@ def in_flight_instead(error: DBAPIError) -> IdempotencyKeyInFlight | None:
 def stored_answer(session: Session, parameters: dict[str, Any]) -> Response:
     """The answer to send when a write guarded by `claiming_guard` wrote nothing: the key's
     stored answer (422 for another request, 409 while another request holds the key)."""
-    stored = session.connection().execute(_STORED, {"p_lookup": parameters["p_lookup"]}).first() or ()
+    stored = session.connection().execute(STORED, {"p_lookup": parameters["p_lookup"]}).first() or ()
     return _answer(stored, parameters["p_fingerprint"], parameters["p_now"])
 
 
@@ -312,10 +188,10 @@ def store(session: Session, parameters: dict[str, Any], response: Response) -> N
     completes the row its claim inserted, as `record` does."""
     connection = session.connection()
     if connection.dialect.name != "sqlite":
-        connection.execute(_RECORD, {"p_lookup": parameters["p_lookup"], **_answer_values(response)})
+        connection.execute(RECORD_ANSWER, {"p_lookup": parameters["p_lookup"], **_answer_values(response)})
         return
     values = {name: parameters[name] for name in _CLAIM_PARAMETERS}
-    result = connection.execute(_sqlite_store(), {**values, **_answer_values(response)})
+    result = connection.execute(sqlite_store(), {**values, **_answer_values(response)})
     if result.rowcount != 1:  # the guard ran under the write lock: it cannot be taken
         raise _in_flight()
 
@@ -338,22 +214,22 @@ def _claim(connection: Connection, parameters: dict[str, Any]) -> Any:
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             lock = _advisory_lock(parameters["p_lookup"])
-            if connection.execute(_postgresql_claim(), {**parameters, "p_lock": lock}).first():
+            if connection.execute(postgresql_claim(), {**parameters, "p_lock": lock}).first():
                 return None
-        elif connection.execute(_sqlite_claim(), parameters).rowcount == 1:
+        elif connection.execute(sqlite_claim(), parameters).rowcount == 1:
             return None
-        return connection.execute(_STORED, parameters).first() or ()
+        return connection.execute(STORED, parameters).first() or ()
     # MySQL/MariaDB (and others): read the row locked, without waiting for a holder.
-    read = _STORED_LOCKED if dialect in ("mysql", "mariadb") else _STORED.with_for_update()
+    read = STORED_LOCKED if dialect in ("mysql", "mariadb") else STORED.with_for_update()
     row = connection.execute(read, parameters).first()
     if row is None:
         try:
-            connection.execute(_INSERT, parameters)
+            connection.execute(INSERT_KEY, parameters)
         except IntegrityError:
             raise _in_flight() from None  # a first request committed it meanwhile
         return None
     if row.status is not None and row.expires_at <= parameters["p_now"]:
-        connection.execute(_RENEW, parameters)
+        connection.execute(RENEW_KEY, parameters)
         return None
     return row
 
@@ -377,7 +253,7 @@ def record(session: Session, claimed: Claim, response: Response) -> None:
     """Store `response`, the answer of the claimed key's request, in the transaction about
     to commit its write: the status, the body and every header (but `Content-Length`,
     which a replay computes again)."""
-    session.connection().execute(_RECORD, {"p_lookup": claimed.lookup, **_answer_values(response)})
+    session.connection().execute(RECORD_ANSWER, {"p_lookup": claimed.lookup, **_answer_values(response)})
 
 
 def purge_expired(session: Session, *, now: float | None = None) -> int:
@@ -392,7 +268,7 @@ def purge_expired(session: Session, *, now: float | None = None) -> int:
     so purging only reclaims space.
     """
     moment = int(time.time() if now is None else now)
-    result = session.connection().execute(delete(_table).where(_c.expires_at <= moment))
+    result = session.connection().execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= moment))
     return int(result.rowcount or 0)
 
 
