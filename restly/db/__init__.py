@@ -41,14 +41,17 @@ from ._globals import deactivate as deactivate
 from ._scopes import WRITTEN as WRITTEN
 from ._scopes import scope_criteria as scope_criteria
 from ._scopes import session_scopes as session_scopes
+from ._reads import async_read_and_commit as async_read_and_commit
+from ._reads import async_read_page as async_read_page
+from ._reads import async_read_rows as async_read_rows
+from ._reads import execute_rows as execute_rows
+from ._reads import read_and_commit as read_and_commit
+from ._reads import read_page as read_page
+from ._reads import read_rows as read_rows
 from ._session import async_commit as async_commit
-from ._session import async_read_and_commit as async_read_and_commit
-from ._session import async_read_rows as async_read_rows
 from ._session import commit as commit
 from ._session import enter_async_session as enter_async_session
 from ._session import enter_session as enter_session
-from ._session import read_and_commit as read_and_commit
-from ._session import read_rows as read_rows
 
 __all__ = [
     "AsyncPrimarySessionDep",

@@ -25,10 +25,10 @@ A configured `session_generator` / `sync_session_generator` owns its session's l
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from types import TracebackType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from anyio import CancelScope
 from anyio.lowlevel import checkpoint_if_cancelled
@@ -43,8 +43,6 @@ from ..exc import CommitOutcomeUnknown
 from ._globals import FRGlobals, get_fr_globals
 from ._liveness import closed_before_commit
 from ._replicas import READ_METHODS, RoutingSession
-
-T = TypeVar("T")
 
 __all__ = [
     "AsyncPrimarySessionDep",
@@ -135,79 +133,6 @@ async def async_commit(session: AsyncSession) -> None:
     """
     if session.in_transaction():  # no greenlet switch when there is nothing to commit
         await session.run_sync(commit)
-
-
-def read_and_commit(
-    session: Session,
-    statement: Any,
-    parameters: dict[str, Any] | None,
-    answer: Callable[[Any], T],
-) -> T | None:
-    """The first row of ``statement`` handed to ``answer``, then :func:`commit`; what
-    ``answer`` returned. No row: None, and nothing is committed (the caller answers 404,
-    and the request's session rolls back, as after any failed read).
-
-    For a route whose whole work is one statement: the read, the answer and the commit in
-    one step, so an async session switches into SQLAlchemy's greenlet once, not twice
-    (see :func:`async_read_and_commit`). A ``SELECT`` that opens the session's transaction,
-    with nothing pending to flush, commits without the checks a write needs (nothing was
-    written whose outcome could be unknown).
-    """
-    read_only = statement.is_select and not (
-        session.in_transaction() or session.new or session.dirty or session.deleted
-    )
-    row = execute_rows(session, statement, parameters).first()
-    if row is None:
-        return None
-    result = answer(row)
-    commit(session, read_only=read_only)
-    return result
-
-
-async def async_read_and_commit(
-    session: AsyncSession,
-    statement: Any,
-    parameters: dict[str, Any] | None,
-    answer: Callable[[Any], T],
-) -> T | None:
-    """:func:`read_and_commit` for an async session, in one ``run_sync``: ``answer`` must
-    not do I/O (it runs in SQLAlchemy's greenlet)."""
-    return await session.run_sync(read_and_commit, statement, parameters, answer)
-
-
-def execute_rows(session: Session, statement: Any, parameters: dict[str, Any] | None) -> Any:
-    """The result of ``statement`` (a statement of columns, or a write ``… RETURNING``
-    columns), run in ``session``'s transaction.
-
-    ``Session.execute`` runs a statement as the ORM would: it flushes pending objects
-    first, fires ``do_orm_execute`` listeners (row scopes are one) and sets the rows up for
-    ORM loading. When the session holds no object and has no such listener, none of that
-    can change the rows, and the statement runs on the session's connection instead: the
-    same transaction, the same bind (replica routing and per-model binds see the statement
-    and its mapper, as ``Session.execute`` shows them), the rows as the database sent them,
-    for about half the CPU time of a small read.
-    """
-    if session.new or session.identity_map or session.dispatch.do_orm_execute:
-        return session.execute(statement, parameters)
-    subject = statement._propagate_attrs.get("plugin_subject")
-    connection = session.connection(
-        bind_arguments={"clause": statement, "mapper": getattr(subject, "mapper", None)}
-    )
-    return connection.execute(statement, parameters)
-
-
-def read_rows(
-    session: Session, statement: Any, parameters: dict[str, Any] | None
-) -> Sequence[Any]:
-    """Every row of ``statement`` (see :func:`execute_rows`)."""
-    return execute_rows(session, statement, parameters).all()  # type: ignore[no-any-return]
-
-
-async def async_read_rows(
-    session: AsyncSession, statement: Any, parameters: dict[str, Any] | None
-) -> Sequence[Any]:
-    """:func:`read_rows` for an async session."""
-    return await session.run_sync(read_rows, statement, parameters)
 
 
 @contextmanager

@@ -67,6 +67,7 @@ from ._routes import join_path as join_path
 from ._rows import RowSerializer as RowSerializer
 from ._single import VERSION_PARAMETER as VERSION_PARAMETER
 from ._rows import RowTypeMismatch as RowTypeMismatch
+from ._rows import StructPage as StructPage
 from ._scopes import reached_models as reached_models
 from ._shape import MAX_SHAPES as MAX_SHAPES
 from ._shape import Shape as Shape

@@ -23,17 +23,25 @@ row's values without copying them into a mapping, and one msgspec call encodes t
 That route first checks the exact Python type of every value against its field (one pass per
 column); a value of any other type, or one msgspec writes differently (a float of 1e16 or
 more), sends the whole answer through the pydantic-core serializer, so the bytes never differ.
+
+A page can be read on that route as it comes (``RowSerializer.collect``): a chunk of rows at
+a time is checked and made into structs, so the page's rows (two objects each that the
+garbage collector tracks, where a struct is none) never pile up; ``dump_page`` encodes it::
+
+    page = rows.collect(result, limit=50)   # a StructPage: the structs, first and last row
+    rows.dump_page(page)                    # the same bytes as dump_many(result.all())
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from operator import contains
 from typing import Any
 from uuid import UUID
@@ -44,7 +52,7 @@ from pydantic_core import PydanticSerializationError, SchemaSerializer, core_sch
 
 from .._introspect import PURE_CHECKS
 
-__all__ = ["RowSerializer", "RowTypeMismatch"]
+__all__ = ["RowSerializer", "RowTypeMismatch", "StructPage"]
 
 # What a typed-dict field keeps of a model field: everything that changes the output.
 _FIELD_KEYS = ("serialization_alias", "serialization_exclude", "serialization_exclude_if")
@@ -70,6 +78,10 @@ _STRUCT_CONFIG = {"ser_json_inf_nan": "null", "ser_json_temporal": "iso8601"}
 _FLOAT_LIMIT = 1e16
 _NONE = type(None)
 _ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
+# Rows checked and made into structs at a time by ``collect``: enough for the checks to run
+# in C over columns, few enough that the rows read so far never outnumber the collector's
+# threshold of new objects (700).
+_CHUNK = 128
 
 
 class RowTypeMismatch(Exception):
@@ -115,12 +127,39 @@ class RowSerializer:
 
     def dump_many(self, rows: Sequence[Sequence[Any]]) -> bytes:
         """The JSON array of ``rows``; extra trailing values in a row are ignored."""
+        if isinstance(rows, StructPage):
+            return self.dump_page(rows)
         if self.structs is not None:
             body = self.structs.dump_many(rows)
             if body is not None:
                 return body
         names = self.names
         return self._json(self.many, [dict(zip(names, row)) for row in rows])
+
+    @property
+    def collects(self) -> bool:
+        """Whether rows can be read into a ``StructPage`` (the msgspec route exists)."""
+        return self.structs is not None
+
+    def collect(self, rows: Iterable[Sequence[Any]], limit: int | None) -> StructPage:
+        """The first ``limit`` of ``rows`` (all of them when None) as a ``StructPage``; the
+        rest are read and dropped (``more`` tells whether there were any). Only where
+        ``collects``."""
+        if self.structs is None:
+            raise TypeError("RowSerializer.collect needs the msgspec route (see collects)")
+        return self.structs.collect(rows, limit)
+
+    def dump_page(self, page: StructPage) -> bytes:
+        """The JSON array of a page ``collect`` read: msgspec's where every value was one
+        it writes as pydantic-core does, else pydantic-core's over the same values (which
+        raises ``RowTypeMismatch`` for a value of the wrong type)."""
+        if page.exact and self.structs is not None:
+            try:
+                return self.structs.encode(page.structs)
+            except _ENCODE_ERRORS:
+                pass  # e.g. a lone surrogate in a str: pydantic's turn
+        names, astuple = self.names, msgspec.structs.astuple
+        return self._json(self.many, [dict(zip(names, astuple(row))) for row in page.structs])
 
     @staticmethod
     def _json(serializer: SchemaSerializer, value: Any) -> bytes:
@@ -191,17 +230,77 @@ class _StructRows:
         if not rows:
             return b"[]"
         columns = list(zip(*rows))  # one pass per column, in C, instead of one per value
-        if len(columns) < self.width:
+        if len(columns) < self.width or not self._exact(columns):
             return None
-        if not all(map(frozenset.issuperset, self.allowed, map(map, repeat(type), columns))):
-            return None
-        for index in self.floats:  # filter(None, ...): no None, and 0.0 needs no look
-            if not max(map(abs, filter(None, columns[index])), default=0.0) < _FLOAT_LIMIT:
-                return None  # NaN first also lands here: pydantic writes it
         try:  # the structs built from the columns: faster than unpacking each row
             return self.encode(list(map(self.struct, *columns[: self.width])))
         except _ENCODE_ERRORS:
             return None  # e.g. a lone surrogate in a str: pydantic's turn
+
+    def collect(self, rows: Iterable[Sequence[Any]], limit: int | None) -> StructPage:
+        """See ``RowSerializer.collect``: ``_CHUNK`` rows at a time, each chunk checked as
+        ``dump_many`` checks a page, and made into structs whatever the check found."""
+        structs: list[Any] = []
+        exact = True
+        first = last = None
+        remaining = iter(rows)
+        wanted = limit
+        while wanted is None or wanted > 0:
+            chunk = list(islice(remaining, _CHUNK if wanted is None else min(_CHUNK, wanted)))
+            if not chunk:
+                break
+            if first is None:
+                first = chunk[0]
+            last = chunk[-1]
+            columns = list(zip(*chunk))[: self.width]
+            exact = exact and self._exact(columns)
+            structs.extend(map(self.struct, *columns))
+            if wanted is not None:
+                wanted -= len(chunk)
+        more = next(remaining, None) is not None
+        deque(remaining, maxlen=0)  # read to the end: the result closes its cursor
+        return StructPage(structs, first, last, more, exact)
+
+    def _exact(self, columns: Sequence[Sequence[Any]]) -> bool:
+        """Whether every value of ``columns`` (the fields' columns) is one msgspec writes
+        as pydantic-core does."""
+        if not all(map(frozenset.issuperset, self.allowed, map(map, repeat(type), columns))):
+            return False
+        for index in self.floats:  # filter(None, ...): no None, and 0.0 needs no look
+            if not max(map(abs, filter(None, columns[index])), default=0.0) < _FLOAT_LIMIT:
+                return False  # NaN first also lands here: pydantic writes it
+        return True
+
+
+class StructPage(Sequence[Any]):
+    """Rows read by ``RowSerializer.collect``: a sequence of msgspec structs of their
+    fields (whose attributes are the fields, as a row's are), with the first and last rows
+    kept whole (their trailing values: sort keys, a total)."""
+
+    __slots__ = ("exact", "first", "last", "more", "structs")
+
+    def __init__(self, structs: list[Any], first: Any, last: Any, more: bool, exact: bool) -> None:
+        self.structs = structs
+        self.first = first
+        self.last = last
+        #: Whether a row came after the first ``limit``.
+        self.more = more
+        #: Whether every value is one msgspec writes as pydantic-core does.
+        self.exact = exact
+
+    def __len__(self) -> int:
+        return len(self.structs)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.structs[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.structs)
+
+    def reverse(self) -> None:
+        """Reverse the page in place (a page read backwards)."""
+        self.structs.reverse()
+        self.first, self.last = self.last, self.first
 
 
 def _struct_types(schema: Mapping[str, Any]) -> frozenset[type] | None:

@@ -14,7 +14,7 @@ per-request ``Listing`` they share.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import Request, Response
@@ -38,6 +38,7 @@ from ..query import (
     set_list_position,
     watch_estimates,
 )
+from ..resource import StructPage
 from ._listing import Listing, link_header, preferred_count
 from ._responses import json_response
 
@@ -115,27 +116,59 @@ class ListPages:
         return Position(loaded, backwards)
 
     @staticmethod
-    def _read_page(rows: Sequence[Any], listing: Listing, keys: int, total: bool) -> list[Any]:
+    def _read_page(rows: Sequence[Any], listing: Listing, keys: int, total: bool) -> Sequence[Any]:
         """The page of the rows read: without the extra row, in the listing's order; notes
-        the rows' positions and the total they carry on ``listing``."""
-        page = list(rows)
+        the rows' positions and the total they carry on ``listing``. ``rows`` may be a
+        ``StructPage`` collected up to the page's size (see ``_page_reader``)."""
+        page: Sequence[Any]
         more = None
-        if listing.extra_row:
-            more = len(page) > listing.size
-            del page[listing.size :]
-        if listing.backwards:
-            page.reverse()
+        if isinstance(rows, StructPage):
+            page = rows
+            if listing.extra_row:
+                more = rows.more
+            if listing.backwards:
+                rows.reverse()
+            first, last = rows.first, rows.last
+        else:
+            page = listed = list(rows)
+            if listing.extra_row:
+                more = len(listed) > listing.size
+                del listed[listing.size :]
+            if listing.backwards:
+                listed.reverse()
+            first, last = (listed[0], listed[-1]) if listed else (None, None)
         if page and keys:
-            start = len(page[0]) - keys - total
-            listing.first = tuple(page[0][start : start + keys])
-            listing.last = tuple(page[-1][start : start + keys])
+            start = len(first) - keys - total
+            listing.first = tuple(first[start : start + keys])
+            listing.last = tuple(last[start : start + keys])
         if total:
             if page:
-                listing.total = int(page[0][-1])
+                listing.total = int(first[-1])
             elif listing.offset == 0:
                 listing.total = 0
         listing.found(len(page), more)
         return page
+
+    def _page_reader(
+        self, listing: Listing, keys: int, total: bool
+    ) -> Callable[[Any], tuple[Sequence[Any], bool]]:
+        """What reads a page of the response's columns off its result, for
+        ``restly.db.read_page``: the page (see ``_read_page``), and whether the list's
+        reads are done (no count left to run). Where msgspec writes the response, the rows
+        become structs a chunk at a time (``RowSerializer.collect``) instead of piling up
+        until the page is encoded."""
+        serializer = self.__restly_compiled__.row_serializer
+        limit = listing.size if listing.extra_row else None
+
+        def read(result: Any) -> tuple[Sequence[Any], bool]:
+            if serializer is not None and serializer.collects:
+                found: Sequence[Any] = serializer.collect(result, limit)
+            else:
+                found = result.all()
+            page = self._read_page(found, listing, keys, total)
+            return page, self._count_to_run(listing, len(page)) is None
+
+        return read
 
     def _page_statement(self, statement: Select[Any], listing: Listing) -> tuple[Select[Any], int]:
         """``statement`` (a page of ``apply_list_params``) reading the extra row, and the

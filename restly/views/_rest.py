@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._etags import representation_tag, version_tag
 from .._routing import route
-from ..db import AsyncSessionDep, async_commit, async_read_and_commit, async_read_rows
+from ..db import AsyncSessionDep, async_commit, async_read_and_commit, async_read_page
 from ..exc import NotFound, PreconditionFailed
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
@@ -94,10 +94,12 @@ class AsyncRestView(AsyncHeaderSteps, AsyncLifecycleHooks):
             body = await self._shaped_list(query_params, listing, shape)
         elif prepared is not None:
             if self.__restly_compiled__.list_rows is not None:  # columns: no ORM loading
-                found = await async_read_rows(self.session, prepared.page, prepared.parameters)
+                # read, paged and, when no count is left, committed: one step
+                reader = self._page_reader(listing, prepared.keys, prepared.total)
+                rows = await async_read_page(self.session, prepared.page, prepared.parameters, reader)
             else:
                 found = (await self.session.execute(prepared.page, prepared.parameters)).all()
-            rows = self._read_page(found, listing, prepared.keys, prepared.total)
+                rows = self._read_page(found, listing, prepared.keys, prepared.total)
             await self._count(listing, len(rows), query_params, prepared)
             body = self._dump_found(rows, query_params)
         else:

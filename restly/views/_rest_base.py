@@ -34,7 +34,7 @@ from .._faults import parse_integrity_error
 from .._introspect import mapper_of
 from ..exc import BadRequest, NotFound, PreconditionFailed, StillReferenced
 from ..query import PreparedList, apply_list_params, list_count_query, prepared_list
-from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, restly_default
+from ..resource import ID_PARAMETER, CompiledView, RowTypeMismatch, StructPage, restly_default
 from starlette.datastructures import Headers
 
 from . import _persistence as persistence
@@ -388,6 +388,8 @@ class BaseRestView(Shaping, ListPages, View):
                 pass  # as in _dump_row
             else:
                 return self._envelope(items, listing)
+        if isinstance(rows, StructPage):  # structs have the fields as attributes, as rows do
+            rows = rows.structs
         return self._dump_list(rows, query_params, listing)
 
     # -- ETags, preconditions and what a write answers ------------------------------------

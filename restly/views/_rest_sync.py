@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._etags import representation_tag, version_tag
 from .._routing import route
-from ..db import SessionDep, commit, read_and_commit, read_rows
+from ..db import SessionDep, commit, read_and_commit, read_page
 from ..exc import NotFound, PreconditionFailed
 from ..query import PreparedList, planned_rows
 from ..resource import ID_PARAMETER, VERSION_PARAMETER, Shape, restly_default
@@ -61,10 +61,12 @@ class RestView(HeaderSteps, LifecycleHooks):
             body = self._shaped_list(query_params, listing, shape)
         elif prepared is not None:
             if self.__restly_compiled__.list_rows is not None:  # columns: no ORM loading
-                found = read_rows(self.session, prepared.page, prepared.parameters)
+                # read, paged and, when no count is left, committed: one step
+                reader = self._page_reader(listing, prepared.keys, prepared.total)
+                rows = read_page(self.session, prepared.page, prepared.parameters, reader)
             else:
                 found = self.session.execute(prepared.page, prepared.parameters).all()
-            rows = self._read_page(found, listing, prepared.keys, prepared.total)
+                rows = self._read_page(found, listing, prepared.keys, prepared.total)
             self._count(listing, len(rows), query_params, prepared)
             body = self._dump_found(rows, query_params)
         else:

@@ -62,6 +62,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\basync_commit\b", "commit"),
     (r"\basync_read_and_commit\b", "read_and_commit"),
+    (r"\basync_read_page\b", "read_page"),
     (r"\basync_read_rows\b", "read_rows"),
     (r"\bpersistence\.async_", "persistence."),
     (r"\bidempotency\.async_", "idempotency."),

@@ -106,6 +106,31 @@ async def test_walking_the_pages_returns_every_row_once_in_the_unpaged_order(
     assert [ids(page) for page in reversed(backward)] == pages
 
 
+@pytest.mark.parametrize("size", [128, 129, 150])
+@pytest.mark.parametrize("order", ["", "-rank", "weight,-rank"])
+async def test_pages_of_more_rows_than_are_read_at_a_time_walk_alike(
+    database: Any, fr_globals: fr.FRGlobals, view_base: type, client_for: Any, order: str, size: int
+) -> None:
+    """A flat page is read a chunk of rows at a time (``RowSerializer.collect``): pages
+    longer than a chunk, or ending where one ends, still note their boundary rows, their
+    next page and their total."""
+    seed(fr_globals, [volume(index) for index in range(1, 2 * size + 40)])
+    app, _ = volume_app(view_base)
+    client = client_for(app)
+    expected = await unpaged(client, "/volumes", order)
+    params = {"page_size": size, **({"order_by": order} if order else {})}
+    first = await client.get("/volumes", params=params)
+    assert first.json()["total"] == len(expected)
+    forward = await walk(client, first)
+    pages = [ids(page) for page in forward]
+    assert [len(page) for page in pages] == [size, size, 39]
+    assert [row for page in pages for row in page] == expected
+    backward = await walk(client, forward[-1], "prev")
+    assert [ids(page) for page in reversed(backward)] == pages
+    second = await client.get("/volumes", params={**params, "page": 2})
+    assert ids(second) == pages[1] and second.json()["total"] == len(expected)
+
+
 async def test_nulls_sort_where_each_database_puts_them(
     client: httpx.AsyncClient, database: Any
 ) -> None:

@@ -328,6 +328,66 @@ def test_a_lone_surrogate_is_still_a_mismatch() -> None:
         rows.dump_many([("a",), ("\ud800",)])
 
 
+class Pair(BaseModel):
+    id: int
+    weight: float
+    name: str
+
+
+def pair_rows(count: int) -> list[tuple[Any, ...]]:
+    """Rows of ``Pair`` with a trailing value (as a keyset page's rows carry sort keys)."""
+    return [(index, index / 4, f"row {index}", f"key {index}") for index in range(count)]
+
+
+@pytest.mark.parametrize("count", [0, 1, 127, 128, 129, 300])
+@pytest.mark.parametrize("limit", [None, 128, 200])
+def test_a_collected_page_is_written_as_its_rows_are(count: int, limit: int | None) -> None:
+    """``collect`` reads rows a chunk at a time into structs: the page keeps ``limit`` rows,
+    tells whether more came, keeps its boundary rows whole (trailing values included) and
+    is written byte for byte as its rows would be."""
+    rows = RowSerializer.for_schema(Pair, ("id", "weight", "name"))
+    assert rows is not None and rows.collects
+    source = pair_rows(count)
+    kept = source if limit is None else source[:limit]
+    page = rows.collect(iter(source), limit)
+    assert len(page) == len(kept) and page.more == (len(kept) < count) and page.exact
+    assert (page.first, page.last) == ((kept[0], kept[-1]) if kept else (None, None))
+    pydantic_only = dataclasses.replace(rows, structs=None)
+    assert rows.dump_page(page) == rows.dump_many(kept) == pydantic_only.dump_many(kept)
+    page.reverse()
+    assert rows.dump_page(page) == pydantic_only.dump_many(kept[::-1])
+    assert (page.first, page.last) == ((kept[-1], kept[0]) if kept else (None, None))
+
+
+@pytest.mark.parametrize("weight", [1e16, -math.inf, math.nan])
+def test_a_float_past_the_first_chunk_that_msgspec_writes_otherwise_goes_to_pydantic(
+    weight: float,
+) -> None:
+    rows = RowSerializer.for_schema(Pair, ("id", "weight", "name"))
+    assert rows is not None
+    source = pair_rows(300)
+    source[250] = (250, weight, "row 250", "key 250")
+    page = rows.collect(source, None)
+    assert page.exact is math.isnan(weight)  # NaN: written null by both, either route
+    assert rows.dump_page(page) == dataclasses.replace(rows, structs=None).dump_many(source)
+
+
+@pytest.mark.parametrize(("weight", "name"), [("1.5", "row 250"), (62.5, "\ud800")])
+def test_a_value_past_the_first_chunk_that_pydantic_refuses_is_a_mismatch(
+    weight: Any, name: str
+) -> None:
+    """A ``str`` in a float column, or a lone surrogate, 250 rows in: ``RowTypeMismatch``
+    for the whole page, as for a page written at once (the view then validates it)."""
+    rows = RowSerializer.for_schema(Pair, ("id", "weight", "name"))
+    assert rows is not None
+    source = pair_rows(300)
+    source[250] = (250, weight, name, "key 250")
+    with pytest.raises(RowTypeMismatch):
+        rows.dump_many(source)
+    with pytest.raises(RowTypeMismatch):
+        rows.dump_page(rows.collect(source, None))
+
+
 def plain_serialised(value: int) -> str:
     return f"n{value}"
 
@@ -471,3 +531,22 @@ async def test_sqlite_value_of_another_type_is_validated(
     assert (await client.get("/items/2")).json()["name"] == "blob"
     listing = (await client.get("/items", params={"order_by": "id"})).json()
     assert [item["name"] for item in listing] == ["Ånne “one”", "blob"]
+
+
+@pytest.mark.parametrize("db_urls", ["sqlite"], indirect=True)
+async def test_sqlite_value_of_another_type_past_the_first_chunk_is_validated(
+    view_base: type, seeded: Any, client_for: Any, fr_globals: fr.FRGlobals
+) -> None:
+    """A page read a chunk at a time: a BLOB 250 rows in still has the whole page
+    validated, every row answered as validation answers it."""
+    more = [{**ROWS[0], "id": index, "name": f"item {index}"} for index in range(3, 301)]
+    with fr_globals.get_engine().begin() as connection:
+        connection.execute(insert(Item), more)
+        connection.execute(text("UPDATE rs_item SET name = :name WHERE id = 250"), {"name": b"blob"})
+    app, view = serve(view_base, include_pagination_metadata=True)
+    client = client_for(app)
+    listing = (await client.get("/items", params={"order_by": "id", "page_size": 300})).json()
+    names = [item["name"] for item in listing["items"]]
+    assert names[:2] == ["Ånne “one”", "  Two  "] and names[249] == "blob"
+    assert names[2:249] + names[250:] == [f"item {index}" for index in range(3, 301) if index != 250]
+    assert listing["total"] == 300 and listing["items"][299]["price"] == "3.50"
