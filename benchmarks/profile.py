@@ -17,6 +17,7 @@ if not __package__:  # pragma: no cover - guard against `python benchmarks/profi
 
 import argparse
 import asyncio
+import gc
 import importlib
 import importlib.util
 import itertools
@@ -134,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(profiler, _Timer):
         print(f"{args.requests / profiler.seconds:.0f} requests/s in-process")
         print(f"{profiler.cpu_seconds / args.requests * 1e6:.0f} µs of CPU per request")
+        per_request = [count / args.requests for count in profiler.collections]
+        print(
+            "garbage collections per request (generations 0, 1, 2): "
+            + ", ".join(f"{count:.2f}" for count in per_request)
+            + f"; {profiler.gc_seconds / args.requests * 1e6:.0f} µs of CPU"
+        )
     print(f"SQL statements per request: {sum(statements.values()) / args.requests:.2f}")
     for statement, count in statements.most_common():
         print(f"  {count / args.requests:5.2f} × {' '.join(statement.split())[:300]}")
@@ -179,17 +186,32 @@ def _profiler(name: str, top: int) -> tuple[Any, Callable[[], None]]:
 class _Timer:
     """Wall and CPU time of the block: for quick in-process comparisons (``--profiler
     none``). CPU time (the whole process: the event loop and aiosqlite's thread) varies much
-    less than wall time on a machine that other work shares."""
+    less than wall time on a machine that other work shares. Also the garbage collector's
+    collections per generation and the CPU time they took (``gc.callbacks``)."""
 
     seconds = 0.0
     cpu_seconds = 0.0
 
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.gc_seconds = 0.0
+        self._gc_start = 0.0
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.process_time()
+        else:
+            self.collections[info["generation"]] += 1
+            self.gc_seconds += time.process_time() - self._gc_start
+
     def __enter__(self) -> None:
+        gc.callbacks.append(self._collected)
         self._start, self._cpu_start = time.perf_counter(), time.process_time()
 
     def __exit__(self, *_exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
         self.cpu_seconds = time.process_time() - self._cpu_start
+        gc.callbacks.remove(self._collected)
 
 
 if __name__ == "__main__":
