@@ -193,11 +193,17 @@ def _ops_for(kind: ScalarKind, nullable: bool) -> list[Op]:
     return ops
 
 
+#: The value type of every ``__isnull`` key: one object, so that what is derived from it
+#: (its JSON schema, checked when a view is created; see ``value_type_schema``, keyed by
+#: identity) is built once, not once per view (``bool | None`` makes a new object each time).
+_ISNULL_TYPE: Any = bool | None
+
+
 def _value_type(op: Op, target: Target, bounds: tuple[int, int] | None) -> Any:
     if op in (Op.EQ, Op.NE):
         return one_or_more_type(target.kind, target.annotation, bounds)
     if op is Op.ISNULL:
-        return bool | None
+        return _ISNULL_TYPE
     if op is Op.CONTAINS:
         return contains_type()
     return single_type(target.kind, target.annotation, bounds)

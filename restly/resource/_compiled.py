@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import Select, bindparam, select
 
 from .._introspect import column_python_type, mapper_of
@@ -31,7 +31,7 @@ from ._conditional import Conditional, compile_conditional
 from ._lifecycle import Lifecycle, compile_lifecycle
 from ._loading import loader_options
 from ._options import set_derived, uses_default
-from ._rows import RowSerializer
+from ._rows import DeferredRows
 from ._schemas import deferred_list_params
 from ._single import SingleWrites, compile_single_writes
 from ._scopes import compile_scopes
@@ -44,6 +44,11 @@ ID_PARAMETER = "restly_id"
 
 #: Where a view class keeps its `CompiledView`.
 COMPILED = "__restly_compiled__"
+
+#: The list adapter is built by pydantic on its first use: it only wraps the response
+#: schema (already complete, so it cannot fail) and serves lists of ORM objects, which most
+#: views never answer with (flat responses are written from rows).
+_DEFERRED = ConfigDict(defer_build=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +72,7 @@ class CompiledView:
     #: Whether list/get may read rows instead of ORM objects (see `_plain_reads`).
     plain_reads: bool
     custom_response: bool
-    row_serializer: RowSerializer | None
+    row_serializer: DeferredRows | None
     #: `build_list_query` and `handle_get` are restly's own: prebuilt statements apply.
     default_query: bool
     default_get: bool
@@ -155,12 +160,12 @@ def compile_view(cls: Any) -> list[str]:
         base_statement=base_statement,
         load_options=load_options,
         one_validator=response.__pydantic_validator__,
-        list_adapter=TypeAdapter(list[response]),  # type: ignore[valid-type]
+        list_adapter=TypeAdapter(list[response], config=_DEFERRED),  # type: ignore[valid-type]
         flat_columns=flat,
         plain_reads=plain_reads,
         custom_response=not uses_default(cls, "to_response_schema"),
         row_serializer=(
-            RowSerializer.for_schema(response, tuple(response.model_fields))
+            DeferredRows.for_schema(response, tuple(response.model_fields))
             if plain_reads
             else None
         ),

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from pydantic_core import PydanticSerializationError, SchemaSerializer, core_sch
 
 from .._introspect import PURE_CHECKS
 
-__all__ = ["RowSerializer", "RowTypeMismatch", "StructPage"]
+__all__ = ["DeferredRows", "RowSerializer", "RowTypeMismatch", "StructPage"]
 
 # What a typed-dict field keeps of a model field: everything that changes the output.
 _FIELD_KEYS = ("serialization_alias", "serialization_exclude", "serialization_exclude_if")
@@ -167,6 +168,71 @@ class RowSerializer:
             return serializer.to_json(value, by_alias=True, warnings="error")
         except PydanticSerializationError as error:
             raise RowTypeMismatch(str(error)) from None
+
+
+class DeferredRows:
+    """A view's ``RowSerializer``, decided when the view is created and built on first use.
+
+    Whether rows can answer for the schema is known at once (``for_schema`` returns ``None``
+    otherwise); the serializers themselves (two pydantic-core ones and a msgspec struct)
+    wait for the first dump, so an application's views whose reads are never served cost
+    a check, not three compiled serializers each.
+    """
+
+    __slots__ = ("_built", "_lock", "_schema", "names")
+
+    def __init__(self, schema: type[BaseModel], names: tuple[str, ...]) -> None:
+        self._schema = schema
+        self.names = names
+        self._built: RowSerializer | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_schema(cls, schema: type[BaseModel], names: Sequence[str]) -> DeferredRows | None:
+        """As ``RowSerializer.for_schema``: ``None`` when only a schema object can produce
+        the schema's output."""
+        fields = _plain_fields(schema.__pydantic_core_schema__)
+        if fields is None or set(fields) != set(names):
+            return None
+        return cls(schema, tuple(names))
+
+    def get(self) -> RowSerializer:
+        """The serializer, built on the first call."""
+        built = self._built
+        if built is None:
+            with self._lock:
+                built = self._built
+                if built is None:
+                    built = RowSerializer.for_schema(self._schema, self.names)
+                    assert built is not None  # the same check as for_schema's
+                    self._built = built
+        return built
+
+    @property
+    def structs(self) -> _StructRows | None:
+        """``RowSerializer.structs``: the msgspec route, or ``None``."""
+        return self.get().structs
+
+    def dump_one(self, row: Iterable[Any]) -> bytes:
+        """``RowSerializer.dump_one``."""
+        return (self._built or self.get()).dump_one(row)
+
+    def dump_many(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        """``RowSerializer.dump_many``."""
+        return (self._built or self.get()).dump_many(rows)
+
+    @property
+    def collects(self) -> bool:
+        """``RowSerializer.collects``."""
+        return (self._built or self.get()).collects
+
+    def collect(self, rows: Iterable[Sequence[Any]], limit: int | None) -> StructPage:
+        """``RowSerializer.collect``."""
+        return (self._built or self.get()).collect(rows, limit)
+
+    def dump_page(self, page: StructPage) -> bytes:
+        """``RowSerializer.dump_page``."""
+        return (self._built or self.get()).dump_page(page)
 
 
 @dataclass(frozen=True, slots=True)
