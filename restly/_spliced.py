@@ -25,7 +25,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["GeneratedExtra", "generated", "hidden", "splice", "spliced_parameters"]
+__all__ = [
+    "GeneratedExtra",
+    "generated",
+    "hidden",
+    "hidden_responses",
+    "splice",
+    "splice_responses",
+    "spliced_parameters",
+    "spliced_responses",
+]
 
 
 class GeneratedExtra(dict[str, Any]):
@@ -56,12 +65,14 @@ def spliced_parameters(routes: list[Any]) -> Iterator[Pending]:
     `splice` adds back."""
     pending: Pending = []
     ids = set()
+    shared = _shared_operations(routes)
     for route in routes:
         extra = getattr(route, "__dict__", {}).get("_restly_openapi_extra")
         if (
             type(extra) is not GeneratedExtra
             or not getattr(route, "include_in_schema", False)
             or list(extra) != ["parameters"]
+            or _in_shared(route, shared)
         ):
             continue
         parameters = _json_copy(extra["parameters"])
@@ -75,6 +86,24 @@ def spliced_parameters(routes: list[Any]) -> Iterator[Pending]:
         yield pending
     finally:
         _HIDDEN.reset(token)
+
+
+def _shared_operations(routes: list[Any]) -> set[tuple[Any, str]]:
+    """The (path, method) operations that more than one of `routes` documents. FastAPI
+    writes the later route's: such routes are left to it, nothing of theirs is kept aside."""
+    seen: set[tuple[Any, str]] = set()
+    shared: set[tuple[Any, str]] = set()
+    for route in routes:
+        if getattr(route, "include_in_schema", False):
+            for method in getattr(route, "methods", None) or ():
+                key = (getattr(route, "path_format", None), method)
+                (shared if key in seen else seen).add(key)
+    return shared
+
+
+def _in_shared(route: Any, shared: set[tuple[Any, str]]) -> bool:
+    path = getattr(route, "path_format", None)
+    return any((path, method) in shared for method in getattr(route, "methods", None) or ())
 
 
 def splice(document: dict[str, Any], pending: Pending) -> None:
@@ -126,3 +155,123 @@ def _json_copy(value: Any) -> Any:
     if kind in _SCALARS or value is None:
         return value
     return _NOT_JSON
+
+
+# -- Error responses ---------------------------------------------------------------------
+#
+# A generated route documents up to ten extra responses (404, 409, 413, 415, 503, ...), most
+# of them the very same dictionaries on every view: at 200 resources they are half of what
+# FastAPI validates into its OpenAPI models and encodes back to JSON. FastAPI turns such a
+# response into JSON from four things only: the response dictionary, its status code, the
+# field documenting its model and the route's media type. So the first route with a given
+# four shows FastAPI its response and every later one keeps it aside; once the document is
+# built, each kept response gets a copy of what FastAPI wrote for the first, in its place.
+
+#: Ids of the routes whose responses are kept aside, and the status codes kept.
+_HIDDEN_RESPONSES: ContextVar[dict[int, frozenset[Any]]] = ContextVar(
+    "restly_hidden_responses", default={}
+)
+
+
+class PendingResponses:
+    """What `splice_responses` puts back: per operation, the codes in the route's order."""
+
+    def __init__(self) -> None:
+        #: (path, method, main status key, the route's codes in order, {code: exemplar})
+        self.operations: list[tuple[str, str, str, list[Any], dict[Any, tuple[str, str]]]] = []
+
+
+def hidden_responses(route: object) -> frozenset[Any]:
+    """The status codes of `route`'s responses kept aside from FastAPI right now."""
+    return _HIDDEN_RESPONSES.get().get(id(route), frozenset())
+
+
+@contextmanager
+def spliced_responses(routes: list[Any]) -> Iterator[PendingResponses]:
+    """Inside the block, the extra responses of `routes` (an app's own restly routes) that
+    an earlier route documents the same way are hidden from FastAPI; yields what
+    `splice_responses` adds back."""
+    pending = PendingResponses()
+    exemplars: dict[tuple[int, Any, int, Any], tuple[str, str]] = {}
+    hidden: dict[int, frozenset[Any]] = {}
+    shared = _shared_operations(routes)
+    for route in routes:
+        responses = getattr(route, "__dict__", {}).get("_restly_responses")
+        methods = sorted(getattr(route, "methods", None) or ())
+        status_code = getattr(route, "status_code", None)
+        extra = getattr(route, "__dict__", {}).get("_restly_openapi_extra")
+        if (
+            not responses
+            or not methods
+            or status_code is None
+            or not getattr(route, "include_in_schema", False)
+            or (extra is not None and type(extra) is not GeneratedExtra)
+            or _in_shared(route, shared)
+        ):
+            continue
+        media_type = _media_type(route)
+        fields = getattr(route, "response_fields", {})
+        main = str(status_code)
+        kept: dict[Any, tuple[str, str]] = {}
+        for code, response in responses.items():
+            if type(code) is not int or str(code) == main or code == 422:
+                continue  # the main answer merges with it; a 422 decides FastAPI's own
+            field = fields.get(code)
+            key = (id(response), code, id(field), media_type)
+            exemplar = exemplars.get(key)
+            if exemplar is None:
+                exemplars[key] = (route.path_format, methods[0].lower())
+            else:
+                kept[code] = exemplar
+        if kept:
+            hidden[id(route)] = frozenset(kept)
+            for method in methods:
+                pending.operations.append(
+                    (route.path_format, method.lower(), main, list(responses), kept)
+                )
+    # The exemplars' responses stay alive (held by the routes) while the document is built.
+    token = _HIDDEN_RESPONSES.set(hidden)
+    try:
+        yield pending
+    finally:
+        _HIDDEN_RESPONSES.reset(token)
+
+
+def splice_responses(document: dict[str, Any], pending: PendingResponses) -> None:
+    """Give each operation its kept responses (copies of their exemplars'), in the order
+    FastAPI writes them: the main answer, then the route's responses, then its own 422."""
+    paths = document.get("paths", {})
+    for path, method, main, codes, kept in pending.operations:
+        operation = paths.get(path, {}).get(method)
+        if operation is None:
+            continue
+        built = operation.get("responses", {})
+        copies = {}
+        for code, (exemplar_path, exemplar_method) in kept.items():
+            source = paths.get(exemplar_path, {}).get(exemplar_method, {}).get("responses", {})
+            answer = source.get(str(code))
+            if answer is None:  # not documented there after all: leave this operation be
+                break
+            copies[str(code)] = _json_copy(answer)
+        else:
+            ordered: dict[str, Any] = {}
+            if main in built:
+                ordered[main] = built[main]
+            for code in codes:
+                key = str(code).upper()
+                if key == "DEFAULT":
+                    key = "default"
+                if key in copies:
+                    ordered[key] = copies[key]
+                elif key in built:
+                    ordered[key] = built[key]
+            for key, answer in built.items():
+                ordered.setdefault(key, answer)
+            operation["responses"] = ordered
+
+
+def _media_type(route: Any) -> Any:
+    """The media type FastAPI documents `route`'s responses with."""
+    response_class = route.response_class
+    response_class = getattr(response_class, "value", response_class)  # a DefaultPlaceholder
+    return getattr(response_class, "media_type", None)

@@ -48,7 +48,14 @@ from ._handlers import install_exception_handlers
 from ._limits import harden_handler
 from ._messages import with_error_messages
 from ._methods import allow_header, path_methods, without_body
-from ._spliced import hidden, splice, spliced_parameters
+from ._spliced import (
+    hidden,
+    hidden_responses,
+    splice,
+    splice_responses,
+    spliced_parameters,
+    spliced_responses,
+)
 from ._operation_ids import operation_id
 from .db import FRGlobals, activate, deactivate, get_fr_globals
 from .exc import RestlyConfigurationError
@@ -107,6 +114,20 @@ class RestlyRoute(APIRoute):
     @openapi_extra.setter
     def openapi_extra(self, value: dict[str, Any] | None) -> None:
         self.__dict__["_restly_openapi_extra"] = value
+
+    @property
+    def responses(self) -> dict[int | str, Any]:
+        """The route's documented extra responses; without those that restly's wrapper of
+        `app.openapi` keeps aside while FastAPI builds the document (see `restly._spliced`)."""
+        responses: dict[int | str, Any] = self.__dict__.get("_restly_responses", {})
+        kept = hidden_responses(self)
+        if kept:
+            return {code: answer for code, answer in responses.items() if code not in kept}
+        return responses
+
+    @responses.setter
+    def responses(self, value: dict[int | str, Any]) -> None:
+        self.__dict__["_restly_responses"] = value
 
     def __init__(
         self,
@@ -361,9 +382,14 @@ def _document_references(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:  # FastAPI's own cache: nothing is generated
             return app.openapi_schema
-        with documenting(_mounted_prefixes(app.routes)), spliced_parameters(app.routes) as pending:
+        with (
+            documenting(_mounted_prefixes(app.routes)),
+            spliced_parameters(app.routes) as pending,
+            spliced_responses(app.routes) as answers,
+        ):
             document = build()
         splice(document, pending)
+        splice_responses(document, answers)
         return document
 
     openapi.__restly_references__ = True  # type: ignore[attr-defined]

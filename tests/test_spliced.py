@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import restly as fr
 import restly.mount
+from restly._spliced import PendingResponses
 
 
 class Base(DeclarativeBase):
@@ -111,10 +112,17 @@ def _nothing_kept_aside(routes: Any) -> Iterator[list[Any]]:
     yield []
 
 
+@contextlib.contextmanager
+def _no_response_kept_aside(routes: Any) -> Iterator[PendingResponses]:
+    yield PendingResponses()
+
+
 def as_fastapi_builds_it(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The document when FastAPI gets every parameter through `openapi_extra`."""
+    """The document when FastAPI gets every parameter through `openapi_extra`, and every
+    response through the routes' `responses`."""
     with monkeypatch.context() as patch:
         patch.setattr(restly.mount, "spliced_parameters", _nothing_kept_aside)
+        patch.setattr(restly.mount, "spliced_responses", _no_response_kept_aside)
         app.openapi_schema = None
         document = json.dumps(app.openapi())
     app.openapi_schema = None
@@ -173,3 +181,45 @@ def test_a_routes_own_openapi_extra_still_goes_through_fastapi(fr_globals: fr.FR
 
     parameters = app.openapi()["paths"]["/stats"]["get"]["parameters"]
     assert parameters == [{"name": "day", "in": "query"}]  # FastAPI dropped the null
+
+
+def test_each_operation_owns_its_error_responses(fr_globals: fr.FRGlobals) -> None:
+    app = build_app(sync=False)
+    document = app.openapi()
+    writers = document["paths"]["/writers/{id}"]["get"]["responses"]
+    volumes = document["paths"]["/volumes/{id}"]["get"]["responses"]
+    assert writers["404"] == volumes["404"]  # the same answer, documented on both
+    writers["404"]["description"] = "changed"
+    volumes["404"]["content"]["application/json"]["schema"]["$ref"] = "changed"
+    deleted = document["paths"]["/volumes/{id}"]["delete"]["responses"]["404"]
+    assert deleted["description"] != "changed"
+    assert deleted["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorDetail")
+
+
+@pytest.mark.parametrize("problem_details", [False, True])
+def test_views_sharing_a_path_are_documented_as_fastapi_does(
+    fr_globals: fr.FRGlobals, monkeypatch: pytest.MonkeyPatch, problem_details: bool
+) -> None:
+    """Two views on one prefix: FastAPI documents the later route of each operation; the
+    responses of both are FastAPI's own, with problem details too."""
+    app = FastAPI()
+
+    class FirstView(fr.AsyncRestView):
+        prefix = "/shared"
+        model = Writer
+
+    class SecondView(fr.AsyncRestView):
+        prefix = "/shared"
+        model = Writer
+        exclude_routes = ("delete",)
+
+    class OtherView(fr.AsyncRestView):
+        prefix = "/other"
+        model = Writer
+
+    fr.include_view(app, FirstView, SecondView, OtherView)
+    if problem_details:
+        fr.configure(app, problem_details=True)
+    expected = as_fastapi_builds_it(app, monkeypatch)
+    assert json.dumps(app.openapi()) == expected
+    assert "404" in app.openapi()["paths"]["/other/{id}"]["delete"]["responses"]
