@@ -168,8 +168,8 @@ def _json_copy(value: Any) -> Any:
 # built, each kept response gets a copy of what FastAPI wrote for the first, in its place.
 
 #: Ids of the routes whose responses are kept aside, and the status codes kept.
-_HIDDEN_RESPONSES: ContextVar[dict[int, frozenset[Any]]] = ContextVar(
-    "restly_hidden_responses", default={}
+_HIDDEN_RESPONSES: ContextVar[dict[int, frozenset[Any]] | None] = ContextVar(
+    "restly_hidden_responses", default=None
 )
 
 
@@ -183,7 +183,8 @@ class PendingResponses:
 
 def hidden_responses(route: object) -> frozenset[Any]:
     """The status codes of `route`'s responses kept aside from FastAPI right now."""
-    return _HIDDEN_RESPONSES.get().get(id(route), frozenset())
+    hidden = _HIDDEN_RESPONSES.get()
+    return frozenset() if hidden is None else hidden.get(id(route), frozenset())
 
 
 @contextmanager
