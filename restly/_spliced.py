@@ -16,10 +16,17 @@ Only what restly generated is kept aside (`generated` marks it): an `openapi_ext
 user's own still goes through FastAPI, which checks it. The copy drops `None` values and
 refuses anything but JSON values, as FastAPI's encoder would; a route whose parameters hold
 anything else is left to FastAPI.
+
+Extra responses (`spliced_responses` / `splice_responses`, see below) go the same way: the
+first route documenting a response shows it to FastAPI, later routes documenting it the
+same way get a copy of what FastAPI wrote. An operation that two routes document (FastAPI
+writes the later one's) is left to FastAPI for both.
 """
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -160,7 +167,7 @@ def _json_copy(value: Any) -> Any:
 # -- Error responses ---------------------------------------------------------------------
 #
 # A generated route documents up to ten extra responses (404, 409, 413, 415, 503, ...), most
-# of them the very same dictionaries on every view: at 200 resources they are half of what
+# of them equal on every view: at 200 resources they are half of what
 # FastAPI validates into its OpenAPI models and encodes back to JSON. FastAPI turns such a
 # response into JSON from four things only: the response dictionary, its status code, the
 # field documenting its model and the route's media type. So the first route with a given
@@ -193,32 +200,32 @@ def spliced_responses(routes: list[Any]) -> Iterator[PendingResponses]:
     an earlier route documents the same way are hidden from FastAPI; yields what
     `splice_responses` adds back."""
     pending = PendingResponses()
-    exemplars: dict[tuple[int, Any, int, Any], tuple[str, str]] = {}
+    exemplars: dict[tuple[Any, Any, int, Any], tuple[str, str]] = {}
     hidden: dict[int, frozenset[Any]] = {}
     shared = _shared_operations(routes)
     for route in routes:
         responses = getattr(route, "__dict__", {}).get("_restly_responses")
         methods = sorted(getattr(route, "methods", None) or ())
-        status_code = getattr(route, "status_code", None)
         extra = getattr(route, "__dict__", {}).get("_restly_openapi_extra")
         if (
             not responses
             or not methods
-            or status_code is None
             or not getattr(route, "include_in_schema", False)
-            or (extra is not None and type(extra) is not GeneratedExtra)
             or _in_shared(route, shared)
         ):
             continue
+        merged = _merged_codes(extra)  # what the route's openapi_extra changes afterwards
+        main = _main_status(route)
+        if merged is None or main is None:
+            continue
         media_type = _media_type(route)
         fields = getattr(route, "response_fields", {})
-        main = str(status_code)
         kept: dict[Any, tuple[str, str]] = {}
         for code, response in responses.items():
-            if type(code) is not int or str(code) == main or code == 422:
+            if type(code) is not int or str(code) in (main, "422") or str(code) in merged:
                 continue  # the main answer merges with it; a 422 decides FastAPI's own
             field = fields.get(code)
-            key = (id(response), code, id(field), media_type)
+            key = (_response_key(response), code, id(field), media_type)
             exemplar = exemplars.get(key)
             if exemplar is None:
                 exemplars[key] = (route.path_format, methods[0].lower())
@@ -269,6 +276,58 @@ def splice_responses(document: dict[str, Any], pending: PendingResponses) -> Non
             for key, answer in built.items():
                 ordered.setdefault(key, answer)
             operation["responses"] = ordered
+
+
+def _merged_codes(extra: Any) -> frozenset[str] | None:
+    """The response keys a route's `openapi_extra` merges into its operation (after FastAPI
+    wrote the responses), or None when that cannot be told."""
+    if extra is None:
+        return frozenset()
+    if not isinstance(extra, dict):
+        return None
+    responses = extra.get("responses", {})
+    if not isinstance(responses, dict):
+        return None
+    return frozenset(str(code).upper() for code in responses)
+
+
+def _main_status(route: Any) -> str | None:
+    """The status code FastAPI documents `route`'s own answer under, as it decides it."""
+    if route.status_code is not None:
+        return str(route.status_code)
+    response_class = route.response_class
+    response_class = getattr(response_class, "value", response_class)  # a DefaultPlaceholder
+    default = _status_defaults.get(response_class)
+    if default is None:
+        parameter = inspect.signature(response_class.__init__).parameters.get("status_code")
+        found = parameter.default if parameter is not None else None
+        default = _status_defaults[response_class] = str(found) if type(found) is int else ""
+    return default or None
+
+
+#: Per response class: the default status of its constructor ("" when it has none).
+_status_defaults: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _response_key(response: Any) -> Any:
+    """What FastAPI writes `response` from: its text when it holds only JSON values (and a
+    class under "model", documented by the field), else the dictionary itself."""
+    if type(response) is dict and all(
+        _plain(value) if key != "model" else isinstance(value, type)
+        for key, value in response.items()
+    ):
+        return repr(response)
+    return id(response)
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` holds nothing but JSON values (so its `repr` tells it apart)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list:
+        return all(_plain(item) for item in value)
+    return kind in _SCALARS or value is None
 
 
 def _media_type(route: Any) -> Any:

@@ -201,7 +201,8 @@ def test_views_sharing_a_path_are_documented_as_fastapi_does(
     fr_globals: fr.FRGlobals, monkeypatch: pytest.MonkeyPatch, problem_details: bool
 ) -> None:
     """Two views on one prefix: FastAPI documents the later route of each operation; the
-    responses of both are FastAPI's own, with problem details too."""
+    responses of both are FastAPI's own, with problem details too; and other views' kept
+    responses (with ETags, sync) are put back as FastAPI writes them."""
     app = FastAPI()
 
     class FirstView(fr.AsyncRestView):
@@ -213,11 +214,16 @@ def test_views_sharing_a_path_are_documented_as_fastapi_does(
         model = Writer
         exclude_routes = ("delete",)
 
-    class OtherView(fr.AsyncRestView):
+    class OtherView(fr.AsyncRestView):  # with ETags: responses of its own, and header parameters
         prefix = "/other"
         model = Writer
+        etag = True
 
-    fr.include_view(app, FirstView, SecondView, OtherView)
+    class PlainView(fr.RestView):
+        prefix = "/plain"
+        model = Writer
+
+    fr.include_view(app, FirstView, SecondView, OtherView, PlainView)
     if problem_details:
         fr.configure(app, problem_details=True)
     expected = as_fastapi_builds_it(app, monkeypatch)
