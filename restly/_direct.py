@@ -49,11 +49,16 @@ except ImportError:  # pragma: no cover - depends on the installed FastAPI
     _FASTAPI_STEPS = False
 else:
     _FASTAPI_STEPS = True
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .db import enter_async_session, enter_session, get_async_session, get_session
+from .db import (
+    enter_async_session,
+    enter_session,
+    get_async_session,
+    get_fr_globals,
+    get_session,
+)
 from .query import is_list_params_reader
 
 __all__ = ["Handler", "direct_handler"]
@@ -161,7 +166,9 @@ def direct_handler(route: APIRoute, fastapi_handler: Handler) -> Handler | None:
         if is_coroutine:
             answer = await call(**values)
         else:
-            answer = await run_in_threadpool(_run_sync_endpoint, function=call, arguments=values)
+            answer = await get_fr_globals().run_sync_endpoint(
+                _run_sync_endpoint, function=call, arguments=values
+            )
         if isinstance(answer, Response):  # restly's routes: sent as it is
             return answer
         return await _serialized(route, answer, is_coroutine, _context(request, dependant))

@@ -68,6 +68,7 @@ def configure(
     read_replica_urls: Sequence[str | URL] = _UNSET,
     replica_retry_after: float = _UNSET,
     idempotency_ttl: float | timedelta = _UNSET,
+    sync_threads: int = _UNSET,
     health: str | None = None,
     ready: str | None = None,
     problem_details: bool | None = None,
@@ -118,6 +119,10 @@ def configure(
         idempotency_ttl: how long an `Idempotency-Key` and its stored answer are kept,
             in seconds or as a `timedelta` (default 24 hours); after it the same key runs
             as a new request.
+        sync_threads: how many endpoints of sync views run at once in worker threads,
+            per worker process (default 6; FastAPI's own pool would run 40); more
+            requests wait on the event loop. Raise it for sync views that wait on a slow
+            database or service; each busy thread holds its request's memory.
         health: with `app`, add a liveness route at this path (e.g. `"/health"`): it
             answers `{"status": "ok"}` without touching the database.
         ready: with `app`, add a readiness route at this path (e.g. `"/ready"`): it pings
@@ -133,6 +138,7 @@ def configure(
     _check_pool(pgbouncer, pool)
     _check_cursor_key(cursor_key)
     _check_replicas(read_replica_urls, replica_retry_after)
+    _check_sync_threads(sync_threads)
     idempotency_ttl = _idempotency_seconds(idempotency_ttl)
     _check_health_paths(app, health, ready)
     _check_problem_details(app, problem_details)
@@ -171,6 +177,7 @@ def configure(
         ("read_replica_urls", _UNSET if read_replica_urls is _UNSET else tuple(read_replica_urls)),
         ("replica_retry_after", replica_retry_after),
         ("idempotency_ttl", idempotency_ttl),
+        ("sync_threads", sync_threads),
     ):
         if value is not _UNSET:
             setattr(g, name, value)
@@ -244,6 +251,17 @@ def _check_limits(max_body_size: Any, *timeouts: Any) -> None:
             )
     if problems:
         raise RestlyConfigurationError("\n".join(problems), problems)
+
+
+def _check_sync_threads(sync_threads: Any) -> None:
+    if sync_threads is not _UNSET and (
+        isinstance(sync_threads, bool) or not isinstance(sync_threads, int) or sync_threads < 1
+    ):
+        problem = (
+            "configure(sync_threads=...) must be a number of threads (an int >= 1); "
+            f"got {sync_threads!r}. Use e.g. sync_threads=6."
+        )
+        raise RestlyConfigurationError(problem, [problem])
 
 
 def _check_pool(pgbouncer: Any, pool: Any) -> None:

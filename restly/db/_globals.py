@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
@@ -37,6 +37,7 @@ from ..registry import ViewRegistry
 from .._limits import DEFAULT_MAX_BODY_SIZE
 from ._replicas import Replicas, RoutingSession
 from ._scopes import ScopeRegistry
+from ._threads import SyncThreads
 from ._engine import (
     DEFAULT_CONNECT_TIMEOUT,
     PoolSettings,
@@ -50,6 +51,7 @@ __all__ = ["FRGlobals", "get_fr_globals", "use_fr_globals"]
 
 AsyncSessionGenerator = Callable[[], AsyncIterator[AsyncSession]]
 SessionGenerator = Callable[[], Iterator[Session]]
+T = TypeVar("T")
 
 DEFAULT_MAX_PAGE_SIZE = 1000
 DEFAULT_REPLICA_RETRY_AFTER = 30.0
@@ -119,6 +121,8 @@ class FRGlobals:
         #: Seconds an `Idempotency-Key` and its stored answer are kept (default 24 h);
         #: read on every request, so a later `configure` applies to mounted views.
         self.idempotency_ttl: float = DEFAULT_TTL
+        # The threads sync view endpoints run in (see `sync_threads`, `restly.db._threads`).
+        self._sync_threads = SyncThreads()
         #: The views registered while this instance was active, in declaration order.
         self.registry: ViewRegistry = ViewRegistry()
         #: The row scopes declared while this instance was active (``@fr.scope(Model)``),
@@ -134,6 +138,22 @@ class FRGlobals:
         self._built_async_engine: AsyncEngine | None = None
         self._built_engine: Engine | None = None
         self._replicas: Replicas | None = None
+
+    @property
+    def sync_threads(self) -> int:
+        """Endpoints of sync views running at once in worker threads, per worker process
+        (default 6); more requests wait on the event loop until one finishes. A change
+        applies to running apps too."""
+        return self._sync_threads.total
+
+    @sync_threads.setter
+    def sync_threads(self, value: int) -> None:
+        self._sync_threads.total = value
+
+    async def run_sync_endpoint(self, function: Callable[..., T], /, **arguments: Any) -> T:
+        """restly's own: ``function(**arguments)`` in a worker thread, at most
+        `sync_threads` at once (see `restly.db._threads`)."""
+        return await self._sync_threads.run(function, **arguments)
 
     # -- engines -----------------------------------------------------------------------
 
